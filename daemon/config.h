@@ -1,0 +1,50 @@
+// netlens configuration: the YAML schema, its defaults and its validation.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace netlens {
+
+// How finely traffic series are broken down (see docs/metrics.md).
+enum class Level {
+  kProcess,     // pid, comm
+  kRemote,      // + direction, family, remote_address, service_port
+  kConnection,  // + full five-tuple
+};
+
+struct Limits {
+  uint32_t connections = 65536;         // live connections tracked in the kernel (conns map)
+  uint32_t aggregates = 16384;          // per-process/remote totals in the kernel (totals map)
+  uint32_t closed_connections = 16384;  // closed connections awaiting a scrape (connection level)
+  uint32_t listeners = 4096;            // listening ports remembered for accepted connections
+  uint32_t series_per_family = 10000;   // series per metric family before folding into "other"
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:9750";
+  Level level = Level::kRemote;
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  Limits limits;
+  std::chrono::seconds process_ttl{300};       // series of an exited process are kept this long
+  std::chrono::seconds closed_retention{300};  // connection level: closed connections kept
+  std::string source = "<embedded default>";   // where this config came from, for logs
+};
+
+// Every configuration error; what() is "SOURCE:LINE:COLUMN: message" whenever
+// the error has a place in the file.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Config ParseConfig(const std::string& yaml_text, const std::string& source_name);
+Config LoadConfigFile(const std::string& path);
+Config DefaultConfig();
+std::string_view EmbeddedDefaultConfig();
+std::string_view LevelName(Level level);
+
+}  // namespace netlens
