@@ -1,0 +1,220 @@
+#include "aggregator.h"
+
+#include <cstring>
+#include <set>
+
+#include "labels.h"
+
+namespace netlens {
+namespace {
+
+enum SourceKind { kLiveConnection = 1, kTotals = 2, kClosedConnection = 3 };
+
+std::vector<std::string> TrafficLabelNames(Level level) {
+  switch (level) {
+    case Level::kProcess:
+      return {"pid", "comm"};
+    case Level::kRemote:
+      return {"pid", "comm", "direction", "family", "remote_address", "service_port"};
+    case Level::kConnection:
+      return {"pid",           "comm",       "direction",      "family",
+              "local_address", "local_port", "remote_address", "remote_port"};
+  }
+  return {};
+}
+
+// Connection counts are never broken down finer than the remote level.
+std::vector<std::string> ConnectionLabelNames(Level level) {
+  if (level == Level::kProcess) return {"pid", "comm", "direction"};
+  return TrafficLabelNames(Level::kRemote);
+}
+
+uint16_t ServicePort(const nl_tuple& tuple, uint8_t direction) {
+  if (direction == NL_DIR_ACTIVE) return tuple.remote_port;
+  if (direction == NL_DIR_PASSIVE) return tuple.local_port;
+  return std::min(tuple.local_port, tuple.remote_port);
+}
+
+std::string BytesId(char tag, const void* data, size_t size) {
+  std::string id(1, tag);
+  id.append(static_cast<const char*>(data), size);
+  return id;
+}
+
+std::string ConnId(uint64_t sock, uint64_t open_ns) {
+  const nl_closed_key key{sock, open_ns};
+  return BytesId('c', &key, sizeof(key));
+}
+
+TrafficLedger::Counters TrafficCounters(const nl_traffic& t) {
+  return {t.bytes_sent, t.bytes_received, t.send_calls, t.receive_calls, t.retransmits};
+}
+
+bool IsOverflowKey(const nl_agg_key& key) { return key.direction == NL_DIR_OVERFLOW; }
+
+SeriesRef OtherRef(size_t label_count) {
+  return {std::vector<std::string>(label_count, "other"), 0, "other"};
+}
+
+}  // namespace
+
+Aggregator::Aggregator(const AggregatorSettings& settings)
+    : settings_(settings),
+      traffic_labels_(TrafficLabelNames(settings.level)),
+      connection_labels_(ConnectionLabelNames(settings.level)),
+      traffic_(traffic_labels_.size(), settings.series_budget),
+      connections_(connection_labels_.size(), settings.series_budget) {}
+
+void Aggregator::Reconfigure(const AggregatorSettings& settings) {
+  if (settings.level != settings_.level) {
+    *this = Aggregator(settings);
+    return;
+  }
+  settings_ = settings;
+  traffic_.SetBudget(settings.series_budget);
+  connections_.SetBudget(settings.series_budget);
+}
+
+SeriesRef Aggregator::TrafficRefOfConn(const nl_conn& conn) const {
+  const nl_tuple& t = conn.tuple;
+  SeriesRef ref{{std::to_string(conn.pid), CommLabel(conn.comm)}, conn.pid, CommLabel(conn.comm)};
+  if (settings_.level == Level::kProcess) return ref;
+  ref.labels.push_back(DirectionLabel(conn.direction));
+  ref.labels.push_back(FamilyLabel(t.remote_addr));
+  if (settings_.level == Level::kRemote) {
+    ref.labels.push_back(AddressLabel(t.remote_addr));
+    ref.labels.push_back(std::to_string(ServicePort(t, conn.direction)));
+    return ref;
+  }
+  ref.labels.push_back(AddressLabel(t.local_addr));
+  ref.labels.push_back(std::to_string(t.local_port));
+  ref.labels.push_back(AddressLabel(t.remote_addr));
+  ref.labels.push_back(std::to_string(t.remote_port));
+  return ref;
+}
+
+// At connection level a totals key has no local address; the service port is
+// shown on the side it belongs to.
+SeriesRef Aggregator::TrafficRefOfTotals(const nl_agg_key& key) const {
+  if (IsOverflowKey(key)) return OtherRef(traffic_labels_.size());
+  SeriesRef ref{{std::to_string(key.pid), CommLabel(key.comm)}, key.pid, CommLabel(key.comm)};
+  if (settings_.level == Level::kProcess) return ref;
+  ref.labels.push_back(DirectionLabel(key.direction));
+  ref.labels.push_back(FamilyLabel(key.remote_addr));
+  if (settings_.level == Level::kRemote) {
+    ref.labels.push_back(AddressLabel(key.remote_addr));
+    ref.labels.push_back(std::to_string(key.service_port));
+    return ref;
+  }
+  const std::string port = std::to_string(key.service_port);
+  ref.labels.push_back("");
+  ref.labels.push_back(key.direction == NL_DIR_PASSIVE ? port : "");
+  ref.labels.push_back(AddressLabel(key.remote_addr));
+  ref.labels.push_back(key.direction == NL_DIR_ACTIVE ? port : "");
+  return ref;
+}
+
+SeriesRef Aggregator::ConnectionRef(uint32_t pid, const char* comm, uint8_t direction,
+                                    const uint8_t remote[16], uint16_t service_port) const {
+  if (direction == NL_DIR_OVERFLOW) return OtherRef(connection_labels_.size());
+  SeriesRef ref{
+      {std::to_string(pid), CommLabel(comm), DirectionLabel(direction)}, pid, CommLabel(comm)};
+  if (settings_.level == Level::kProcess) return ref;
+  ref.labels.push_back(FamilyLabel(remote));
+  ref.labels.push_back(AddressLabel(remote));
+  ref.labels.push_back(std::to_string(service_port));
+  return ref;
+}
+
+void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point now) {
+  const bool connection_level = settings_.level == Level::kConnection;
+  traffic_.BeginScrape();
+  connections_.BeginScrape();
+  open_.clear();
+
+  // 1. Live connections. A connection that vanishes before the next scrape was
+  //    folded by the kernel: into totals, or (connection level) into `closed`,
+  //    or into the untracked part of totals when `closed` was full.
+  for (const auto& [sock, conn] : snapshot.conns) {
+    const std::string id = ConnId(sock, conn.open_ns);
+    const SeriesRef target = TrafficRefOfConn(conn);
+    nl_agg_key fold_key{};
+    fold_key.pid = conn.pid;
+    std::memcpy(fold_key.comm, conn.comm, NL_COMM_LEN);
+    fold_key.direction = conn.direction;
+    fold_key.service_port = ServicePort(conn.tuple, conn.direction);
+    std::memcpy(fold_key.remote_addr, conn.tuple.remote_addr, 16);
+    const SeriesRef fold = connection_level ? TrafficRefOfTotals(fold_key) : target;
+    traffic_.Observe(id, kLiveConnection, target, &fold, TrafficCounters(conn.traffic), now);
+
+    const SeriesRef counts = ConnectionRef(conn.pid, conn.comm, conn.direction,
+                                           conn.tuple.remote_addr, fold_key.service_port);
+    if (conn.established) {
+      connections_.Observe(id, kLiveConnection, counts, &counts, {1, 0, 0}, now);
+      ++open_[counts.labels];
+    }
+  }
+  // 2. Closed connections handed over at connection level: their final values.
+  for (const auto& [key, conn] : snapshot.closed) {
+    const std::string id = ConnId(key.sock, key.open_ns);
+    traffic_.Observe(id, kClosedConnection, TrafficRefOfConn(conn), nullptr,
+                     TrafficCounters(conn.traffic), now);
+    traffic_.Retire(id);
+  }
+  // 3. Credit what vanished before totals pay it back.
+  traffic_.Sweep(kLiveConnection, now);
+  connections_.Sweep(kLiveConnection, now);
+
+  // 4. Totals: closed connections and untracked events, per process and remote.
+  for (const auto& [key, value] : snapshot.totals) {
+    const std::string id = BytesId('t', &key, sizeof(key));
+    const nl_traffic& traffic = connection_level ? value.untracked : value.traffic;
+    traffic_.Observe(id, kTotals, TrafficRefOfTotals(key), nullptr, TrafficCounters(traffic), now);
+    connections_.Observe(
+        id, kTotals,
+        ConnectionRef(key.pid, key.comm, key.direction, key.remote_addr, key.service_port), nullptr,
+        {value.connections_opened, value.connections_closed, value.connect_failures}, now);
+  }
+  traffic_.Sweep(kTotals, now);
+  connections_.Sweep(kTotals, now);
+  traffic_.ExpireIdle(settings_.closed_retention, now);
+
+  stats_ = snapshot.stats;
+  transitions_ = snapshot.transitions;
+  live_pids_.clear();
+  for (const auto& [sock, conn] : snapshot.conns) live_pids_.insert(conn.pid);
+  totals_keys_.clear();
+  for (const auto& [key, value] : snapshot.totals) totals_keys_.push_back(key);
+}
+
+std::vector<nl_agg_key> Aggregator::CollectGarbage(SteadyClock::time_point now,
+                                                   const ProcessLookup& lookup) {
+  std::set<std::pair<uint32_t, std::string>> owners;
+  for (const auto& [key, series] : traffic_.series()) {
+    if (series.pid != 0) owners.emplace(series.pid, series.comm);
+  }
+  for (const auto& [key, series] : connections_.series()) {
+    if (series.pid != 0) owners.emplace(series.pid, series.comm);
+  }
+  std::vector<nl_agg_key> expired;
+  for (const auto& owner : owners) {
+    const auto comm = lookup(owner.first);
+    const bool running = (comm && *comm == owner.second) || live_pids_.count(owner.first);
+    if (running) {
+      gone_since_.erase(owner);
+      continue;
+    }
+    const auto [it, inserted] = gone_since_.try_emplace(owner, now);
+    if (now - it->second < settings_.process_ttl) continue;
+    traffic_.DropProcess(owner.first, owner.second);
+    connections_.DropProcess(owner.first, owner.second);
+    for (const auto& key : totals_keys_) {
+      if (key.pid == owner.first && CommLabel(key.comm) == owner.second) expired.push_back(key);
+    }
+    gone_since_.erase(it);
+  }
+  std::erase_if(gone_since_, [&](const auto& entry) { return !owners.count(entry.first); });
+  return expired;
+}
+
+}  // namespace netlens

@@ -1,0 +1,76 @@
+// Kernel snapshot -> series at the configured level (process, remote, connection).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "counter_ledger.h"
+#include "kernel_snapshot.h"
+
+namespace netlens {
+
+struct AggregatorSettings {
+  Level level = Level::kRemote;
+  size_t series_budget = 10000;
+  std::chrono::seconds process_ttl{300};
+  std::chrono::seconds closed_retention{300};
+};
+
+// bytes_sent, bytes_received, send_calls, receive_calls, retransmits
+using TrafficLedger = CounterLedger<5>;
+// connections_opened, connections_closed, connect_failures
+using ConnectionLedger = CounterLedger<3>;
+
+// Returns the comm of a running process, or nothing when it is gone.
+using ProcessLookup = std::function<std::optional<std::string>(uint32_t pid)>;
+
+class Aggregator {
+ public:
+  explicit Aggregator(const AggregatorSettings& settings);
+
+  // A new level starts the series afresh; budgets and durations apply at once.
+  void Reconfigure(const AggregatorSettings& settings);
+  void Update(const KernelSnapshot& snapshot, SteadyClock::time_point now);
+  // Forgets processes gone (and without live connections) for process_ttl;
+  // returns the totals keys the kernel should delete.
+  std::vector<nl_agg_key> CollectGarbage(SteadyClock::time_point now, const ProcessLookup& lookup);
+
+  const AggregatorSettings& settings() const { return settings_; }
+  const std::vector<std::string>& traffic_labels() const { return traffic_labels_; }
+  const std::vector<std::string>& connection_labels() const { return connection_labels_; }
+  const TrafficLedger& traffic() const { return traffic_; }
+  const ConnectionLedger& connections() const { return connections_; }
+  // Established connections open now, by connection-label values.
+  const std::map<std::vector<std::string>, uint64_t>& open_connections() const { return open_; }
+  // Host-wide counters of the last snapshot.
+  const std::array<uint64_t, NL_STAT_MAX>& kernel_stats() const { return stats_; }
+  const std::array<uint64_t, NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS>& transitions() const {
+    return transitions_;
+  }
+
+ private:
+  SeriesRef TrafficRefOfConn(const nl_conn& conn) const;
+  SeriesRef TrafficRefOfTotals(const nl_agg_key& key) const;
+  SeriesRef ConnectionRef(uint32_t pid, const char* comm, uint8_t direction,
+                          const uint8_t remote[16], uint16_t service_port) const;
+
+  AggregatorSettings settings_;
+  std::vector<std::string> traffic_labels_;
+  std::vector<std::string> connection_labels_;
+  TrafficLedger traffic_;
+  ConnectionLedger connections_;
+  std::map<std::vector<std::string>, uint64_t> open_;
+  std::map<std::pair<uint32_t, std::string>, SteadyClock::time_point> gone_since_;
+  std::array<uint64_t, NL_STAT_MAX> stats_{};
+  std::array<uint64_t, NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS> transitions_{};
+  std::set<uint32_t> live_pids_;          // pids that own a live connection
+  std::vector<nl_agg_key> totals_keys_;  // the kernel's totals keys, last seen
+};
+
+}  // namespace netlens

@@ -1,0 +1,224 @@
+#include "collector.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "labels.h"
+#include "metric_builder.h"
+
+namespace netlens {
+namespace {
+
+constexpr auto kGcInterval = std::chrono::seconds(5);
+
+std::optional<std::string> CommOfPid(uint32_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/comm");
+  std::string comm;
+  if (!file || !std::getline(file, comm)) return std::nullopt;
+  char raw[NL_COMM_LEN] = {};
+  comm.copy(raw, NL_COMM_LEN - 1);
+  return CommLabel(raw);
+}
+
+struct TrafficFamily {
+  const char* name;
+  const char* help;
+};
+constexpr TrafficFamily kTrafficFamilies[] = {
+    {"netlens_tcp_sent_bytes_total", "TCP payload bytes sent by successful send calls."},
+    {"netlens_tcp_received_bytes_total",
+     "TCP payload bytes received by successful receive calls (MSG_PEEK excluded)."},
+    {"netlens_tcp_send_calls_total", "Send calls that moved at least one byte."},
+    {"netlens_tcp_receive_calls_total",
+     "Receive calls that moved at least one byte (MSG_PEEK excluded)."},
+    {"netlens_tcp_retransmits_total", "Retransmitted TCP segments (skbs)."},
+};
+
+// Ledger series sorted by labels, so the output is stable between scrapes.
+template <typename Ledger>
+std::vector<const typename Ledger::Series*> Sorted(const Ledger& ledger) {
+  std::vector<const typename Ledger::Series*> out;
+  for (const auto& [key, series] : ledger.series()) out.push_back(&series);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->labels < b->labels; });
+  return out;
+}
+
+}  // namespace
+
+Collector::Collector(Tracer& tracer, const AggregatorSettings& settings, BuildInfo build)
+    : tracer_(tracer), build_(std::move(build)), maps_(tracer), aggregator_(settings) {
+  tracer_.SetKeepClosed(settings.level == Level::kConnection);
+}
+
+void Collector::Reconfigure(const AggregatorSettings& settings) {
+  std::lock_guard lock(mutex_);
+  aggregator_.Reconfigure(settings);
+  tracer_.SetKeepClosed(settings.level == Level::kConnection);
+}
+
+void Collector::CountReload(bool success) {
+  std::lock_guard lock(mutex_);
+  ++(success ? reloads_ok_ : reloads_failed_);
+}
+
+void Collector::Refresh() {
+  std::lock_guard lock(mutex_);
+  RefreshLocked();
+}
+
+void Collector::RefreshLocked() const {
+  const auto now = SteadyClock::now();
+  const bool connection_level = aggregator_.settings().level == Level::kConnection;
+  KernelSnapshot snapshot = maps_.Read(/*drain_closed=*/true);
+  conns_seen_ = snapshot.conns.size();
+  totals_seen_ = snapshot.totals.size();
+  closed_seen_ = snapshot.closed.size();
+  listeners_seen_ = snapshot.listeners;
+  if (!connection_level) snapshot.closed.clear();  // left over from a level change
+  aggregator_.Update(snapshot, now);
+  if (now - last_gc_ >= kGcInterval) {
+    maps_.DeleteTotals(aggregator_.CollectGarbage(now, CommOfPid));
+    last_gc_ = now;
+  }
+}
+
+std::vector<prometheus::MetricFamily> Collector::Collect() const {
+  std::lock_guard lock(mutex_);
+  const auto start = SteadyClock::now();
+  RefreshLocked();
+  std::vector<prometheus::MetricFamily> out;
+  AppendTraffic(out);
+  AppendConnections(out);
+  const std::chrono::duration<double> took = SteadyClock::now() - start;
+  AppendSelf(out, took.count());
+  return out;
+}
+
+void Collector::AppendTraffic(std::vector<prometheus::MetricFamily>& out) const {
+  const auto& names = aggregator_.traffic_labels();
+  const auto series = Sorted(aggregator_.traffic());
+  for (size_t i = 0; i < std::size(kTrafficFamilies); ++i) {
+    MetricBuilder family(kTrafficFamilies[i].name, kTrafficFamilies[i].help,
+                         prometheus::MetricType::Counter);
+    for (const auto* s : series) family.Add(names, s->labels, static_cast<double>(s->value[i]));
+    out.push_back(family.Take());
+  }
+}
+
+void Collector::AppendConnections(std::vector<prometheus::MetricFamily>& out) const {
+  const auto& names = aggregator_.connection_labels();
+  const auto series = Sorted(aggregator_.connections());
+  MetricBuilder opened("netlens_tcp_connections_opened_total",
+                       "TCP connections that reached ESTABLISHED.",
+                       prometheus::MetricType::Counter);
+  MetricBuilder closed("netlens_tcp_connections_closed_total",
+                       "Established TCP connections that closed.", prometheus::MetricType::Counter);
+  MetricBuilder failures("netlens_tcp_connect_failures_total",
+                         "Connects that closed before reaching ESTABLISHED.",
+                         prometheus::MetricType::Counter);
+  MetricBuilder open("netlens_tcp_connections_open", "Established TCP connections open now.",
+                     prometheus::MetricType::Gauge);
+  // Open connections of keys folded into the overflow series count there.
+  uint64_t folded_open = 0;
+  for (const auto& [labels, count] : aggregator_.open_connections()) {
+    if (!aggregator_.connections().series().count(SeriesKeyOf(labels))) folded_open += count;
+  }
+  for (const auto* s : series) {
+    opened.Add(names, s->labels, static_cast<double>(s->value[0]));
+    closed.Add(names, s->labels, static_cast<double>(s->value[1]));
+    failures.Add(names, s->labels, static_cast<double>(s->value[2]));
+    const auto it = aggregator_.open_connections().find(s->labels);
+    uint64_t now_open = it == aggregator_.open_connections().end() ? 0 : it->second;
+    if (std::all_of(s->labels.begin(), s->labels.end(), [](auto& v) { return v == "other"; }))
+      now_open += folded_open;
+    open.Add(names, s->labels, static_cast<double>(now_open));
+  }
+  for (MetricBuilder* family : {&opened, &closed, &failures, &open}) out.push_back(family->Take());
+
+  MetricBuilder transitions("netlens_tcp_state_transitions_total",
+                            "TCP state changes on this host (sock:inet_sock_set_state).",
+                            prometheus::MetricType::Counter);
+  const auto& counts = aggregator_.transitions();
+  for (unsigned slot = 0; slot < counts.size(); ++slot) {
+    if (counts[slot] == 0) continue;
+    transitions.Add(
+        {"from_state", "to_state"},
+        {TcpStateName(slot / NL_TCP_STATE_SLOTS), TcpStateName(slot % NL_TCP_STATE_SLOTS)},
+        static_cast<double>(counts[slot]));
+  }
+  out.push_back(transitions.Take());
+}
+
+void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
+                           double scrape_seconds) const {
+  using prometheus::MetricType;
+  MetricBuilder build("netlens_build_info", "netlens build and runtime versions; always 1.",
+                      MetricType::Gauge);
+  build.Add({"version", "libbpf_version", "kernel"},
+            {build_.version, build_.libbpf_version, build_.kernel}, 1);
+  out.push_back(build.Take());
+
+  MetricBuilder attached("netlens_program_attached",
+                         "1 when the eBPF program is attached to its hook.", MetricType::Gauge);
+  for (const auto& p : tracer_.programs())
+    attached.Add({"program", "hook", "mode"}, {p.program, p.hook, p.mode}, p.attached ? 1 : 0);
+  out.push_back(attached.Take());
+
+  MetricBuilder entries("netlens_map_entries", "Entries in a kernel map at this scrape.",
+                        MetricType::Gauge);
+  MetricBuilder capacity("netlens_map_max_entries", "Capacity of a kernel map (limits.*).",
+                         MetricType::Gauge);
+  const std::pair<const MapInfo*, size_t> maps[] = {{&maps_.conns(), conns_seen_},
+                                                    {&maps_.totals(), totals_seen_},
+                                                    {&maps_.closed(), closed_seen_},
+                                                    {&maps_.listeners(), listeners_seen_}};
+  for (const auto& [info, seen] : maps) {
+    entries.Add({"map"}, {info->name}, static_cast<double>(seen));
+    capacity.Add({"map"}, {info->name}, info->max_entries);
+  }
+  out.push_back(entries.Take());
+  out.push_back(capacity.Take());
+
+  MetricBuilder overflows("netlens_kernel_overflows_total",
+                          "Events or folds that found a kernel map full; their counts went to a "
+                          "coarser key, not lost.",
+                          MetricType::Counter);
+  const auto& stats = aggregator_.kernel_stats();
+  overflows.Add({"map"}, {"conns"}, static_cast<double>(stats[NL_STAT_CONNS_FULL]));
+  overflows.Add({"map"}, {"totals"}, static_cast<double>(stats[NL_STAT_TOTALS_FULL]));
+  overflows.Add({"map"}, {"closed"}, static_cast<double>(stats[NL_STAT_CLOSED_FULL]));
+  overflows.Add({"map"}, {"listeners"}, static_cast<double>(stats[NL_STAT_LISTENERS_FULL]));
+  out.push_back(overflows.Take());
+
+  MetricBuilder series("netlens_series", "Series in a metric family at this scrape.",
+                       MetricType::Gauge);
+  MetricBuilder folded("netlens_series_folded",
+                       "Keys summed into the family's \"other\" series (over its series budget).",
+                       MetricType::Gauge);
+  for (const auto& family : out) {
+    const bool traffic = family.name.rfind("netlens_tcp_", 0) == 0;
+    if (!traffic || family.name == "netlens_tcp_state_transitions_total") continue;
+    const bool is_traffic = std::any_of(std::begin(kTrafficFamilies), std::end(kTrafficFamilies),
+                                        [&](auto& f) { return family.name == f.name; });
+    series.Add({"family"}, {family.name}, static_cast<double>(family.metric.size()));
+    folded.Add({"family"}, {family.name},
+               static_cast<double>(is_traffic ? aggregator_.traffic().folded_keys()
+                                              : aggregator_.connections().folded_keys()));
+  }
+  out.push_back(series.Take());
+  out.push_back(folded.Take());
+
+  MetricBuilder duration("netlens_scrape_duration_seconds",
+                         "Time to read the kernel maps and build this scrape's series.",
+                         MetricType::Gauge);
+  duration.Add({}, {}, scrape_seconds);
+  out.push_back(duration.Take());
+
+  MetricBuilder reloads("netlens_config_reloads_total", "Configuration reloads (SIGHUP).",
+                        MetricType::Counter);
+  reloads.Add({"result"}, {"success"}, static_cast<double>(reloads_ok_));
+  reloads.Add({"result"}, {"failure"}, static_cast<double>(reloads_failed_));
+  out.push_back(reloads.Take());
+}
+
+}  // namespace netlens

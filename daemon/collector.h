@@ -1,0 +1,51 @@
+// The /metrics collectable: each scrape reads the kernel maps, updates the
+// aggregator and renders the metric families, plus netlens' own metrics.
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "aggregator.h"
+#include "kernel_maps.h"
+#include "tracer.h"
+
+namespace netlens {
+
+struct BuildInfo {
+  std::string version;
+  std::string libbpf_version;
+  std::string kernel;
+};
+
+class Collector : public prometheus::Collectable {
+ public:
+  Collector(Tracer& tracer, const AggregatorSettings& settings, BuildInfo build);
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+  // Reads the maps without rendering: drains closed connections and expires
+  // processes between scrapes.
+  void Refresh();
+  void Reconfigure(const AggregatorSettings& settings);
+  void CountReload(bool success);
+
+ private:
+  void RefreshLocked() const;
+  void AppendTraffic(std::vector<prometheus::MetricFamily>& out) const;
+  void AppendConnections(std::vector<prometheus::MetricFamily>& out) const;
+  void AppendSelf(std::vector<prometheus::MetricFamily>& out, double scrape_seconds) const;
+
+  Tracer& tracer_;
+  BuildInfo build_;
+  mutable std::mutex mutex_;
+  mutable KernelMaps maps_;
+  mutable Aggregator aggregator_;
+  mutable SteadyClock::time_point last_gc_{};
+  mutable size_t conns_seen_ = 0, totals_seen_ = 0, closed_seen_ = 0, listeners_seen_ = 0;
+  uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+};
+
+}  // namespace netlens

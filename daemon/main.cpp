@@ -1,0 +1,154 @@
+// netlens: per-process TCP traffic from eBPF, served to Prometheus.
+#include <bpf/libbpf.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli.h"
+#include "collector.h"
+#include "config.h"
+#include "http_server.h"
+#include "tracer.h"
+#include "version.h"
+
+namespace netlens {
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+// Between scrapes the maps are still read this often: closed connections are
+// drained and exited processes expire even when nobody scrapes.
+constexpr int kRefreshSeconds = 10;
+
+std::string LibbpfVersion() {
+  return std::to_string(libbpf_major_version()) + "." + std::to_string(libbpf_minor_version());
+}
+
+std::string KernelRelease() {
+  utsname name{};
+  return uname(&name) == 0 ? name.release : "unknown";
+}
+
+// The config file (or the embedded default) with the command line on top.
+Config LoadEffectiveConfig(const CliOptions& cli) {
+  Config config = cli.config_path ? LoadConfigFile(*cli.config_path) : DefaultConfig();
+  if (cli.listen) config.listen = *cli.listen;
+  if (cli.log_level) config.log_level = *cli.log_level;
+  return config;
+}
+
+AggregatorSettings SettingsOf(const Config& config) {
+  return {config.level, config.limits.series_per_family, config.process_ttl,
+          config.closed_retention};
+}
+
+void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
+
+void Reload(const CliOptions& cli, Config& current, Collector& collector) {
+  try {
+    Config next = LoadEffectiveConfig(cli);
+    if (next.listen != current.listen)
+      spdlog::warn("reload: listen {} -> {} needs a restart; still on {}", current.listen,
+                   next.listen, current.listen);
+    const Limits& a = current.limits;
+    const Limits& b = next.limits;
+    if (a.connections != b.connections || a.aggregates != b.aggregates ||
+        a.closed_connections != b.closed_connections || a.listeners != b.listeners)
+      spdlog::warn("reload: kernel map sizes (limits.*) change only at restart");
+    next.listen = current.listen;
+    next.limits.connections = a.connections;
+    next.limits.aggregates = a.aggregates;
+    next.limits.closed_connections = a.closed_connections;
+    next.limits.listeners = a.listeners;
+    collector.Reconfigure(SettingsOf(next));
+    ApplyLogLevel(next.log_level);
+    current = next;
+    collector.CountReload(true);
+    spdlog::info("reloaded {}: aggregation {}", current.source, LevelName(current.level));
+  } catch (const std::exception& e) {
+    collector.CountReload(false);
+    spdlog::error("reload failed, keeping the running config: {}", e.what());
+  }
+}
+
+int Run(const CliOptions& cli) {
+  Config config;
+  try {
+    config = LoadEffectiveConfig(cli);
+  } catch (const std::exception& e) {
+    std::cerr << "netlens: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  ApplyLogLevel(config.log_level);
+
+  // Signals are taken synchronously by the main thread; block them before any
+  // thread starts so none of them receives one.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    auto tracer = Tracer::Start(config.limits, cli.btf_path);
+    auto collector = std::make_shared<Collector>(
+        *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
+    HttpServer server(config.listen, collector);
+    spdlog::info("netlens {} serving http://{}/metrics (aggregation {}, config {})",
+                 NETLENS_VERSION, config.listen, LevelName(config.level), config.source);
+
+    const timespec refresh{kRefreshSeconds, 0};
+    while (true) {
+      siginfo_t info{};
+      const int signal = sigtimedwait(&signals, &info, &refresh);
+      if (signal == SIGHUP) {
+        Reload(cli, config, *collector);
+      } else if (signal == SIGTERM || signal == SIGINT) {
+        spdlog::info("signal {}: detaching and exiting", signal);
+        break;
+      } else {
+        collector->Refresh();
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace netlens
+
+int main(int argc, char** argv) {
+  using namespace netlens;
+  CliOptions cli;
+  try {
+    cli = ParseCli(argc, argv);
+  } catch (const CliError& e) {
+    std::cerr << "netlens: " << e.what() << "\nRun 'netlens --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (cli.help) {
+    std::cout << Usage();
+    return 0;
+  }
+  if (cli.version) {
+    std::cout << "netlens " << NETLENS_VERSION << " (libbpf " << LibbpfVersion() << ")\n";
+    return 0;
+  }
+  if (cli.check_config) {
+    try {
+      const Config config = LoadConfigFile(*cli.check_config);
+      std::cout << *cli.check_config << ": OK (aggregation " << LevelName(config.level) << ")\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+  return Run(cli);
+}

@@ -1,0 +1,22 @@
+// Builds one prometheus-cpp MetricFamily from label names, values and numbers.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <string>
+#include <vector>
+
+namespace netlens {
+
+class MetricBuilder {
+ public:
+  MetricBuilder(std::string name, std::string help, prometheus::MetricType type);
+  void Add(const std::vector<std::string>& names, const std::vector<std::string>& values,
+           double value);
+  prometheus::MetricFamily Take() { return std::move(family_); }
+
+ private:
+  prometheus::MetricFamily family_;
+};
+
+}  // namespace netlens

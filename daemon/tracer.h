@@ -1,0 +1,55 @@
+// Loads, attaches and owns the eBPF programs and maps (the libbpf skeleton).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+struct netlens_bpf;
+
+namespace netlens {
+
+struct ProgramStatus {
+  std::string program;  // e.g. nl_send_tp_btf
+  std::string hook;     // e.g. sock:sock_send_length
+  std::string mode;     // e.g. tp_btf
+  bool attached = false;
+};
+
+struct MapInfo {
+  std::string name;
+  int fd = -1;
+  uint32_t max_entries = 0;
+};
+
+// Start-up failures; what() names the cause and the fix.
+class TracerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Tracer {
+ public:
+  // Checks privileges and BTF, sizes the maps from `limits`, loads and attaches.
+  static std::unique_ptr<Tracer> Start(const Limits& limits,
+                                       const std::optional<std::string>& btf_path);
+  ~Tracer();
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  const std::vector<ProgramStatus>& programs() const { return programs_; }
+  MapInfo map(const std::string& name) const;
+  // Connection level: the kernel hands closed connections to user space.
+  void SetKeepClosed(bool keep);
+
+ private:
+  Tracer() = default;
+  netlens_bpf* skel_ = nullptr;
+  std::vector<ProgramStatus> programs_;
+};
+
+}  // namespace netlens

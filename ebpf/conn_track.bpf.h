@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Connection accounting, independent of how a hook is attached: every attach
+ * mode (BTF tracepoint here; fentry/kprobe later) is a thin wrapper that calls
+ * nl_on_data(), nl_on_state() or nl_on_retransmit() with a struct sock pointer.
+ * All socket fields are read with BPF_CORE_READ so the same code runs where the
+ * pointer is not BTF-typed (kprobes, classic tracepoints).
+ */
+#ifndef NETLENS_CONN_TRACK_BPF_H
+#define NETLENS_CONN_TRACK_BPF_H
+
+#include "maps.bpf.h"
+
+#define NL_AF_INET 2
+#define NL_AF_INET6 10
+#define NL_IPPROTO_TCP 6
+
+static __always_inline void nl_stat_inc(__u32 which) {
+  __u64 *count = bpf_map_lookup_elem(&stats, &which);
+  if (count) *count += 1; /* per-CPU: no atomics needed */
+}
+
+static __always_inline bool nl_is_tcp(struct sock *sk) {
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != NL_AF_INET && family != NL_AF_INET6) return false;
+  return BPF_CORE_READ(sk, sk_protocol) == NL_IPPROTO_TCP;
+}
+
+static __always_inline void nl_v4_mapped(__u8 out[16], __u32 addr_be) {
+  __builtin_memset(out, 0, 10);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  __builtin_memcpy(out + 12, &addr_be, 4);
+}
+
+static __always_inline void nl_read_tuple(struct sock *sk, struct nl_tuple *t) {
+  t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  t->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  t->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  if (t->family == NL_AF_INET) {
+    nl_v4_mapped(t->local_addr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+    nl_v4_mapped(t->remote_addr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+  } else {
+    BPF_CORE_READ_INTO(&t->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+    BPF_CORE_READ_INTO(&t->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+  }
+}
+
+/* Only called where the current task is the one acting on the socket. */
+static __always_inline void nl_take_owner(struct nl_conn *conn) {
+  conn->pid = bpf_get_current_pid_tgid() >> 32;
+  bpf_get_current_comm(conn->comm, sizeof(conn->comm));
+  conn->owner = NL_OWNER_PROCESS;
+}
+
+static __always_inline __u16 nl_service_port(const struct nl_tuple *t, __u8 direction) {
+  if (direction == NL_DIR_ACTIVE) return t->remote_port;
+  if (direction == NL_DIR_PASSIVE) return t->local_port;
+  return t->local_port < t->remote_port ? t->local_port : t->remote_port;
+}
+
+/* The totals entry for key; created on first use, the overflow entry (inserted
+ * by the daemon before attach) when totals is full. */
+static __always_inline struct nl_agg_value *nl_totals_entry(struct nl_agg_key *key) {
+  struct nl_agg_value *value = bpf_map_lookup_elem(&totals, key);
+  if (value) return value;
+  struct nl_agg_value zero = {};
+  bpf_map_update_elem(&totals, key, &zero, BPF_NOEXIST); /* may race: lookup decides */
+  value = bpf_map_lookup_elem(&totals, key);
+  if (value) return value;
+  nl_stat_inc(NL_STAT_TOTALS_FULL);
+  __builtin_memset(key, 0, sizeof(*key));
+  key->direction = NL_DIR_OVERFLOW;
+  return bpf_map_lookup_elem(&totals, key);
+}
+
+static __always_inline void nl_agg_key_of(struct nl_agg_key *key, __u32 pid, const char *comm,
+                                          const struct nl_tuple *t, __u8 direction) {
+  __builtin_memset(key, 0, sizeof(*key));
+  key->pid = pid;
+  __builtin_memcpy(key->comm, comm, NL_COMM_LEN);
+  key->family = t->family;
+  key->direction = direction;
+  key->service_port = nl_service_port(t, direction);
+  __builtin_memcpy(key->remote_addr, t->remote_addr, 16);
+}
+
+static __always_inline void nl_traffic_add(struct nl_traffic *dst, const struct nl_traffic *src) {
+  if (src->bytes_sent) __sync_fetch_and_add(&dst->bytes_sent, src->bytes_sent);
+  if (src->bytes_received) __sync_fetch_and_add(&dst->bytes_received, src->bytes_received);
+  if (src->send_calls) __sync_fetch_and_add(&dst->send_calls, src->send_calls);
+  if (src->receive_calls) __sync_fetch_and_add(&dst->receive_calls, src->receive_calls);
+  if (src->retransmits) __sync_fetch_and_add(&dst->retransmits, src->retransmits);
+}
+
+static __always_inline bool nl_keep_closed(void) {
+  __u32 zero = 0;
+  struct nl_settings *s = bpf_map_lookup_elem(&settings, &zero);
+  return s && s->keep_closed;
+}
+
+/* Connection closed: hand it to user space (connection level), delete it, then
+ * fold it into totals. Delete-before-fold with user space reading totals before
+ * conns means a scrape can miss a closing connection once, never count it twice. */
+static __always_inline void nl_conn_close(__u64 sock) {
+  struct nl_conn *live = bpf_map_lookup_elem(&conns, &sock);
+  if (!live) return;
+  struct nl_conn conn = *live;
+  bool handed_off = false;
+  if (conn.established && nl_keep_closed()) {
+    struct nl_closed_key closed_key = {.sock = sock, .open_ns = conn.open_ns};
+    handed_off = bpf_map_update_elem(&closed, &closed_key, &conn, BPF_NOEXIST) == 0;
+    if (!handed_off) nl_stat_inc(NL_STAT_CLOSED_FULL);
+  }
+  bpf_map_delete_elem(&conns, &sock);
+
+  struct nl_agg_key key;
+  nl_agg_key_of(&key, conn.pid, conn.comm, &conn.tuple, conn.direction);
+  struct nl_agg_value *total = nl_totals_entry(&key);
+  if (!total) return;
+  if (conn.established) {
+    __sync_fetch_and_add(&total->connections_opened, 1);
+    __sync_fetch_and_add(&total->connections_closed, 1);
+  } else if (conn.direction == NL_DIR_ACTIVE) {
+    __sync_fetch_and_add(&total->connect_failures, 1);
+  }
+  nl_traffic_add(&total->traffic, &conn.traffic);
+  if (conn.established && nl_keep_closed() && !handed_off)
+    nl_traffic_add(&total->untracked, &conn.traffic);
+}
+
+/* Start tracking sk. An entry left under the same pointer (a socket freed
+ * without a CLOSE we saw) is folded first so nothing it counted is lost. */
+static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction,
+                                                     __u8 established, bool process_context) {
+  __u64 sock = (__u64)sk;
+  if (bpf_map_lookup_elem(&conns, &sock)) nl_conn_close(sock);
+  struct nl_conn conn = {};
+  nl_read_tuple(sk, &conn.tuple);
+  conn.direction = direction;
+  conn.established = established;
+  conn.open_ns = bpf_ktime_get_ns();
+  if (process_context) nl_take_owner(&conn);
+  if (bpf_map_update_elem(&conns, &sock, &conn, BPF_NOEXIST) != 0) {
+    struct nl_conn *raced = bpf_map_lookup_elem(&conns, &sock);
+    if (!raced) nl_stat_inc(NL_STAT_CONNS_FULL);
+    return raced;
+  }
+  return bpf_map_lookup_elem(&conns, &sock);
+}
+
+/* The entry of a socket we may not have seen open (it predates netlens). */
+static __always_inline struct nl_conn *nl_conn_get(struct sock *sk, bool process_context) {
+  __u64 sock = (__u64)sk;
+  struct nl_conn *conn = bpf_map_lookup_elem(&conns, &sock);
+  if (conn) return conn;
+  /* After CLOSE a new entry would never be folded: such stragglers go to totals. */
+  if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE) return NULL;
+  return nl_conn_start(sk, NL_DIR_UNKNOWN, 1, process_context);
+}
+
+/* Traffic that found no connection entry goes straight into totals. */
+static __always_inline void nl_account_untracked(struct sock *sk, const struct nl_traffic *delta,
+                                                 bool process_context) {
+  struct nl_tuple tuple;
+  nl_read_tuple(sk, &tuple);
+  __u32 pid = 0;
+  char comm[NL_COMM_LEN] = {};
+  if (process_context) {
+    pid = bpf_get_current_pid_tgid() >> 32;
+    bpf_get_current_comm(comm, sizeof(comm));
+  }
+  struct nl_agg_key key;
+  nl_agg_key_of(&key, pid, comm, &tuple, NL_DIR_UNKNOWN);
+  struct nl_agg_value *total = nl_totals_entry(&key);
+  if (!total) return;
+  nl_traffic_add(&total->traffic, delta);
+  nl_traffic_add(&total->untracked, delta);
+}
+
+/* A send or receive call that moved `bytes` (> 0), in the caller's context. */
+static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send) {
+  if (bytes <= 0 || !nl_is_tcp(sk)) return;
+  struct nl_conn *conn = nl_conn_get(sk, true);
+  if (!conn) {
+    struct nl_traffic delta = {};
+    if (is_send) {
+      delta.bytes_sent = bytes;
+      delta.send_calls = 1;
+    } else {
+      delta.bytes_received = bytes;
+      delta.receive_calls = 1;
+    }
+    nl_account_untracked(sk, &delta, true);
+    return;
+  }
+  if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
+  if (is_send) {
+    __sync_fetch_and_add(&conn->traffic.bytes_sent, bytes);
+    __sync_fetch_and_add(&conn->traffic.send_calls, 1);
+  } else {
+    __sync_fetch_and_add(&conn->traffic.bytes_received, bytes);
+    __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
+  }
+}
+
+static __always_inline void nl_remember_listener(struct sock *sk) {
+  __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32};
+  bpf_get_current_comm(listener.comm, sizeof(listener.comm));
+  if (bpf_map_update_elem(&listeners, &port, &listener, BPF_ANY) != 0)
+    nl_stat_inc(NL_STAT_LISTENERS_FULL);
+}
+
+static __always_inline void nl_start_passive(struct sock *sk) {
+  struct nl_conn *conn = nl_conn_start(sk, NL_DIR_PASSIVE, 0, false);
+  if (!conn) return;
+  __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  struct nl_listener *listener = bpf_map_lookup_elem(&listeners, &port);
+  if (!listener) return;
+  conn->pid = listener->pid;
+  __builtin_memcpy(conn->comm, listener->comm, NL_COMM_LEN);
+  conn->owner = NL_OWNER_LISTENER;
+}
+
+static __always_inline void nl_count_transition(int old_state, int new_state) {
+  __u32 slot = ((__u32)old_state & (NL_TCP_STATE_SLOTS - 1)) * NL_TCP_STATE_SLOTS +
+               ((__u32)new_state & (NL_TCP_STATE_SLOTS - 1));
+  __u64 *count = bpf_map_lookup_elem(&state_transitions, &slot);
+  if (count) *count += 1;
+}
+
+/* inet_sock_set_state. Which transitions run in process context decides where
+ * pid/comm may be taken: SYN_SENT (connect), LISTEN (listen), FIN_WAIT1 and
+ * LAST_ACK (close/shutdown). The others run in softirq. */
+static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_state) {
+  if (!nl_is_tcp(sk)) return;
+  nl_count_transition(old_state, new_state);
+  __u64 sock = (__u64)sk;
+  struct nl_conn *conn;
+  switch (new_state) {
+    case TCP_SYN_SENT:
+      nl_conn_start(sk, NL_DIR_ACTIVE, 0, true);
+      break;
+    case TCP_SYN_RECV:
+      if (old_state == TCP_LISTEN) nl_start_passive(sk);
+      break;
+    case TCP_ESTABLISHED:
+      conn = bpf_map_lookup_elem(&conns, &sock);
+      if (!conn)
+        conn = nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1,
+                             false);
+      if (!conn) break;
+      nl_read_tuple(sk, &conn->tuple); /* ports and addresses are final only now */
+      conn->established = 1;
+      break;
+    case TCP_LISTEN:
+      nl_remember_listener(sk);
+      break;
+    case TCP_FIN_WAIT1:
+    case TCP_LAST_ACK:
+      conn = bpf_map_lookup_elem(&conns, &sock);
+      if (conn && conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
+      break;
+    case TCP_CLOSE:
+      if (old_state == TCP_LISTEN) {
+        __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        bpf_map_delete_elem(&listeners, &port);
+      } else {
+        nl_conn_close(sock);
+      }
+      break;
+  }
+}
+
+/* A retransmitted skb, in softirq or timer context: no pid here. */
+static __always_inline void nl_on_retransmit(struct sock *sk) {
+  if (!nl_is_tcp(sk)) return;
+  struct nl_conn *conn = nl_conn_get(sk, false);
+  if (conn) {
+    __sync_fetch_and_add(&conn->traffic.retransmits, 1);
+    return;
+  }
+  struct nl_traffic delta = {.retransmits = 1};
+  nl_account_untracked(sk, &delta, false);
+}
+
+#endif /* NETLENS_CONN_TRACK_BPF_H */
