@@ -52,6 +52,11 @@ TrafficLedger::Counters TrafficCounters(const nl_traffic& t) {
 
 bool IsOverflowKey(const nl_agg_key& key) { return key.direction == NL_DIR_OVERFLOW; }
 
+bool IsEmpty(const nl_agg_value& value) {
+  static const nl_agg_value kZero{};
+  return std::memcmp(&value, &kZero, sizeof(value)) == 0;
+}
+
 SeriesRef OtherRef(size_t label_count) {
   return {std::vector<std::string>(label_count, "other"), 0, "other"};
 }
@@ -167,6 +172,7 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
 
   // 4. Totals: closed connections and untracked events, per process and remote.
   for (const auto& [key, value] : snapshot.totals) {
+    if (IsOverflowKey(key) && IsEmpty(value)) continue;  // no "other" series until needed
     const std::string id = BytesId('t', &key, sizeof(key));
     const nl_traffic& traffic = connection_level ? value.untracked : value.traffic;
     traffic_.Observe(id, kTotals, TrafficRefOfTotals(key), nullptr, TrafficCounters(traffic), now);

@@ -1,8 +1,10 @@
 // netlens configuration: the YAML schema, its defaults and its validation.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,5 +48,17 @@ Config LoadConfigFile(const std::string& path);
 Config DefaultConfig();
 std::string_view EmbeddedDefaultConfig();
 std::string_view LevelName(Level level);
+
+// The accepted log_level values (spdlog's level names), least to most severe.
+inline constexpr std::array<std::string_view, 7> kLogLevelNames = {
+    "trace", "debug", "info", "warn", "error", "critical", "off"};
+
+// Shared with the command-line parser so both phrase their errors alike.
+// "a, b, c": for the list of valid keys or values in an error message.
+std::string JoinNames(std::span<const std::string_view> names);
+// The "did you mean" of error messages: the candidate closest to `word` if it is at most 2
+// edits away (a transposition counts as one), else the first one that `word` abbreviates or
+// extends ("crit", "warning"; the shorter of the two has 3+ characters), else empty.
+std::string_view ClosestName(std::string_view word, std::span<const std::string_view> candidates);
 
 }  // namespace netlens

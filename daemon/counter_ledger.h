@@ -61,10 +61,20 @@ class CounterLedger {
   // `fold` is where its value reappears once it vanishes (nullptr: nowhere).
   void Observe(const std::string& id, int kind, const SeriesRef& target, const SeriesRef* fold,
                const Counters& cumulative, SteadyClock::time_point now) {
+    // Nothing counted yet and nowhere to count it: no series of zeros.
+    if (cumulative == Counters{} && !sources_.count(id) &&
+        !series_.count(SeriesKeyOf(target.labels)))
+      return;
     auto [it, inserted] = sources_.try_emplace(id);
     Source& source = it->second;
-    if (inserted) {
+    std::string wanted = SeriesKeyOf(target.labels);
+    // A source whose labels change (an accepted connection passing from the
+    // listener's process to its own) feeds the new series from now on; what
+    // the old one counted stays there.
+    if (inserted || wanted != source.target_key) {
+      if (!inserted) Detach(source);
       source.kind = kind;
+      source.target_key = std::move(wanted);
       std::tie(source.series, source.folded_from) = Resolve(target, now);
       ++series_.at(source.series).sources;
       if (!source.folded_from.empty()) ++folded_[source.folded_from];
@@ -136,7 +146,8 @@ class CounterLedger {
  private:
   struct Source {
     int kind = 0;
-    std::string series;
+    std::string target_key;  // the key its labels ask for
+    std::string series;      // the key it feeds: target_key, or the overflow key
     std::string folded_from;  // the key it would have had, when over budget
     Counters last{};
     uint64_t generation = 0;
@@ -163,12 +174,17 @@ class CounterLedger {
     return {overflow_key_, key};
   }
 
+  void Detach(Source& source) {
+    auto series = series_.find(source.series);
+    if (series != series_.end() && series->second.sources > 0) --series->second.sources;
+    if (!source.folded_from.empty() && --folded_[source.folded_from] == 0)
+      folded_.erase(source.folded_from);
+    source.folded_from.clear();
+  }
+
   typename std::unordered_map<std::string, Source>::iterator EraseSource(
       typename std::unordered_map<std::string, Source>::iterator it) {
-    auto series = series_.find(it->second.series);
-    if (series != series_.end() && series->second.sources > 0) --series->second.sources;
-    const std::string& folded_from = it->second.folded_from;
-    if (!folded_from.empty() && --folded_[folded_from] == 0) folded_.erase(folded_from);
+    Detach(it->second);
     return sources_.erase(it);
   }
 

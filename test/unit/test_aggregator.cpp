@@ -1,0 +1,215 @@
+// Aggregator: kernel snapshots -> series at each level, exact across closes.
+#include <arpa/inet.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "aggregator.h"
+
+using namespace netlens;
+
+namespace {
+
+const SteadyClock::time_point t0{};
+
+void SetAddr(uint8_t out[16], const char* v4) {
+  std::memset(out, 0, 16);
+  out[10] = out[11] = 0xff;
+  REQUIRE(inet_pton(AF_INET, v4, out + 12) == 1);
+}
+
+nl_conn Conn(uint32_t pid, const char* comm, uint8_t direction, uint16_t lport, uint16_t rport,
+             uint64_t sent, uint64_t received) {
+  nl_conn c{};
+  SetAddr(c.tuple.local_addr, "10.0.0.1");
+  SetAddr(c.tuple.remote_addr, "10.0.0.2");
+  c.tuple.local_port = lport;
+  c.tuple.remote_port = rport;
+  c.tuple.family = AF_INET;
+  c.pid = pid;
+  std::strncpy(c.comm, comm, sizeof(c.comm));
+  c.direction = direction;
+  c.owner = NL_OWNER_PROCESS;
+  c.established = 1;
+  c.open_ns = 1000 + lport;
+  c.traffic.bytes_sent = sent;
+  c.traffic.bytes_received = received;
+  c.traffic.send_calls = sent ? 1 : 0;
+  c.traffic.receive_calls = received ? 1 : 0;
+  return c;
+}
+
+// What the kernel folds into totals when `c` closes.
+std::pair<nl_agg_key, nl_agg_value> Folded(const nl_conn& c) {
+  nl_agg_key key{};
+  key.pid = c.pid;
+  std::memcpy(key.comm, c.comm, NL_COMM_LEN);
+  key.family = c.tuple.family;
+  key.direction = c.direction;
+  key.service_port = c.direction == NL_DIR_ACTIVE ? c.tuple.remote_port : c.tuple.local_port;
+  std::memcpy(key.remote_addr, c.tuple.remote_addr, 16);
+  nl_agg_value value{};
+  value.traffic = c.traffic;
+  value.connections_opened = 1;
+  value.connections_closed = 1;
+  return {key, value};
+}
+
+// The single traffic series whose labels match; fails unless exactly one does.
+const TrafficLedger::Series& Traffic(const Aggregator& agg, const std::vector<std::string>& labels) {
+  return agg.traffic().series().at(SeriesKeyOf(labels));
+}
+
+const ConnectionLedger::Series& Connections(const Aggregator& agg,
+                                            const std::vector<std::string>& labels) {
+  return agg.connections().series().at(SeriesKeyOf(labels));
+}
+
+AggregatorSettings At(Level level, size_t budget = 1000) {
+  AggregatorSettings s;
+  s.level = level;
+  s.series_budget = budget;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("process level sums connections and totals per pid and comm") {
+  Aggregator agg(At(Level::kProcess));
+  KernelSnapshot snap;
+  snap.conns = {{1, Conn(42, "curl", NL_DIR_ACTIVE, 40000, 80, 100, 2000)},
+                {2, Conn(42, "curl", NL_DIR_ACTIVE, 40001, 443, 50, 10)}};
+  agg.Update(snap, t0);
+  REQUIRE(agg.traffic_labels() == std::vector<std::string>{"pid", "comm"});
+  const auto& s = Traffic(agg, {"42", "curl"});
+  REQUIRE(s.value[0] == 150);
+  REQUIRE(s.value[1] == 2010);
+  REQUIRE(s.value[2] == 2);
+  REQUIRE(agg.traffic().series().size() == 1);
+  REQUIRE(Connections(agg, {"42", "curl", "active"}).value[0] == 2);
+  REQUIRE(agg.open_connections().at({"42", "curl", "active"}) == 2);
+}
+
+TEST_CASE("remote level drops the ephemeral port and keeps the service port") {
+  Aggregator agg(At(Level::kRemote));
+  KernelSnapshot snap;
+  snap.conns = {{1, Conn(7, "nginx", NL_DIR_PASSIVE, 80, 51000, 300, 40)},
+                {2, Conn(7, "nginx", NL_DIR_PASSIVE, 80, 51001, 300, 40)},
+                {3, Conn(7, "nginx", NL_DIR_ACTIVE, 52000, 8080, 40, 300)}};
+  agg.Update(snap, t0);
+  REQUIRE(agg.traffic().series().size() == 2);
+  REQUIRE(Traffic(agg, {"7", "nginx", "passive", "ipv4", "10.0.0.2", "80"}).value[0] == 600);
+  REQUIRE(Traffic(agg, {"7", "nginx", "active", "ipv4", "10.0.0.2", "8080"}).value[1] == 300);
+}
+
+TEST_CASE("a connection that closes between scrapes is counted exactly once at every level") {
+  for (Level level : {Level::kProcess, Level::kRemote, Level::kConnection}) {
+    Aggregator agg(At(level));
+    nl_conn c = Conn(9, "app", NL_DIR_ACTIVE, 40000, 80, 100, 1000);
+    KernelSnapshot live;
+    live.conns = {{0xabc, c}};
+    agg.Update(live, t0);
+
+    c.traffic.bytes_sent = 160;  // 60 more, then the close
+    KernelSnapshot after;
+    after.totals = {Folded(c)};
+    if (level == Level::kConnection) after.closed = {{{0xabc, c.open_ns}, c}};
+    agg.Update(after, t0);
+    uint64_t sent = 0;
+    for (const auto& [key, s] : agg.traffic().series()) sent += s.value[0];
+    INFO("level " << LevelName(level));
+    REQUIRE(sent == 160);
+    uint64_t opened = 0, closed = 0;
+    for (const auto& [key, s] : agg.connections().series()) {
+      opened += s.value[0];
+      closed += s.value[1];
+    }
+    REQUIRE(opened == 1);
+    REQUIRE(closed == 1);
+    REQUIRE(agg.open_connections().empty());
+  }
+}
+
+TEST_CASE("connections that open and close between two scrapes are all counted") {
+  Aggregator agg(At(Level::kRemote));
+  agg.Update(KernelSnapshot{}, t0);
+  KernelSnapshot snap;
+  nl_conn c = Conn(5, "burst", NL_DIR_ACTIVE, 40000, 9000, 200 * 10, 200 * 20);
+  auto folded = Folded(c);
+  folded.second.connections_opened = folded.second.connections_closed = 200;
+  snap.totals = {folded};
+  agg.Update(snap, t0);
+  const std::vector<std::string> labels{"5", "burst", "active", "ipv4", "10.0.0.2", "9000"};
+  REQUIRE(Traffic(agg, labels).value[0] == 2000);
+  REQUIRE(Connections(agg, labels).value[0] == 200);
+  REQUIRE(Connections(agg, labels).value[1] == 200);
+}
+
+TEST_CASE("connection level keeps closed connections as their own series") {
+  Aggregator agg(At(Level::kConnection));
+  nl_conn c = Conn(3, "cli", NL_DIR_ACTIVE, 41000, 6379, 10, 20);
+  KernelSnapshot snap;
+  snap.totals = {Folded(c)};
+  snap.closed = {{{0x1, c.open_ns}, c}};
+  agg.Update(snap, t0);
+  const std::vector<std::string> labels{"3",    "cli",      "active", "ipv4",
+                                        "10.0.0.1", "41000", "10.0.0.2", "6379"};
+  REQUIRE(Traffic(agg, labels).value[0] == 10);
+  REQUIRE(agg.traffic().series().size() == 1);  // totals' untracked part is zero
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}}, t0 + std::chrono::seconds(10));
+  REQUIRE(Traffic(agg, labels).value[0] == 10);  // retained, unchanged
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}}, t0 + std::chrono::seconds(400));
+  REQUIRE(agg.traffic().series().empty());  // past closed_connection_retention
+}
+
+TEST_CASE("connection level shows untracked traffic without the ephemeral side") {
+  Aggregator agg(At(Level::kConnection));
+  nl_conn c = Conn(3, "cli", NL_DIR_ACTIVE, 41000, 6379, 10, 20);
+  auto folded = Folded(c);
+  folded.second.untracked = c.traffic;  // the closed map was full
+  agg.Update(KernelSnapshot{.totals = {folded}}, t0);
+  REQUIRE(Traffic(agg, {"3", "cli", "active", "ipv4", "", "", "10.0.0.2", "6379"}).value[1] == 20);
+}
+
+TEST_CASE("the budget folds new keys into 'other' and the sum stays exact") {
+  Aggregator agg(At(Level::kRemote, 3));
+  KernelSnapshot snap;
+  for (uint16_t i = 0; i < 5; ++i)
+    snap.conns.push_back({i + 1, Conn(100 + i, "w", NL_DIR_ACTIVE, 40000 + i, 80, 10, 0)});
+  agg.Update(snap, t0);
+  REQUIRE(agg.traffic().series().size() == 3);
+  REQUIRE(agg.traffic().folded_keys() == 3);
+  REQUIRE(Traffic(agg, std::vector<std::string>(6, "other")).value[0] == 30);
+  uint64_t sent = 0;
+  for (const auto& [key, s] : agg.traffic().series()) sent += s.value[0];
+  REQUIRE(sent == 50);
+}
+
+TEST_CASE("series of a process gone for process_ttl are dropped and its totals deleted") {
+  AggregatorSettings settings = At(Level::kProcess);
+  settings.process_ttl = std::chrono::seconds(60);
+  Aggregator agg(settings);
+  nl_conn c = Conn(77, "shortlived", NL_DIR_ACTIVE, 40000, 80, 10, 0);
+  KernelSnapshot snap;
+  snap.totals = {Folded(c)};
+  agg.Update(snap, t0);
+  auto gone = [](uint32_t) -> std::optional<std::string> { return std::nullopt; };
+  REQUIRE(agg.CollectGarbage(t0, gone).empty());
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(59), gone).empty());
+  const auto expired = agg.CollectGarbage(t0 + std::chrono::seconds(61), gone);
+  REQUIRE(expired.size() == 1);
+  REQUIRE(expired[0].pid == 77);
+  REQUIRE(agg.traffic().series().empty());
+}
+
+TEST_CASE("a running process, or one with live connections, is kept") {
+  AggregatorSettings settings = At(Level::kProcess);
+  settings.process_ttl = std::chrono::seconds(1);
+  Aggregator agg(settings);
+  KernelSnapshot snap;
+  snap.conns = {{1, Conn(88, "daemon", NL_DIR_PASSIVE, 22, 50000, 1, 1)}};
+  agg.Update(snap, t0);
+  auto gone = [](uint32_t) -> std::optional<std::string> { return std::nullopt; };
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(5), gone).empty());
+  REQUIRE(agg.traffic().series().size() == 1);
+}
