@@ -45,7 +45,7 @@ std::string CivetListen(const std::string& listen) {
 
 }  // namespace
 
-HttpServer::HttpServer(const std::string& listen, std::weak_ptr<prometheus::Collectable> metrics) {
+HttpServer::HttpServer(const std::string& listen) {
   static CivetCallbacks callbacks = [] {
     CivetCallbacks c{};
     c.begin_request = BeginRequest;
@@ -60,6 +60,9 @@ HttpServer::HttpServer(const std::string& listen, std::weak_ptr<prometheus::Coll
     throw HttpError("cannot listen on " + listen +
                     ": the address is in use or not available on this host (" + e.what() + ")");
   }
+}
+
+void HttpServer::ServeMetrics(std::weak_ptr<prometheus::Collectable> metrics) {
   exposer_->RegisterCollectable(metrics, "/metrics");
 }
 

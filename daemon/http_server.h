@@ -18,7 +18,9 @@ class HttpError : public std::runtime_error {
 class HttpServer {
  public:
   // Binds `listen` ("HOST:PORT", "[V6]:PORT"); throws HttpError naming the address.
-  HttpServer(const std::string& listen, std::weak_ptr<prometheus::Collectable> metrics);
+  // Binding comes first so a busy port fails before any eBPF program loads.
+  explicit HttpServer(const std::string& listen);
+  void ServeMetrics(std::weak_ptr<prometheus::Collectable> metrics);
   ~HttpServer();
 
  private:

@@ -1,10 +1,12 @@
 // netlens: per-process TCP traffic from eBPF, served to Prometheus.
 #include <bpf/libbpf.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 
@@ -93,10 +95,11 @@ int Run(const CliOptions& cli) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   try {
+    auto server = std::make_unique<HttpServer>(config.listen);
     auto tracer = Tracer::Start(config.limits, cli.btf_path);
     auto collector = std::make_shared<Collector>(
         *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
-    HttpServer server(config.listen, collector);
+    server->ServeMetrics(collector);
     spdlog::info("netlens {} serving http://{}/metrics (aggregation {}, config {})",
                  NETLENS_VERSION, config.listen, LevelName(config.level), config.source);
 
@@ -107,8 +110,12 @@ int Run(const CliOptions& cli) {
       if (signal == SIGHUP) {
         Reload(cli, config, *collector);
       } else if (signal == SIGTERM || signal == SIGINT) {
-        spdlog::info("signal {}: detaching and exiting", signal);
-        break;
+        // Detach at once; then leave without waiting for the HTTP server's
+        // threads to wind down (civetweb takes ~2 s), which the kernel tidies.
+        tracer->Detach();
+        spdlog::info("signal {}: programs detached, exiting", signal);
+        spdlog::shutdown();
+        std::_Exit(0);
       } else {
         collector->Refresh();
       }
@@ -125,6 +132,7 @@ int Run(const CliOptions& cli) {
 
 int main(int argc, char** argv) {
   using namespace netlens;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("netlens"));  // stdout stays for answers
   CliOptions cli;
   try {
     cli = ParseCli(argc, argv);

@@ -154,6 +154,11 @@ Tracer::~Tracer() {
   if (skel_) netlens_bpf__destroy(skel_);
 }
 
+void Tracer::Detach() {
+  netlens_bpf__detach(skel_);
+  for (auto& program : programs_) program.attached = false;
+}
+
 MapInfo Tracer::map(const std::string& name) const {
   bpf_map* m = bpf_object__find_map_by_name(skel_->obj, name.c_str());
   if (!m) return {name, -1, 0};

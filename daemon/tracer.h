@@ -45,6 +45,8 @@ class Tracer {
   MapInfo map(const std::string& name) const;
   // Connection level: the kernel hands closed connections to user space.
   void SetKeepClosed(bool keep);
+  // Detaches every program now; the maps stay readable.
+  void Detach();
 
  private:
   Tracer() = default;
