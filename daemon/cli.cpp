@@ -54,6 +54,17 @@ const std::vector<Option>& Options() {
          ValidateLogLevel(v);
          o.log_level = v;
        }},
+      {"attach-mode", '\0', "MODE",
+       "how send/receive hooks attach: " + JoinNames(kAttachModeNames) +
+           "\n(default: 'attach_mode' of the configuration, built in: " + kDefaults.attach_mode +
+           ")",
+       [](CliOptions& o, const std::string& v) {
+         if (std::find(kAttachModeNames.begin(), kAttachModeNames.end(), v) ==
+             kAttachModeNames.end())
+           throw std::invalid_argument("invalid attach mode '" + v +
+                                       "'; valid modes: " + JoinNames(kAttachModeNames));
+         o.attach_mode = v;
+       }},
       {"btf", '\0', "PATH", "kernel BTF file, for kernels without /sys/kernel/btf/vmlinux",
        [](CliOptions& o, const std::string& v) { o.btf_path = v; }},
       {"check-config", '\0', "FILE",

@@ -164,6 +164,13 @@ void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
     attached.Add({"program", "hook", "mode"}, {p.program, p.hook, p.mode}, p.attached ? 1 : 0);
   out.push_back(attached.Take());
 
+  MetricBuilder hooks("netlens_hook_attach_info",
+                      "The attach mode serving each hook and why it was picked; always 1.",
+                      MetricType::Gauge);
+  for (const auto& h : tracer_.hooks())
+    hooks.Add({"hook", "mode", "reason"}, {h.hook, h.mode, h.reason}, 1);
+  out.push_back(hooks.Take());
+
   MetricBuilder entries("netlens_map_entries", "Entries in a kernel map at this scrape.",
                         MetricType::Gauge);
   MetricBuilder capacity("netlens_map_max_entries", "Capacity of a kernel map (limits.*).",

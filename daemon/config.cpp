@@ -164,6 +164,10 @@ std::string ParseLogLevel(const Field& field) {
   return std::string(kLogLevelNames[ParseChoice(field, kLogLevelNames)]);
 }
 
+std::string ParseAttachMode(const Field& field) {
+  return std::string(kAttachModeNames[ParseChoice(field, kAttachModeNames)]);
+}
+
 Level ParseLevel(const Field& field) { return static_cast<Level>(ParseChoice(field, kLevelNames)); }
 
 std::string ParseListen(const Field& field) {
@@ -241,10 +245,11 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 6> kSettingKeys = {{
+constexpr std::array<SettingKey, 7> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
+    {"attach_mode", [](const Field& f, Config& c) { c.attach_mode = ParseAttachMode(f); }},
     {"process_ttl", [](const Field& f, Config& c) { c.process_ttl = ParseDuration(f); }},
     {"closed_connection_retention",
      [](const Field& f, Config& c) { c.closed_retention = ParseDuration(f); }},

@@ -30,6 +30,7 @@ struct Config {
   std::string listen = "127.0.0.1:9750";
   Level level = Level::kRemote;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string attach_mode = "auto";  // send/receive hooks: auto or one of kAttachModeNames
   Limits limits;
   std::chrono::seconds process_ttl{300};       // series of an exited process are kept this long
   std::chrono::seconds closed_retention{300};  // connection level: closed connections kept
@@ -52,6 +53,10 @@ std::string_view LevelName(Level level);
 // The accepted log_level values (spdlog's level names), least to most severe.
 inline constexpr std::array<std::string_view, 7> kLogLevelNames = {
     "trace", "debug", "info", "warn", "error", "critical", "off"};
+
+// The accepted attach_mode values; "auto" probes the kernel (docs/kernels.md).
+inline constexpr std::array<std::string_view, 5> kAttachModeNames = {"auto", "tp_btf", "tracepoint",
+                                                                     "fentry", "kprobe"};
 
 // Shared with the command-line parser so both phrase their errors alike.
 // "a, b, c": for the list of valid keys or values in an error message.

@@ -40,6 +40,7 @@ Config LoadEffectiveConfig(const CliOptions& cli) {
   Config config = cli.config_path ? LoadConfigFile(*cli.config_path) : DefaultConfig();
   if (cli.listen) config.listen = *cli.listen;
   if (cli.log_level) config.log_level = *cli.log_level;
+  if (cli.attach_mode) config.attach_mode = *cli.attach_mode;
   return config;
 }
 
@@ -96,7 +97,7 @@ int Run(const CliOptions& cli) {
 
   try {
     auto server = std::make_unique<HttpServer>(config.listen);
-    auto tracer = Tracer::Start(config.limits, cli.btf_path);
+    auto tracer = Tracer::Start(config.limits, cli.btf_path, config.attach_mode);
     auto collector = std::make_shared<Collector>(
         *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
     server->ServeMetrics(collector);

@@ -1,19 +1,23 @@
 #include "tracer.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <spdlog/spdlog.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <vector>
 
+#include "attach_modes.h"
 #include "netlens.h"
 #include "netlens_bpf.skel.h"
 
@@ -21,18 +25,6 @@ namespace netlens {
 namespace {
 
 constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
-
-struct HookInfo {
-  const char* program;
-  const char* hook;
-  const char* mode;
-};
-constexpr HookInfo kHooks[] = {
-    {"nl_send_tp_btf", "sock:sock_send_length", "tp_btf"},
-    {"nl_recv_tp_btf", "sock:sock_recv_length", "tp_btf"},
-    {"nl_state_tp_btf", "sock:inet_sock_set_state", "tp_btf"},
-    {"nl_retransmit_tp", "tcp:tcp_retransmit_skb", "tracepoint"},
-};
 
 // libbpf's messages go to the log; warnings are also kept so that a failed
 // load can show the verifier's reasoning in the error itself.
@@ -101,26 +93,143 @@ void CheckBtf(const std::optional<std::string>& btf_path) {
   throw TracerError(message);
 }
 
+// Opens the object with only `programs` set to load. Trials shrink the maps:
+// they only need to prove the programs load and attach.
+netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
+                      const std::optional<std::string>& btf_path, unsigned recvmsg_flags_arg,
+                      const Limits* limits) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (btf_path) open_opts.btf_custom_path = btf_path->c_str();
+  netlens_bpf* skel = netlens_bpf__open_opts(&open_opts);
+  if (!skel) ThrowLoadError("opening the eBPF object failed", -errno);
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
+  for (const ProgramSpec& spec : programs) {
+    bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, spec.program), true);
+  }
+  skel->rodata->nl_recvmsg_flags_arg = recvmsg_flags_arg;
+  if (limits) {
+    bpf_map__set_max_entries(skel->maps.conns, limits->connections);
+    bpf_map__set_max_entries(skel->maps.totals, limits->aggregates);
+    bpf_map__set_max_entries(skel->maps.closed, limits->closed_connections);
+    bpf_map__set_max_entries(skel->maps.listeners, limits->listeners);
+  } else {
+    bpf_map* map;
+    bpf_object__for_each_map(map, skel->obj) {
+      if (bpf_map__type(map) == BPF_MAP_TYPE_HASH) bpf_map__set_max_entries(map, 1);
+    }
+  }
+  return skel;
+}
+
+// Attaches one program and hands its link to the skeleton, which destroys it.
+int AttachProgram(netlens_bpf* skel, const char* name) {
+  bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
+  bpf_link* link = bpf_program__attach(prog);
+  if (!link) return -errno;
+  for (int i = 0; i < skel->skeleton->prog_cnt; ++i) {
+    if (*skel->skeleton->progs[i].prog == prog) *skel->skeleton->progs[i].link = link;
+  }
+  return 0;
+}
+
+// libbpf's own reason for a failed load, in one line: the program's load
+// error if there is one, else its last message.
+std::string LibbpfReason() {
+  std::string all = TakeLibbpfWarnings();
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\n', start);
+    if (end == std::string::npos) end = all.size();
+    std::string line = all.substr(start, end - start);
+    line.erase(0, line.find_first_not_of(' '));
+    if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
+    if (!line.empty()) lines.push_back(line);
+    start = end + 1;
+  }
+  for (const auto& line : lines) {
+    if (line.find("program load failed") != std::string::npos) return line;
+  }
+  return lines.empty() ? "" : lines.back();
+}
+
+// Loads and attaches `programs` in a throw-away object: "" if it works.
+std::string TrialLoad(const std::vector<ProgramSpec>& programs,
+                      const std::optional<std::string>& btf_path, unsigned recvmsg_flags_arg) {
+  TakeLibbpfWarnings();
+  netlens_bpf* skel = OpenWith(programs, btf_path, recvmsg_flags_arg, nullptr);
+  std::string why;
+  if (int err = netlens_bpf__load(skel); err != 0) {
+    why = std::string("load failed: ") + std::strerror(-err);
+  } else {
+    for (const ProgramSpec& spec : programs) {
+      if (int err = AttachProgram(skel, spec.program); err != 0) {
+        why = std::string("attaching ") + spec.program + " failed: " + std::strerror(-err);
+        break;
+      }
+    }
+  }
+  netlens_bpf__destroy(skel);
+  if (!why.empty()) {
+    const std::string detail = LibbpfReason();
+    if (!detail.empty()) why += " (libbpf: " + detail + ")";
+  }
+  return why;
+}
+
 }  // namespace
 
 std::unique_ptr<Tracer> Tracer::Start(const Limits& limits,
-                                      const std::optional<std::string>& btf_path) {
+                                      const std::optional<std::string>& btf_path,
+                                      const std::string& attach_mode) {
   libbpf_set_print(LibbpfPrint);
   CheckPrivileges();
   CheckBtf(btf_path);
+  struct btf* kernel_btf =
+      btf_path ? btf__parse(btf_path->c_str(), nullptr) : btf__load_vmlinux_btf();
+  if (!kernel_btf) ThrowLoadError("reading kernel BTF failed", -errno);
+  const unsigned flags_arg = RecvmsgFlagsArg(kernel_btf);
 
   std::unique_ptr<Tracer> tracer(new Tracer());
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-  if (btf_path) open_opts.btf_custom_path = btf_path->c_str();
-  tracer->skel_ = netlens_bpf__open_opts(&open_opts);
-  if (!tracer->skel_) ThrowLoadError("opening the eBPF object failed", -errno);
+  std::vector<ProgramSpec> chosen_programs;
+  std::vector<std::pair<HookChoice, std::vector<ProgramSpec>>> chosen;
+  for (const HookSpec& hook : Hooks()) {
+    const bool forced = attach_mode != "auto" &&
+                        std::any_of(hook.modes.begin(), hook.modes.end(),
+                                    [&](const ModeSpec& m) { return attach_mode == m.mode; });
+    std::string passed_over;
+    bool found = false;
+    for (const ModeSpec& mode : hook.modes) {
+      if (forced && attach_mode != mode.mode) continue;
+      std::vector<ProgramSpec> usable;
+      std::string why = PrecheckMode(mode, kernel_btf, usable);
+      if (why.empty()) why = TrialLoad(usable, btf_path, flags_arg);
+      if (!why.empty()) {
+        spdlog::debug("{}: {} unavailable: {}", hook.hook, mode.mode, why);
+        passed_over += (passed_over.empty() ? "" : "; ") + std::string(mode.mode) + ": " + why;
+        continue;
+      }
+      const std::string reason = forced                ? "forced"
+                                 : passed_over.empty() ? "preferred"
+                                                       : "fallback; " + passed_over;
+      chosen.push_back({{hook.hook, mode.mode, reason}, usable});
+      found = true;
+      break;
+    }
+    if (!found && forced)
+      throw TracerError("--attach-mode " + attach_mode + " cannot serve " + hook.hook +
+                        " on this kernel: " + passed_over);
+    if (!found)
+      throw TracerError(std::string("no attach mode works for ") + hook.hook +
+                        " on this kernel: " + passed_over + " (see docs/kernels.md)");
+  }
+  btf__free(kernel_btf);
 
+  for (const auto& [choice, programs] : chosen)
+    chosen_programs.insert(chosen_programs.end(), programs.begin(), programs.end());
+  TakeLibbpfWarnings();
+  tracer->skel_ = OpenWith(chosen_programs, btf_path, flags_arg, &limits);
   netlens_bpf* skel = tracer->skel_;
-  bpf_map__set_max_entries(skel->maps.conns, limits.connections);
-  bpf_map__set_max_entries(skel->maps.totals, limits.aggregates);
-  bpf_map__set_max_entries(skel->maps.closed, limits.closed_connections);
-  bpf_map__set_max_entries(skel->maps.listeners, limits.listeners);
-
   if (int err = netlens_bpf__load(skel); err != 0)
     ThrowLoadError("loading the eBPF programs failed (verifier or kernel support)", err);
 
@@ -131,20 +240,14 @@ std::unique_ptr<Tracer> Tracer::Start(const Limits& limits,
   if (bpf_map_update_elem(bpf_map__fd(skel->maps.totals), &overflow, &zero, BPF_NOEXIST) != 0)
     ThrowLoadError("initialising the totals map failed", -errno);
 
-  for (const HookInfo& hook : kHooks) {
-    bpf_program* prog = bpf_object__find_program_by_name(skel->obj, hook.program);
-    ProgramStatus status{hook.program, hook.hook, hook.mode, false};
-    if (!prog) ThrowLoadError(std::string("program ") + hook.program + " missing", -ENOENT);
-    bpf_link* link = bpf_program__attach(prog);
-    if (!link)
-      ThrowLoadError(std::string("attaching ") + hook.program + " to " + hook.hook, -errno);
-    // The skeleton destroys links it knows of; keep ours with the program.
-    for (int i = 0; i < skel->skeleton->prog_cnt; ++i) {
-      if (*skel->skeleton->progs[i].prog == prog) *skel->skeleton->progs[i].link = link;
+  for (const auto& [choice, programs] : chosen) {
+    for (const ProgramSpec& spec : programs) {
+      if (int err = AttachProgram(skel, spec.program); err != 0)
+        ThrowLoadError(std::string("attaching ") + spec.program + " to " + spec.target, err);
+      tracer->programs_.push_back({spec.program, spec.target, choice.mode, true});
     }
-    status.attached = true;
-    spdlog::info("attached {} to {} ({})", hook.program, hook.hook, hook.mode);
-    tracer->programs_.push_back(status);
+    spdlog::info("{}: {} ({})", choice.hook, choice.mode, choice.reason);
+    tracer->hooks_.push_back(choice);
   }
   TakeLibbpfWarnings();
   return tracer;

@@ -20,6 +20,13 @@ struct ProgramStatus {
   bool attached = false;
 };
 
+// The mode picked for one hook, and why.
+struct HookChoice {
+  std::string hook;    // send/receive, lifecycle, retransmit
+  std::string mode;    // tp_btf, tracepoint, fentry, kprobe
+  std::string reason;  // "forced", "preferred", or why the better modes were passed over
+};
+
 struct MapInfo {
   std::string name;
   int fd = -1;
@@ -34,14 +41,18 @@ class TracerError : public std::runtime_error {
 
 class Tracer {
  public:
-  // Checks privileges and BTF, sizes the maps from `limits`, loads and attaches.
+  // Checks privileges and BTF, picks an attach mode per hook (attach_mode
+  // "auto" probes; another value forces it where the hook offers it), sizes
+  // the maps from `limits`, loads and attaches.
   static std::unique_ptr<Tracer> Start(const Limits& limits,
-                                       const std::optional<std::string>& btf_path);
+                                       const std::optional<std::string>& btf_path,
+                                       const std::string& attach_mode);
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
   const std::vector<ProgramStatus>& programs() const { return programs_; }
+  const std::vector<HookChoice>& hooks() const { return hooks_; }
   MapInfo map(const std::string& name) const;
   // Connection level: the kernel hands closed connections to user space.
   void SetKeepClosed(bool keep);
@@ -52,6 +63,7 @@ class Tracer {
   Tracer() = default;
   netlens_bpf* skel_ = nullptr;
   std::vector<ProgramStatus> programs_;
+  std::vector<HookChoice> hooks_;
 };
 
 }  // namespace netlens

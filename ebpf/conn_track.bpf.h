@@ -11,6 +11,8 @@
 
 #include "maps.bpf.h"
 
+#define NL_MSG_PEEK 0x2
+#define NL_MSG_ERRQUEUE 0x2000
 #define NL_AF_INET 2
 #define NL_AF_INET6 10
 #define NL_IPPROTO_TCP 6
@@ -18,6 +20,11 @@
 static __always_inline void nl_stat_inc(__u32 which) {
   __u64 *count = bpf_map_lookup_elem(&stats, &which);
   if (count) *count += 1; /* per-CPU: no atomics needed */
+}
+
+/* Peeked data is read again later; the error queue carries no payload. */
+static __always_inline bool nl_recv_flags_counted(int flags) {
+  return !(flags & (NL_MSG_PEEK | NL_MSG_ERRQUEUE));
 }
 
 static __always_inline bool nl_is_tcp(struct sock *sk) {
@@ -248,8 +255,8 @@ static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_
     case TCP_ESTABLISHED:
       conn = bpf_map_lookup_elem(&conns, &sock);
       if (!conn)
-        conn = nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1,
-                             false);
+        conn =
+            nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1, false);
       if (!conn) break;
       nl_read_tuple(sk, &conn->tuple); /* ports and addresses are final only now */
       conn->established = 1;

@@ -50,7 +50,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS);
+  __uint(max_entries, NL_TCP_STATE_SLOTS* NL_TCP_STATE_SLOTS);
   __type(key, __u32); /* old_state * NL_TCP_STATE_SLOTS + new_state */
   __type(value, __u64);
 } state_transitions SEC(".maps");

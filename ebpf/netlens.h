@@ -101,13 +101,22 @@ struct nl_settings {
   __u32 keep_closed; /* hand closed connections to user space (connection level) */
 };
 
+/* calls map (function attach modes): a send/receive call in progress, by thread. */
+struct nl_call {
+  __u64 sock;
+  __u32 flags;
+  __u8 is_send;
+  __u8 _pad[3];
+};
+
 /* stats map (per-CPU array): the kernel side's own counters. */
 enum nl_stat {
   NL_STAT_CONNS_FULL = 0,     /* events whose connection had no room in conns */
   NL_STAT_TOTALS_FULL = 1,    /* folds that went to the overflow key of totals */
   NL_STAT_CLOSED_FULL = 2,    /* closed connections that found no room in closed */
   NL_STAT_LISTENERS_FULL = 3, /* listen() calls that found no room in listeners */
-  NL_STAT_MAX = 4,
+  NL_STAT_CALLS_FULL = 4,     /* calls in progress that found no room in calls */
+  NL_STAT_MAX = 5,
 };
 
 /* The totals key that takes what finds no room: pid 0, direction NL_DIR_OVERFLOW. */

@@ -246,7 +246,7 @@ TEST_CASE("Usage describes every option, the defaults and the exit codes", "[cli
       }
       line_start = line_end + 1;
     }
-    REQUIRE(help_columns.size() == 9);  // 7 options, 2 of them on two lines
+    REQUIRE(help_columns.size() == 11);  // 8 options, 3 of them on two lines
     CHECK(std::all_of(help_columns.begin(), help_columns.end(),
                       [&](size_t column) { return column == help_columns.front(); }));
   }
@@ -254,3 +254,11 @@ TEST_CASE("Usage describes every option, the defaults and the exit codes", "[cli
 
 }  // namespace
 }  // namespace netlens
+
+TEST_CASE("--attach-mode takes the modes of the config") {
+  const char* ok[] = {"netlens", "--attach-mode", "fentry"};
+  REQUIRE(netlens::ParseCli(3, ok).attach_mode == "fentry");
+  const char* bad[] = {"netlens", "--attach-mode=kprobes"};
+  REQUIRE_THROWS_WITH(netlens::ParseCli(2, bad),
+                      Catch::Contains("invalid attach mode 'kprobes'; valid modes: auto, tp_btf"));
+}

@@ -332,8 +332,8 @@ TEST_CASE("An empty value is an error that points at its key", "[config]") {
 
 TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[config]") {
   const std::string top_keys =
-      "valid keys: listen, log_level, aggregation, process_ttl, closed_connection_retention, "
-      "limits";
+      "valid keys: listen, log_level, aggregation, attach_mode, process_ttl, "
+      "closed_connection_retention, limits";
   const std::string limit_keys =
       "valid keys in 'limits': connections, aggregates, closed_connections, listeners, "
       "series_per_family";
@@ -471,3 +471,16 @@ TEST_CASE("Error message helpers", "[config]") {
 
 }  // namespace
 }  // namespace netlens
+
+TEST_CASE("attach_mode takes auto or one attach mode") {
+  REQUIRE(netlens::ParseConfig("attach_mode: kprobe\n", "t.yaml").attach_mode == "kprobe");
+  REQUIRE(netlens::ParseConfig("", "t.yaml").attach_mode == "auto");
+  try {
+    netlens::ParseConfig("attach_mode: kprobes\n", "t.yaml");
+    FAIL("no error");
+  } catch (const netlens::ConfigError& e) {
+    REQUIRE(std::string(e.what()) ==
+            "t.yaml:1:14: 'attach_mode' must be one of auto, tp_btf, tracepoint, fentry, kprobe, "
+            "got 'kprobes' (did you mean 'kprobe'?)");
+  }
+}
