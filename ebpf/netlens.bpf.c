@@ -2,13 +2,16 @@
 /* All netlens programs in one object. Every hook has a program per attach
  * mode; the daemon probes the kernel and loads only the ones it picks
  * (see daemon/attach_modes.cpp). */
+// clang-format off: vmlinux.h must come before the libbpf headers.
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "vmlinux.h"
+// clang-format on
+
 #include "hooks_function.bpf.h"
 #include "hooks_tracepoint.bpf.h"
-#include "vmlinux.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
