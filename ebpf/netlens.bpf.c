@@ -3,12 +3,13 @@
  * mode; the daemon probes the kernel and loads only the ones it picks
  * (see daemon/attach_modes.cpp). */
 // clang-format off: vmlinux.h must come before the libbpf headers.
+/* vmlinux.h must come before the libbpf headers. */
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
-#include "vmlinux.h"
 // clang-format on
 
 #include "hooks_function.bpf.h"
