@@ -2,7 +2,6 @@
 /* All netlens programs in one object. Every hook has a program per attach
  * mode; the daemon probes the kernel and loads only the ones it picks
  * (see daemon/attach_modes.cpp). */
-// clang-format off: vmlinux.h must come before the libbpf headers.
 /* vmlinux.h must come before the libbpf headers. */
 // clang-format off
 #include "vmlinux.h"
