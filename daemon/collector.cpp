@@ -195,6 +195,7 @@ void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
   overflows.Add({"map"}, {"totals"}, static_cast<double>(stats[NL_STAT_TOTALS_FULL]));
   overflows.Add({"map"}, {"closed"}, static_cast<double>(stats[NL_STAT_CLOSED_FULL]));
   overflows.Add({"map"}, {"listeners"}, static_cast<double>(stats[NL_STAT_LISTENERS_FULL]));
+  overflows.Add({"map"}, {"calls"}, static_cast<double>(stats[NL_STAT_CALLS_FULL]));
   out.push_back(overflows.Take());
 
   MetricBuilder series("netlens_series", "Series in a metric family at this scrape.",

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs from Debian 12 everything netlens needs to build and to run all its tests.
+# Idempotent: when every package is already installed it changes nothing, needs no
+# root and takes well under a second.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config            # toolchain
+  clang llvm libbpf-dev bpftool               # eBPF objects, skeletons
+  libelf-dev zlib1g-dev                       # libbpf's link dependencies
+  prometheus-cpp-dev libcivetweb-dev          # /metrics exposer
+  libyaml-cpp-dev libspdlog-dev libfmt-dev    # config, logging
+  catch2                                      # unit tests
+  prometheus                                  # promtool (metrics lint in tests)
+  curl iproute2 procps                        # integration tests
+)
+
+missing=()
+installed="$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)"
+for pkg in "${PACKAGES[@]}"; do
+  grep -qxF "${pkg} installed" <<<"${installed}" || missing+=("${pkg}")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} packages installed"
+  exit 0
+fi
+
+if ((EUID != 0)); then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: installing needs root; run: sudo $0" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-q -o DPkg::Lock::Timeout=300)
+apt-get "${apt_opts[@]}" update
+apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
