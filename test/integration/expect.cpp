@@ -1,0 +1,78 @@
+#include "expect.h"
+
+#include <catch2/catch.hpp>
+
+#include "metric_names.h"
+
+namespace netlens::test {
+namespace {
+
+constexpr size_t kMaxLines = 80;
+
+std::string Lines(const std::vector<const Sample*>& samples) {
+  std::string text;
+  for (size_t i = 0; i < samples.size() && i < kMaxLines; ++i) text += Format(*samples[i]) + "\n";
+  if (samples.size() > kMaxLines) text += "[" + std::to_string(samples.size()) + " in all]\n";
+  return text.empty() ? "(none)\n" : text;
+}
+
+Labels CommOf(const Labels& labels) {
+  auto it = labels.find("comm");
+  return it == labels.end() ? Labels{} : Labels{{"comm", it->second}};
+}
+
+}  // namespace
+
+std::string RelevantLines(const Scrape& scrape, std::string_view metric, const Labels& labels) {
+  return Lines(Select(scrape.samples, metric, CommOf(labels)));
+}
+
+void RequireValue(const Scrape& scrape, std::string_view metric, const Labels& labels,
+                  double expected, Match match) {
+  std::string series = FormatSeries(metric, labels);
+  INFO("series: " << series << (match == Match::kSum ? " (sum)" : " (exactly one)"));
+  INFO("scraped from " << scrape.source << ", lines of the same comm:\n"
+                       << RelevantLines(scrape, metric, labels));
+  std::vector<const Sample*> selected = Select(scrape.samples, metric, labels);
+  double value = Sum(scrape.samples, metric, labels);
+  if (match == Match::kOne) REQUIRE(selected.size() == 1);
+  REQUIRE(value == expected);
+}
+
+void RequireTraffic(const Scrape& scrape, const Labels& labels, const TrafficCounts& expected,
+                    Match match) {
+  RequireValue(scrape, metric::kSentBytes, labels, static_cast<double>(expected.sent_bytes), match);
+  RequireValue(scrape, metric::kReceivedBytes, labels, static_cast<double>(expected.received_bytes),
+               match);
+  RequireValue(scrape, metric::kSendCalls, labels, static_cast<double>(expected.send_calls), match);
+  RequireValue(scrape, metric::kReceiveCalls, labels, static_cast<double>(expected.receive_calls),
+               match);
+}
+
+void RequireConnections(const Scrape& scrape, const Labels& labels, uint64_t opened,
+                        uint64_t closed, Match match) {
+  RequireValue(scrape, metric::kConnectionsOpened, labels, static_cast<double>(opened), match);
+  RequireValue(scrape, metric::kConnectionsClosed, labels, static_cast<double>(closed), match);
+}
+
+void RequireNoSeries(const Scrape& scrape, const std::string& comm) {
+  std::vector<const Sample*> found;
+  for (const Sample& sample : scrape.samples) {
+    if (HasLabels(sample, {{"comm", comm}})) found.push_back(&sample);
+  }
+  INFO("scraped from " << scrape.source << ", series of comm " << comm << ":\n" << Lines(found));
+  REQUIRE(found.empty());
+}
+
+void RequireHelperCalls(const TrafficOptions& options, const TrafficReport& report) {
+  TrafficCounts client = ExpectedClientCounts(options);
+  TrafficCounts server = ExpectedServerCounts(options);
+  INFO("nl-traffic reports the calls it really made; a mismatch is a helper problem");
+  REQUIRE(report.client_send_calls == client.send_calls);
+  REQUIRE(report.client_recv_calls == client.receive_calls);
+  REQUIRE(report.server_send_calls == server.send_calls);
+  REQUIRE(report.server_recv_calls == server.receive_calls);
+  REQUIRE(report.connections.size() == static_cast<size_t>(options.connections));
+}
+
+}  // namespace netlens::test

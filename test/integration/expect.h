@@ -1,0 +1,41 @@
+// Exact assertions on scraped metrics that print the relevant series and the daemon on failure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "exposition.h"
+#include "scrape.h"
+#include "sides.h"
+#include "traffic_run.h"
+
+namespace netlens::test {
+
+enum class Match {
+  kOne,  // exactly one series carries the labels; its value is checked
+  kSum,  // the values of all series that carry the labels are added up
+};
+
+// REQUIRE(metric{labels} == expected).
+void RequireValue(const Scrape& scrape, std::string_view metric, const Labels& labels,
+                  double expected, Match match = Match::kOne);
+
+// sent/received bytes and send/receive calls of the series with labels.
+void RequireTraffic(const Scrape& scrape, const Labels& labels, const TrafficCounts& expected,
+                    Match match = Match::kOne);
+
+// connections opened and closed; labels must include the direction.
+void RequireConnections(const Scrape& scrape, const Labels& labels, uint64_t opened,
+                        uint64_t closed, Match match = Match::kOne);
+
+// No series of the comm at all.
+void RequireNoSeries(const Scrape& scrape, const std::string& comm);
+
+// nl-traffic made exactly the calls that were planned (no short transfers).
+void RequireHelperCalls(const TrafficOptions& options, const TrafficReport& report);
+
+// The scraped lines of metric that share the comm of labels (all of metric if no comm).
+std::string RelevantLines(const Scrape& scrape, std::string_view metric, const Labels& labels);
+
+}  // namespace netlens::test
