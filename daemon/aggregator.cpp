@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include "labels.h"
 
@@ -63,12 +64,20 @@ SeriesRef OtherRef(size_t label_count) {
 
 }  // namespace
 
+template <typename Ledger, size_t... I>
+std::array<Ledger, sizeof...(I)> MakeLedgers(size_t labels, size_t budget,
+                                             std::index_sequence<I...>) {
+  return {((void)I, Ledger(labels, budget))...};
+}
+
 Aggregator::Aggregator(const AggregatorSettings& settings)
     : settings_(settings),
       traffic_labels_(TrafficLabelNames(settings.level)),
       connection_labels_(ConnectionLabelNames(settings.level)),
       traffic_(traffic_labels_.size(), settings.series_budget),
-      connections_(connection_labels_.size(), settings.series_budget) {}
+      connections_(connection_labels_.size(), settings.series_budget),
+      latency_(MakeLedgers<HistogramLedger>(connection_labels_.size(), settings.series_budget,
+                                            std::make_index_sequence<NL_HIST_KINDS>())) {}
 
 void Aggregator::Reconfigure(const AggregatorSettings& settings) {
   if (settings.level != settings_.level) {
@@ -78,6 +87,7 @@ void Aggregator::Reconfigure(const AggregatorSettings& settings) {
   settings_ = settings;
   traffic_.SetBudget(settings.series_budget);
   connections_.SetBudget(settings.series_budget);
+  for (auto& ledger : latency_) ledger.SetBudget(settings.series_budget);
 }
 
 SeriesRef Aggregator::TrafficRefOfConn(const nl_conn& conn) const {
@@ -135,6 +145,7 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
   const bool connection_level = settings_.level == Level::kConnection;
   traffic_.BeginScrape();
   connections_.BeginScrape();
+  for (auto& ledger : latency_) ledger.BeginScrape();
   open_.clear();
 
   // 1. Live connections. A connection that vanishes before the next scrape was
@@ -155,7 +166,7 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
     const SeriesRef counts = ConnectionRef(conn.pid, conn.comm, conn.direction,
                                            conn.tuple.remote_addr, fold_key.service_port);
     if (conn.established) {
-      connections_.Observe(id, kLiveConnection, counts, &counts, {1, 0, 0}, now);
+      connections_.Observe(id, kLiveConnection, counts, &counts, {1}, now);
       ++open_[counts.labels];
     }
   }
@@ -176,13 +187,32 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
     const std::string id = BytesId('t', &key, sizeof(key));
     const nl_traffic& traffic = connection_level ? value.untracked : value.traffic;
     traffic_.Observe(id, kTotals, TrafficRefOfTotals(key), nullptr, TrafficCounters(traffic), now);
+    ConnectionLedger::Counters counts{value.connections_opened, value.connections_closed};
+    std::copy(std::begin(value.connect_failures), std::end(value.connect_failures),
+              counts.begin() + 2);
     connections_.Observe(
         id, kTotals,
         ConnectionRef(key.pid, key.comm, key.direction, key.remote_addr, key.service_port), nullptr,
-        {value.connections_opened, value.connections_closed, value.connect_failures}, now);
+        counts, now);
   }
   traffic_.Sweep(kTotals, now);
   connections_.Sweep(kTotals, now);
+
+  // 5. Latency histograms: kept per key in the kernel, never folded.
+  for (const auto& [key, hist] : snapshot.latency) {
+    if (key.kind >= NL_HIST_KINDS || (key.agg.direction == NL_DIR_OVERFLOW && hist.count == 0))
+      continue;
+    HistogramLedger::Counters counts{};
+    std::copy(std::begin(hist.buckets), std::end(hist.buckets), counts.begin());
+    counts[NL_HIST_BUCKETS] = hist.sum_ns;
+    counts[NL_HIST_BUCKETS + 1] = hist.count;
+    const nl_agg_key& agg = key.agg;
+    latency_[key.kind].Observe(
+        BytesId('h', &key, sizeof(key)), kTotals,
+        ConnectionRef(agg.pid, agg.comm, agg.direction, agg.remote_addr, agg.service_port), nullptr,
+        counts, now);
+  }
+  for (auto& ledger : latency_) ledger.Sweep(kTotals, now);
   traffic_.ExpireIdle(settings_.closed_retention, now);
 
   stats_ = snapshot.stats;
@@ -191,10 +221,12 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
   for (const auto& [sock, conn] : snapshot.conns) live_pids_.insert(conn.pid);
   totals_keys_.clear();
   for (const auto& [key, value] : snapshot.totals) totals_keys_.push_back(key);
+  latency_keys_.clear();
+  for (const auto& [key, value] : snapshot.latency) latency_keys_.push_back(key);
 }
 
-std::vector<nl_agg_key> Aggregator::CollectGarbage(SteadyClock::time_point now,
-                                                   const ProcessLookup& lookup) {
+Aggregator::Expired Aggregator::CollectGarbage(SteadyClock::time_point now,
+                                               const ProcessLookup& lookup) {
   std::set<std::pair<uint32_t, std::string>> owners;
   for (const auto& [key, series] : traffic_.series()) {
     if (series.pid != 0) owners.emplace(series.pid, series.comm);
@@ -202,7 +234,12 @@ std::vector<nl_agg_key> Aggregator::CollectGarbage(SteadyClock::time_point now,
   for (const auto& [key, series] : connections_.series()) {
     if (series.pid != 0) owners.emplace(series.pid, series.comm);
   }
-  std::vector<nl_agg_key> expired;
+  for (const auto& ledger : latency_) {
+    for (const auto& [key, series] : ledger.series()) {
+      if (series.pid != 0) owners.emplace(series.pid, series.comm);
+    }
+  }
+  Expired expired;
   for (const auto& owner : owners) {
     const auto comm = lookup(owner.first);
     const bool running = (comm && *comm == owner.second) || live_pids_.count(owner.first);
@@ -214,8 +251,15 @@ std::vector<nl_agg_key> Aggregator::CollectGarbage(SteadyClock::time_point now,
     if (now - it->second < settings_.process_ttl) continue;
     traffic_.DropProcess(owner.first, owner.second);
     connections_.DropProcess(owner.first, owner.second);
+    for (auto& ledger : latency_) ledger.DropProcess(owner.first, owner.second);
+    auto owned = [&](const nl_agg_key& key) {
+      return key.pid == owner.first && CommLabel(key.comm) == owner.second;
+    };
     for (const auto& key : totals_keys_) {
-      if (key.pid == owner.first && CommLabel(key.comm) == owner.second) expired.push_back(key);
+      if (owned(key)) expired.totals.push_back(key);
+    }
+    for (const auto& key : latency_keys_) {
+      if (owned(key.agg)) expired.latency.push_back(key);
     }
     gone_since_.erase(it);
   }

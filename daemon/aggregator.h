@@ -24,8 +24,10 @@ struct AggregatorSettings {
 
 // bytes_sent, bytes_received, send_calls, receive_calls, retransmits
 using TrafficLedger = CounterLedger<5>;
-// connections_opened, connections_closed, connect_failures
-using ConnectionLedger = CounterLedger<3>;
+// connections_opened, connections_closed, connect_failures[NL_FAIL_REASONS]
+using ConnectionLedger = CounterLedger<2 + NL_FAIL_REASONS>;
+// buckets[NL_HIST_BUCKETS] (not cumulative), sum_ns, count
+using HistogramLedger = CounterLedger<NL_HIST_BUCKETS + 2>;
 
 // Returns the comm of a running process, or nothing when it is gone.
 using ProcessLookup = std::function<std::optional<std::string>(uint32_t pid)>;
@@ -38,14 +40,20 @@ class Aggregator {
   void Reconfigure(const AggregatorSettings& settings);
   void Update(const KernelSnapshot& snapshot, SteadyClock::time_point now);
   // Forgets processes gone (and without live connections) for process_ttl;
-  // returns the totals keys the kernel should delete.
-  std::vector<nl_agg_key> CollectGarbage(SteadyClock::time_point now, const ProcessLookup& lookup);
+  // returns the keys the kernel should delete.
+  struct Expired {
+    std::vector<nl_agg_key> totals;
+    std::vector<nl_hist_key> latency;
+  };
+  Expired CollectGarbage(SteadyClock::time_point now, const ProcessLookup& lookup);
 
   const AggregatorSettings& settings() const { return settings_; }
   const std::vector<std::string>& traffic_labels() const { return traffic_labels_; }
   const std::vector<std::string>& connection_labels() const { return connection_labels_; }
   const TrafficLedger& traffic() const { return traffic_; }
   const ConnectionLedger& connections() const { return connections_; }
+  // Latency histograms by enum nl_hist_kind, with the connection labels.
+  const HistogramLedger& latency(uint32_t kind) const { return latency_[kind]; }
   // Established connections open now, by connection-label values.
   const std::map<std::vector<std::string>, uint64_t>& open_connections() const { return open_; }
   // Host-wide counters of the last snapshot.
@@ -65,12 +73,14 @@ class Aggregator {
   std::vector<std::string> connection_labels_;
   TrafficLedger traffic_;
   ConnectionLedger connections_;
+  std::array<HistogramLedger, NL_HIST_KINDS> latency_;
   std::map<std::vector<std::string>, uint64_t> open_;
   std::map<std::pair<uint32_t, std::string>, SteadyClock::time_point> gone_since_;
   std::array<uint64_t, NL_STAT_MAX> stats_{};
   std::array<uint64_t, NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS> transitions_{};
   std::set<uint32_t> live_pids_;          // pids that own a live connection
-  std::vector<nl_agg_key> totals_keys_;  // the kernel's totals keys, last seen
+  std::vector<nl_agg_key> totals_keys_;    // the kernel's totals keys, last seen
+  std::vector<nl_hist_key> latency_keys_;  // the kernel's latency keys, last seen
 };
 
 }  // namespace netlens

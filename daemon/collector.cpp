@@ -1,7 +1,9 @@
 #include "collector.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "labels.h"
 #include "metric_builder.h"
@@ -33,6 +35,29 @@ constexpr TrafficFamily kTrafficFamilies[] = {
      "Receive calls that moved at least one byte (MSG_PEEK excluded)."},
     {"netlens_tcp_retransmits_total", "Retransmitted TCP segments (skbs)."},
 };
+
+constexpr const char* kFailureReasons[NL_FAIL_REASONS] = {"refused",     "timeout", "reset",
+                                                          "unreachable", "aborted", "other"};
+
+struct LatencyFamily {
+  const char* name;
+  const char* help;
+};
+constexpr LatencyFamily kLatencyFamilies[NL_HIST_KINDS] = {
+    {"netlens_tcp_rtt_seconds",
+     "Smoothed round-trip time (srtt), sampled on the first receive of a connection and every "
+     "16th after."},
+    {"netlens_tcp_connect_duration_seconds", "Time from SYN_SENT to ESTABLISHED of connects."},
+    {"netlens_tcp_connection_duration_seconds", "Lifetime of connections, ESTABLISHED to CLOSE."},
+    {"netlens_tcp_response_time_seconds",
+     "As a server (direction passive): first byte of a request read to first byte of the "
+     "response written; as a client (active): last byte written to first byte read back."},
+};
+
+// Upper bound of kernel bucket b, in seconds: 2^(b + NL_HIST_SHIFT) ns.
+double BucketBoundSeconds(size_t bucket) {
+  return std::ldexp(1.0, static_cast<int>(bucket + NL_HIST_SHIFT)) / 1e9;
+}
 
 // Ledger series sorted by labels, so the output is stable between scrapes.
 template <typename Ledger>
@@ -77,7 +102,9 @@ void Collector::RefreshLocked() const {
   if (!connection_level) snapshot.closed.clear();  // left over from a level change
   aggregator_.Update(snapshot, now);
   if (now - last_gc_ >= kGcInterval) {
-    maps_.DeleteTotals(aggregator_.CollectGarbage(now, CommOfPid));
+    const Aggregator::Expired expired = aggregator_.CollectGarbage(now, CommOfPid);
+    maps_.DeleteTotals(expired.totals);
+    maps_.DeleteLatency(expired.latency);
     last_gc_ = now;
   }
 }
@@ -114,8 +141,10 @@ void Collector::AppendConnections(std::vector<prometheus::MetricFamily>& out) co
   MetricBuilder closed("netlens_tcp_connections_closed_total",
                        "Established TCP connections that closed.", prometheus::MetricType::Counter);
   MetricBuilder failures("netlens_tcp_connect_failures_total",
-                         "Connects that closed before reaching ESTABLISHED.",
+                         "Connects that closed before reaching ESTABLISHED, by reason.",
                          prometheus::MetricType::Counter);
+  std::vector<std::string> failure_names = names;
+  failure_names.push_back("reason");
   MetricBuilder open("netlens_tcp_connections_open", "Established TCP connections open now.",
                      prometheus::MetricType::Gauge);
   // Open connections of keys folded into the overflow series count there.
@@ -126,7 +155,13 @@ void Collector::AppendConnections(std::vector<prometheus::MetricFamily>& out) co
   for (const auto* s : series) {
     opened.Add(names, s->labels, static_cast<double>(s->value[0]));
     closed.Add(names, s->labels, static_cast<double>(s->value[1]));
-    failures.Add(names, s->labels, static_cast<double>(s->value[2]));
+    for (uint32_t reason = 0; reason < NL_FAIL_REASONS; ++reason) {
+      const uint64_t count = s->value[2 + reason];
+      if (count == 0) continue;
+      std::vector<std::string> labels = s->labels;
+      labels.push_back(kFailureReasons[reason]);
+      failures.Add(failure_names, labels, static_cast<double>(count));
+    }
     const auto it = aggregator_.open_connections().find(s->labels);
     uint64_t now_open = it == aggregator_.open_connections().end() ? 0 : it->second;
     if (std::all_of(s->labels.begin(), s->labels.end(), [](auto& v) { return v == "other"; }))
@@ -147,6 +182,32 @@ void Collector::AppendConnections(std::vector<prometheus::MetricFamily>& out) co
         static_cast<double>(counts[slot]));
   }
   out.push_back(transitions.Take());
+  AppendLatency(out);
+}
+
+void Collector::AppendLatency(std::vector<prometheus::MetricFamily>& out) const {
+  const auto& names = aggregator_.connection_labels();
+  for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
+    prometheus::MetricFamily family;
+    family.name = kLatencyFamilies[kind].name;
+    family.help = kLatencyFamilies[kind].help;
+    family.type = prometheus::MetricType::Histogram;
+    for (const auto* s : Sorted(aggregator_.latency(kind))) {
+      prometheus::ClientMetric metric;
+      for (size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], s->labels[i]});
+      uint64_t cumulative = 0;
+      for (size_t b = 0; b + 1 < NL_HIST_BUCKETS; ++b) {
+        cumulative += s->value[b];
+        metric.histogram.bucket.push_back({cumulative, BucketBoundSeconds(b)});
+      }
+      metric.histogram.bucket.push_back(
+          {s->value[NL_HIST_BUCKETS + 1], std::numeric_limits<double>::infinity()});
+      metric.histogram.sample_sum = static_cast<double>(s->value[NL_HIST_BUCKETS]) / 1e9;
+      metric.histogram.sample_count = s->value[NL_HIST_BUCKETS + 1];
+      family.metric.push_back(std::move(metric));
+    }
+    out.push_back(std::move(family));
+  }
 }
 
 void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,

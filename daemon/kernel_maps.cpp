@@ -84,6 +84,7 @@ KernelMaps::KernelMaps(const Tracer& tracer)
       totals_(tracer.map("totals")),
       closed_(tracer.map("closed")),
       listeners_(tracer.map("listeners")),
+      latency_(tracer.map("latency")),
       stats_(tracer.map("stats")),
       transitions_(tracer.map("state_transitions")),
       cpus_(libbpf_num_possible_cpus()) {}
@@ -96,6 +97,7 @@ KernelSnapshot KernelMaps::Read(bool drain_closed) {
   if (drain_closed) {
     for (const auto& [key, conn] : snapshot.closed) bpf_map_delete_elem(closed_.fd, &key);
   }
+  snapshot.latency = ReadHash<nl_hist_key, nl_hist>(latency_);
   snapshot.stats = ReadPerCpuSums<NL_STAT_MAX>(stats_, cpus_);
   snapshot.transitions =
       ReadPerCpuSums<NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS>(transitions_, cpus_);
@@ -105,6 +107,10 @@ KernelSnapshot KernelMaps::Read(bool drain_closed) {
 
 void KernelMaps::DeleteTotals(const std::vector<nl_agg_key>& keys) {
   for (const auto& key : keys) bpf_map_delete_elem(totals_.fd, &key);
+}
+
+void KernelMaps::DeleteLatency(const std::vector<nl_hist_key>& keys) {
+  for (const auto& key : keys) bpf_map_delete_elem(latency_.fd, &key);
 }
 
 }  // namespace netlens

@@ -16,14 +16,16 @@ class KernelMaps {
   // (see conn_track.bpf.h). With drain_closed, the closed entries read are deleted.
   KernelSnapshot Read(bool drain_closed);
   void DeleteTotals(const std::vector<nl_agg_key>& keys);
+  void DeleteLatency(const std::vector<nl_hist_key>& keys);
 
   const MapInfo& conns() const { return conns_; }
   const MapInfo& totals() const { return totals_; }
   const MapInfo& closed() const { return closed_; }
   const MapInfo& listeners() const { return listeners_; }
+  const MapInfo& latency() const { return latency_; }
 
  private:
-  MapInfo conns_, totals_, closed_, listeners_, stats_, transitions_;
+  MapInfo conns_, totals_, closed_, listeners_, latency_, stats_, transitions_;
   int cpus_;
 };
 

@@ -113,6 +113,7 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
     bpf_map__set_max_entries(skel->maps.totals, limits->aggregates);
     bpf_map__set_max_entries(skel->maps.closed, limits->closed_connections);
     bpf_map__set_max_entries(skel->maps.listeners, limits->listeners);
+    bpf_map__set_max_entries(skel->maps.latency, limits->aggregates);
   } else {
     bpf_map* map;
     bpf_object__for_each_map(map, skel->obj) {
@@ -239,6 +240,14 @@ std::unique_ptr<Tracer> Tracer::Start(const Limits& limits,
   nl_agg_value zero{};
   if (bpf_map_update_elem(bpf_map__fd(skel->maps.totals), &overflow, &zero, BPF_NOEXIST) != 0)
     ThrowLoadError("initialising the totals map failed", -errno);
+  for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
+    nl_hist_key key{};
+    key.agg.direction = NL_DIR_OVERFLOW;
+    key.kind = kind;
+    nl_hist empty{};
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.latency), &key, &empty, BPF_NOEXIST) != 0)
+      ThrowLoadError("initialising the latency map failed", -errno);
+  }
 
   for (const auto& [choice, programs] : chosen) {
     for (const ProgramSpec& spec : programs) {

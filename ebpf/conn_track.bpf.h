@@ -9,6 +9,7 @@
 #ifndef NETLENS_CONN_TRACK_BPF_H
 #define NETLENS_CONN_TRACK_BPF_H
 
+#include "latency.bpf.h"
 #include "maps.bpf.h"
 
 #define NL_MSG_PEEK 0x2
@@ -16,11 +17,6 @@
 #define NL_AF_INET 2
 #define NL_AF_INET6 10
 #define NL_IPPROTO_TCP 6
-
-static __always_inline void nl_stat_inc(__u32 which) {
-  __u64 *count = bpf_map_lookup_elem(&stats, &which);
-  if (count) *count += 1; /* per-CPU: no atomics needed */
-}
 
 /* Peeked data is read again later; the error queue carries no payload. */
 static __always_inline bool nl_recv_flags_counted(int flags) {
@@ -71,8 +67,7 @@ static __always_inline __u16 nl_service_port(const struct nl_tuple *t, __u8 dire
 static __always_inline struct nl_agg_value *nl_totals_entry(struct nl_agg_key *key) {
   struct nl_agg_value *value = bpf_map_lookup_elem(&totals, key);
   if (value) return value;
-  struct nl_agg_value zero = {};
-  bpf_map_update_elem(&totals, key, &zero, BPF_NOEXIST); /* may race: lookup decides */
+  bpf_map_update_elem(&totals, key, &nl_zero_agg_value, BPF_NOEXIST); /* lookup decides */
   value = bpf_map_lookup_elem(&totals, key);
   if (value) return value;
   nl_stat_inc(NL_STAT_TOTALS_FULL);
@@ -106,15 +101,35 @@ static __always_inline bool nl_keep_closed(void) {
   return s && s->keep_closed;
 }
 
+static __always_inline __u32 nl_failure_reason(int sk_err) {
+  switch (sk_err) {
+    case 111: /* ECONNREFUSED */
+      return NL_FAIL_REFUSED;
+    case 110: /* ETIMEDOUT */
+      return NL_FAIL_TIMEOUT;
+    case 104: /* ECONNRESET */
+      return NL_FAIL_RESET;
+    case 113: /* EHOSTUNREACH */
+    case 101: /* ENETUNREACH */
+      return NL_FAIL_UNREACHABLE;
+    case 0:
+      return NL_FAIL_ABORTED;
+    default:
+      return NL_FAIL_OTHER;
+  }
+}
+
 /* Connection closed: hand it to user space (connection level), delete it, then
  * fold it into totals. Delete-before-fold with user space reading totals before
- * conns means a scrape can miss a closing connection once, never count it twice. */
-static __always_inline void nl_conn_close(__u64 sock) {
+ * conns means a scrape can miss a closing connection once, never count it twice.
+ * sk_err says why a connect failed. */
+static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
   struct nl_conn *live = bpf_map_lookup_elem(&conns, &sock);
   if (!live) return;
   struct nl_conn conn = *live;
+  bool keep_closed = conn.established && nl_keep_closed();
   bool handed_off = false;
-  if (conn.established && nl_keep_closed()) {
+  if (keep_closed) {
     struct nl_closed_key closed_key = {.sock = sock, .open_ns = conn.open_ns};
     handed_off = bpf_map_update_elem(&closed, &closed_key, &conn, BPF_NOEXIST) == 0;
     if (!handed_off) nl_stat_inc(NL_STAT_CLOSED_FULL);
@@ -123,17 +138,19 @@ static __always_inline void nl_conn_close(__u64 sock) {
 
   struct nl_agg_key key;
   nl_agg_key_of(&key, conn.pid, conn.comm, &conn.tuple, conn.direction);
+  if (conn.established_ns)
+    nl_hist_record(&key, NL_HIST_LIFETIME, bpf_ktime_get_ns() - conn.established_ns);
   struct nl_agg_value *total = nl_totals_entry(&key);
   if (!total) return;
   if (conn.established) {
     __sync_fetch_and_add(&total->connections_opened, 1);
     __sync_fetch_and_add(&total->connections_closed, 1);
   } else if (conn.direction == NL_DIR_ACTIVE) {
-    __sync_fetch_and_add(&total->connect_failures, 1);
+    __u32 reason = nl_failure_reason(sk_err);
+    if (reason < NL_FAIL_REASONS) __sync_fetch_and_add(&total->connect_failures[reason], 1);
   }
   nl_traffic_add(&total->traffic, &conn.traffic);
-  if (conn.established && nl_keep_closed() && !handed_off)
-    nl_traffic_add(&total->untracked, &conn.traffic);
+  if (keep_closed && !handed_off) nl_traffic_add(&total->untracked, &conn.traffic);
 }
 
 /* Start tracking sk. An entry left under the same pointer (a socket freed
@@ -141,7 +158,7 @@ static __always_inline void nl_conn_close(__u64 sock) {
 static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction,
                                                      __u8 established, bool process_context) {
   __u64 sock = (__u64)sk;
-  if (bpf_map_lookup_elem(&conns, &sock)) nl_conn_close(sock);
+  if (bpf_map_lookup_elem(&conns, &sock)) nl_conn_close(sock, 0);
   struct nl_conn conn = {};
   nl_read_tuple(sk, &conn.tuple);
   conn.direction = direction;
@@ -185,6 +202,36 @@ static __always_inline void nl_account_untracked(struct sock *sk, const struct n
   nl_traffic_add(&total->untracked, delta);
 }
 
+/* Response time, from the order of sends and receives on one connection:
+ * a server answers from the first byte of a request read to the first byte
+ * of the response written; a client waits from its last byte written to the
+ * first byte read back. The smoothed RTT is sampled on the first receive and
+ * every 16th after it. */
+static __always_inline void nl_track_response(struct sock *sk, struct nl_conn *conn, bool is_send) {
+  __u8 last = conn->last_data;
+  conn->last_data = is_send ? NL_DATA_SENT : NL_DATA_RECEIVED;
+  if (conn->direction == NL_DIR_UNKNOWN) return;
+  __u64 now = bpf_ktime_get_ns();
+  bool server = conn->direction == NL_DIR_PASSIVE;
+  struct nl_agg_key key;
+  if (server && !is_send && last != NL_DATA_RECEIVED) {
+    conn->phase_ns = now;
+  } else if (!server && is_send) {
+    conn->phase_ns = now;
+  } else if (conn->phase_ns &&
+             ((server && last == NL_DATA_RECEIVED) || (!server && last == NL_DATA_SENT))) {
+    nl_agg_key_of(&key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+    nl_hist_record(&key, NL_HIST_RESPONSE, now - conn->phase_ns);
+  }
+  if (!is_send && (conn->traffic.receive_calls & 15) == 1) {
+    __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+    if (srtt_us) {
+      nl_agg_key_of(&key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+      nl_hist_record(&key, NL_HIST_RTT, (__u64)srtt_us * 1000);
+    }
+  }
+}
+
 /* A send or receive call that moved `bytes` (> 0), in the caller's context. */
 static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send) {
   if (bytes <= 0 || !nl_is_tcp(sk)) return;
@@ -209,6 +256,7 @@ static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send)
     __sync_fetch_and_add(&conn->traffic.bytes_received, bytes);
     __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
   }
+  nl_track_response(sk, conn, is_send);
 }
 
 static __always_inline void nl_remember_listener(struct sock *sk) {
@@ -259,6 +307,12 @@ static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_
             nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1, false);
       if (!conn) break;
       nl_read_tuple(sk, &conn->tuple); /* ports and addresses are final only now */
+      conn->established_ns = bpf_ktime_get_ns();
+      if (conn->direction == NL_DIR_ACTIVE && !conn->established) {
+        struct nl_agg_key key;
+        nl_agg_key_of(&key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+        nl_hist_record(&key, NL_HIST_CONNECT, conn->established_ns - conn->open_ns);
+      }
       conn->established = 1;
       break;
     case TCP_LISTEN:
@@ -274,7 +328,7 @@ static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_
         __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
         bpf_map_delete_elem(&listeners, &port);
       } else {
-        nl_conn_close(sock);
+        nl_conn_close(sock, BPF_CORE_READ(sk, sk_err));
       }
       break;
   }

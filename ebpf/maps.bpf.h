@@ -23,6 +23,13 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 16384);
+  __type(key, struct nl_hist_key);
+  __type(value, struct nl_hist);
+} latency SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
   __type(key, struct nl_closed_key);
   __type(value, struct nl_conn);
 } closed SEC(".maps");
@@ -54,5 +61,14 @@ struct {
   __type(key, __u32); /* old_state * NL_TCP_STATE_SLOTS + new_state */
   __type(value, __u64);
 } state_transitions SEC(".maps");
+
+/* Zero values to insert from: read-only data, so no large struct on the stack. */
+static const struct nl_agg_value nl_zero_agg_value = {};
+static const struct nl_hist nl_zero_hist = {};
+
+static __always_inline void nl_stat_inc(__u32 which) {
+  __u64* count = bpf_map_lookup_elem(&stats, &which);
+  if (count) *count += 1; /* per-CPU: no atomics needed */
+}
 
 #endif /* NETLENS_MAPS_BPF_H */

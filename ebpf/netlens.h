@@ -12,6 +12,11 @@
 #endif
 
 #define NL_COMM_LEN 16
+/* Latency histograms: bucket b counts values below 2^(b + NL_HIST_SHIFT) ns,
+ * and at least 2^(b + NL_HIST_SHIFT - 1) for b > 0 (about 1 us .. 69 s); the
+ * last bucket takes everything larger. */
+#define NL_HIST_SHIFT 10
+#define NL_HIST_BUCKETS 28
 #define NL_TCP_STATE_SLOTS 16 /* TCP states are 1..12 (TCP_MAX_STATES is 13) */
 
 /* Who opened the connection, from this host's point of view. */
@@ -39,6 +44,24 @@ struct nl_tuple {
   __u16 _pad;
 };
 
+/* Why an active connect failed, from sk_err when it closed. */
+enum nl_connect_failure {
+  NL_FAIL_REFUSED = 0,     /* ECONNREFUSED: RST to the SYN */
+  NL_FAIL_TIMEOUT = 1,     /* ETIMEDOUT: SYN retries exhausted */
+  NL_FAIL_RESET = 2,       /* ECONNRESET */
+  NL_FAIL_UNREACHABLE = 3, /* EHOSTUNREACH, ENETUNREACH (ICMP) */
+  NL_FAIL_ABORTED = 4,     /* closed by the application before the handshake ended */
+  NL_FAIL_OTHER = 5,
+  NL_FAIL_REASONS = 6,
+};
+
+/* Which direction moved data last on a connection (response-time tracking). */
+enum nl_data_dir {
+  NL_DATA_NONE = 0,
+  NL_DATA_SENT = 1,
+  NL_DATA_RECEIVED = 2,
+};
+
 /* Successful calls only (at least one byte moved), MSG_PEEK excluded. */
 struct nl_traffic {
   __u64 bytes_sent;
@@ -57,7 +80,11 @@ struct nl_conn {
   __u8 established; /* reached TCP_ESTABLISHED */
   __u8 _pad;
   char comm[NL_COMM_LEN];
-  __u64 open_ns; /* bpf_ktime_get_ns() when netlens first saw it */
+  __u64 open_ns;        /* bpf_ktime_get_ns() when netlens first saw it */
+  __u64 established_ns; /* when it reached ESTABLISHED; 0 if not seen */
+  __u64 phase_ns;       /* server: first byte of the request read; client: last byte sent */
+  __u8 last_data;       /* enum nl_data_dir */
+  __u8 _pad2[7];
   struct nl_traffic traffic;
 };
 
@@ -79,7 +106,28 @@ struct nl_agg_value {
   struct nl_traffic untracked; /* traffic of no per-connection entry (maps full) */
   __u64 connections_opened;    /* established, then closed */
   __u64 connections_closed;
-  __u64 connect_failures; /* active connects that never reached ESTABLISHED */
+  __u64 connect_failures[NL_FAIL_REASONS]; /* active connects that never reached ESTABLISHED */
+};
+
+/* latency map: a histogram per (process, remote endpoint) and kind. */
+enum nl_hist_kind {
+  NL_HIST_RTT = 0,      /* smoothed RTT (srtt), sampled on receive */
+  NL_HIST_CONNECT = 1,  /* SYN_SENT -> ESTABLISHED */
+  NL_HIST_LIFETIME = 2, /* ESTABLISHED -> CLOSE */
+  NL_HIST_RESPONSE = 3, /* server: request read -> response written; client: sent -> reply */
+  NL_HIST_KINDS = 4,
+};
+
+struct nl_hist_key {
+  struct nl_agg_key agg;
+  __u32 kind;
+  __u32 _pad;
+};
+
+struct nl_hist {
+  __u64 buckets[NL_HIST_BUCKETS];
+  __u64 sum_ns;
+  __u64 count;
 };
 
 /* closed map (connection level only): closed connections handed to user space,
@@ -116,7 +164,8 @@ enum nl_stat {
   NL_STAT_CLOSED_FULL = 2,    /* closed connections that found no room in closed */
   NL_STAT_LISTENERS_FULL = 3, /* listen() calls that found no room in listeners */
   NL_STAT_CALLS_FULL = 4,     /* calls in progress that found no room in calls */
-  NL_STAT_MAX = 5,
+  NL_STAT_LATENCY_FULL = 5,   /* samples that went to the overflow key of latency */
+  NL_STAT_MAX = 6,
 };
 
 /* The totals key that takes what finds no room: pid 0, direction NL_DIR_OVERFLOW. */

@@ -194,11 +194,11 @@ TEST_CASE("series of a process gone for process_ttl are dropped and its totals d
   snap.totals = {Folded(c)};
   agg.Update(snap, t0);
   auto gone = [](uint32_t) -> std::optional<std::string> { return std::nullopt; };
-  REQUIRE(agg.CollectGarbage(t0, gone).empty());
-  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(59), gone).empty());
+  REQUIRE(agg.CollectGarbage(t0, gone).totals.empty());
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(59), gone).totals.empty());
   const auto expired = agg.CollectGarbage(t0 + std::chrono::seconds(61), gone);
-  REQUIRE(expired.size() == 1);
-  REQUIRE(expired[0].pid == 77);
+  REQUIRE(expired.totals.size() == 1);
+  REQUIRE(expired.totals[0].pid == 77);
   REQUIRE(agg.traffic().series().empty());
 }
 
@@ -210,6 +210,6 @@ TEST_CASE("a running process, or one with live connections, is kept") {
   snap.conns = {{1, Conn(88, "daemon", NL_DIR_PASSIVE, 22, 50000, 1, 1)}};
   agg.Update(snap, t0);
   auto gone = [](uint32_t) -> std::optional<std::string> { return std::nullopt; };
-  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(5), gone).empty());
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(5), gone).totals.empty());
   REQUIRE(agg.traffic().series().size() == 1);
 }

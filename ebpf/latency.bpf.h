@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Latency histograms, kept in the kernel in log2 buckets (netlens.h). */
+#ifndef NETLENS_LATENCY_BPF_H
+#define NETLENS_LATENCY_BPF_H
+
+#include "maps.bpf.h"
+
+/* floor(log2(v)) for v > 0, without loops. */
+static __always_inline __u32 nl_log2(__u64 v) {
+  __u32 r = 0, shift;
+  shift = (v > 0xFFFFFFFFULL) << 5;
+  v >>= shift;
+  r |= shift;
+  shift = (v > 0xFFFF) << 4;
+  v >>= shift;
+  r |= shift;
+  shift = (v > 0xFF) << 3;
+  v >>= shift;
+  r |= shift;
+  shift = (v > 0xF) << 2;
+  v >>= shift;
+  r |= shift;
+  shift = (v > 0x3) << 1;
+  v >>= shift;
+  r |= shift;
+  r |= (v >> 1);
+  return r;
+}
+
+static __always_inline __u32 nl_hist_bucket(__u64 ns) {
+  if (ns < (1ULL << NL_HIST_SHIFT)) return 0;
+  __u32 bucket = nl_log2(ns) - NL_HIST_SHIFT + 1;
+  return bucket < NL_HIST_BUCKETS ? bucket : NL_HIST_BUCKETS - 1;
+}
+
+static __always_inline void nl_hist_record(const struct nl_agg_key *agg, __u32 kind, __u64 ns) {
+  struct nl_hist_key key = {.agg = *agg, .kind = kind};
+  struct nl_hist *hist = bpf_map_lookup_elem(&latency, &key);
+  if (!hist) {
+    bpf_map_update_elem(&latency, &key, &nl_zero_hist, BPF_NOEXIST);
+    hist = bpf_map_lookup_elem(&latency, &key);
+  }
+  if (!hist) {
+    nl_stat_inc(NL_STAT_LATENCY_FULL);
+    __builtin_memset(&key, 0, sizeof(key));
+    key.agg.direction = NL_DIR_OVERFLOW;
+    key.kind = kind;
+    hist = bpf_map_lookup_elem(&latency, &key); /* inserted by the daemon */
+    if (!hist) return;
+  }
+  __u32 bucket = nl_hist_bucket(ns);
+  if (bucket < NL_HIST_BUCKETS) __sync_fetch_and_add(&hist->buckets[bucket], 1);
+  __sync_fetch_and_add(&hist->sum_ns, ns);
+  __sync_fetch_and_add(&hist->count, 1);
+}
+
+#endif /* NETLENS_LATENCY_BPF_H */
