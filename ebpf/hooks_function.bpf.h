@@ -120,7 +120,12 @@ int BPF_KRETPROBE(nl_sendpage_kretprobe, int ret) {
 
 SEC("kprobe/tcp_recvmsg")
 int BPF_KPROBE(nl_recvmsg_kprobe, struct sock *sk) {
-  __u32 flags = nl_recvmsg_flags_arg == 3 ? (__u32)PT_REGS_PARM4(ctx) : (__u32)PT_REGS_PARM5(ctx);
+  /* Read both at fixed offsets, then choose: a computed offset into ctx is
+   * rejected by the verifier ("dereference of modified ctx ptr"). */
+  __u64 parm4 = PT_REGS_PARM4(ctx), parm5 = PT_REGS_PARM5(ctx);
+  asm volatile("" : "+r"(parm4));
+  asm volatile("" : "+r"(parm5));
+  __u32 flags = (__u32)(nl_recvmsg_flags_arg == 3 ? parm4 : parm5);
   nl_call_begin(sk, flags, 0);
   return 0;
 }

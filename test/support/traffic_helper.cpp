@@ -1,7 +1,8 @@
 // nl-traffic: deterministic loopback TCP traffic with call counts known in advance.
 //
 //   nl-traffic --comm NAME [--server-comm NAME2] [--family 4|6] [--connections N]
-//              [--rounds R] [--request BYTES] [--response BYTES] [--hold]
+//              [--rounds R] [--request BYTES] [--response BYTES] [--server-delay-ms D]
+//              [--hold]
 //
 // The process forks. The child is the server (comm NAME2, default NAME): it listens on an
 // ephemeral port of 127.0.0.1 or ::1, accepts N connections, then serves them with a poll
@@ -42,6 +43,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +51,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -68,6 +71,7 @@ struct Options {
   long rounds = 1;
   size_t request = 100;
   size_t response = 100;
+  long server_delay_ms = 0;  // the server waits this long between request and response
   bool hold = false;
 };
 
@@ -83,7 +87,8 @@ class UsageError : public std::runtime_error {
 
 const char* Usage() {
   return "usage: nl-traffic --comm NAME [--server-comm NAME] [--family 4|6] [--connections N]\n"
-         "                  [--rounds R] [--request BYTES] [--response BYTES] [--hold]\n";
+         "                  [--rounds R] [--request BYTES] [--response BYTES]\n"
+         "                  [--server-delay-ms D] [--hold]\n";
 }
 
 long ParseNumber(std::string_view flag, std::string_view text, long min) {
@@ -127,6 +132,8 @@ Options ParseOptions(int argc, char** argv) {
       options.request = static_cast<size_t>(ParseNumber(flag, value, 1));
     } else if (flag == "--response") {
       options.response = static_cast<size_t>(ParseNumber(flag, value, 1));
+    } else if (flag == "--server-delay-ms") {
+      options.server_delay_ms = ParseNumber(flag, value, 0);
     } else {
       throw UsageError("unknown option " + std::string(flag));
     }
@@ -308,6 +315,8 @@ void Serve(const Options& options, Channel& channel) {
       int fd = connections[i].get();
       if (rounds[i] < options.rounds) {
         ReceiveAll("server", fd, request, counts);
+        if (options.server_delay_ms > 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(options.server_delay_ms));
         SendAll("server", fd, response, counts);
         if (++rounds[i] == options.rounds && --serving == 0) channel.Write("rounds_done");
         continue;

@@ -31,6 +31,10 @@ std::vector<std::string> Command(const TrafficOptions& options, bool hold) {
                                    std::to_string(options.request),
                                    "--response",
                                    std::to_string(options.response)};
+  if (options.server_delay_ms > 0) {
+    argv.push_back("--server-delay-ms");
+    argv.push_back(std::to_string(options.server_delay_ms));
+  }
   if (hold) argv.push_back("--hold");
   return argv;
 }

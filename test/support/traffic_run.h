@@ -20,6 +20,7 @@ struct TrafficOptions {
   int rounds = 1;
   uint64_t request = 100;  // bytes per request
   uint64_t response = 100;
+  int server_delay_ms = 0;  // between reading a request and sending its response
 
   const std::string& ServerComm() const { return server_comm.empty() ? comm : server_comm; }
 };

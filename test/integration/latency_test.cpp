@@ -1,0 +1,132 @@
+// Latency histograms: the test makes the latency it measures, then checks counts exactly and
+// where the samples landed.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cmath>
+#include <string>
+
+#include "expect.h"
+#include "netlens_process.h"
+#include "ports.h"
+#include "sides.h"
+#include "unique_fd.h"
+
+namespace netlens::test {
+namespace {
+
+constexpr double kNanosecond = 1e-9;
+
+// The cumulative count of the bucket whose upper bound is 2^log2_ns nanoseconds.
+double BucketAt(const Scrape& scrape, const std::string& histogram, const Labels& labels,
+                int log2_ns) {
+  const double le = std::ldexp(1.0, log2_ns) * kNanosecond;
+  double found = -1;
+  for (const Sample* sample : Select(scrape.samples, histogram + "_bucket", labels)) {
+    const double bound = std::stod(sample->labels.at("le"));
+    if (std::fabs(bound - le) <= le * 1e-9) {
+      REQUIRE(found < 0);  // one series only
+      found = sample->value;
+    }
+  }
+  INFO(RelevantLines(scrape, histogram + "_bucket", labels));
+  REQUIRE(found >= 0);
+  return found;
+}
+
+TEST_CASE("latency: response time of a server that waits a known time, both roles", "[latency]") {
+  NetlensProcess netlens("remote");
+  constexpr int kDelayMs = 50;
+  TrafficOptions options{.comm = UniqueComm(),
+                         .connections = 2,
+                         .rounds = 5,
+                         .request = 200,
+                         .response = 300,
+                         .server_delay_ms = kDelayMs};
+  TrafficReport report = RunTraffic(options);
+  RequireHelperCalls(options, report);
+  Scrape scrape = netlens.ScrapeMetrics();
+
+  const double samples = options.connections * options.rounds;
+  const double known_total = samples * kDelayMs / 1000.0;
+  for (const Side& side : {ServerSide(options, report), ClientSide(options, report)}) {
+    INFO("the " << side.role << " side");
+    const Labels labels = RemoteLabels(side, options, report);
+    const std::string response = "netlens_tcp_response_time_seconds";
+    RequireValue(scrape, response + "_count", labels, samples);
+    // 50 ms lies in (2^25 ns, 2^26 ns] = (33.6 ms, 67.1 ms].
+    REQUIRE(BucketAt(scrape, response, labels, 25) == 0);
+    REQUIRE(BucketAt(scrape, response, labels, 26) == samples);
+    const double sum = ValueOfOne(scrape.samples, response + "_sum", labels);
+    INFO("response time sum " << sum << " s, known total " << known_total << " s");
+    REQUIRE(sum >= known_total);
+    REQUIRE(sum <= known_total * 1.05);
+
+    // Every connection closed after 5 rounds of at least 50 ms: lifetime >= 250 ms.
+    const std::string lifetime = "netlens_tcp_connection_duration_seconds";
+    RequireValue(scrape, lifetime + "_count", labels, options.connections);
+    REQUIRE(BucketAt(scrape, lifetime, labels, 27) == 0);  // nothing under 134 ms
+    REQUIRE(ValueOfOne(scrape.samples, lifetime + "_sum", labels) >=
+            options.connections * options.rounds * kDelayMs / 1000.0);
+
+    // srtt is sampled on the first receive of a connection (then every 16th: not reached).
+    RequireValue(scrape, "netlens_tcp_rtt_seconds_count", labels, options.connections);
+    REQUIRE(BucketAt(scrape, "netlens_tcp_rtt_seconds", labels, 25) == options.connections);
+  }
+  // Only the side that connected has a connect time; loopback connects in well under 33 ms.
+  const Labels client = RemoteLabels(ClientSide(options, report), options, report);
+  RequireValue(scrape, "netlens_tcp_connect_duration_seconds_count", client, options.connections);
+  REQUIRE(BucketAt(scrape, "netlens_tcp_connect_duration_seconds", client, 25) ==
+          options.connections);
+  RequireValue(scrape, "netlens_tcp_connect_duration_seconds_count",
+               RemoteLabels(ServerSide(options, report), options, report), 0, Match::kSum);
+}
+
+// A blocking connect from this process; returns errno (0 on success).
+int ConnectOnce(uint16_t port, int syn_retries) {
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM, 0));
+  REQUIRE(fd.get() >= 0);
+  if (syn_retries > 0)
+    REQUIRE(setsockopt(fd.get(), IPPROTO_TCP, TCP_SYNCNT, &syn_retries, sizeof(syn_retries)) == 0);
+  sockaddr_in to{.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(0x7f000001)}};
+  return connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0 ? 0 : errno;
+}
+
+TEST_CASE("latency: failed connects are counted by reason", "[latency]") {
+  NetlensProcess netlens("remote");
+  const Labels me{{"pid", std::to_string(getpid())}, {"direction", "active"}};
+
+  // Refused: nothing listens on the port, the SYN gets a RST.
+  const uint16_t closed_port = FreeLoopbackPort();
+  for (int i = 0; i < 3; ++i) REQUIRE(ConnectOnce(closed_port, 0) == ECONNREFUSED);
+
+  // Timed out: a listener with a full accept queue drops SYNs; one retry, then ETIMEDOUT.
+  UniqueFd listener(socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in any{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(0x7f000001)}};
+  REQUIRE(bind(listener.get(), reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0);
+  REQUIRE(listen(listener.get(), 0) == 0);
+  socklen_t size = sizeof(any);
+  REQUIRE(getsockname(listener.get(), reinterpret_cast<sockaddr*>(&any), &size) == 0);
+  const uint16_t full_port = ntohs(any.sin_port);
+  UniqueFd queued(socket(AF_INET, SOCK_STREAM, 0));  // fills the queue of one
+  REQUIRE(connect(queued.get(), reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0);
+  REQUIRE(ConnectOnce(full_port, 1) == ETIMEDOUT);
+
+  Scrape scrape = netlens.ScrapeMetrics();
+  Labels refused = me;
+  refused.insert({{"service_port", std::to_string(closed_port)}, {"reason", "refused"}});
+  RequireValue(scrape, "netlens_tcp_connect_failures_total", refused, 3);
+  Labels timeout = me;
+  timeout.insert({{"service_port", std::to_string(full_port)}, {"reason", "timeout"}});
+  RequireValue(scrape, "netlens_tcp_connect_failures_total", timeout, 1);
+  Labels refused_port = me;
+  refused_port.insert({"service_port", std::to_string(closed_port)});
+  RequireValue(scrape, "netlens_tcp_connections_opened_total", refused_port, 0, Match::kSum);
+}
+
+}  // namespace
+}  // namespace netlens::test
