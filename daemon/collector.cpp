@@ -54,6 +54,10 @@ constexpr LatencyFamily kLatencyFamilies[NL_HIST_KINDS] = {
      "response written; as a client (active): last byte written to first byte read back."},
 };
 
+// Buckets up to 2^36 ns (68.7 s) are shown; larger values count in +Inf only.
+constexpr size_t kLastShownBucket = 36 - NL_HIST_SHIFT;
+static_assert(kLastShownBucket + 1 < NL_HIST_BUCKETS);
+
 // Upper bound of kernel bucket b, in seconds: 2^(b + NL_HIST_SHIFT) ns.
 double BucketBoundSeconds(size_t bucket) {
   return std::ldexp(1.0, static_cast<int>(bucket + NL_HIST_SHIFT)) / 1e9;
@@ -196,7 +200,7 @@ void Collector::AppendLatency(std::vector<prometheus::MetricFamily>& out) const 
       prometheus::ClientMetric metric;
       for (size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], s->labels[i]});
       uint64_t cumulative = 0;
-      for (size_t b = 0; b + 1 < NL_HIST_BUCKETS; ++b) {
+      for (size_t b = 0; b <= kLastShownBucket; ++b) {
         cumulative += s->value[b];
         metric.histogram.bucket.push_back({cumulative, BucketBoundSeconds(b)});
       }

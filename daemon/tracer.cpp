@@ -32,9 +32,12 @@ std::mutex g_libbpf_log_mutex;
 std::deque<std::string> g_libbpf_warnings;
 
 int LibbpfPrint(enum libbpf_print_level level, const char* format, va_list args) {
-  char line[4096];
-  vsnprintf(line, sizeof(line), format, args);
-  std::string text(line);
+  va_list measure;
+  va_copy(measure, args);
+  const int size = vsnprintf(nullptr, 0, format, measure);
+  va_end(measure);
+  std::string text(size > 0 ? size : 0, '\0');
+  vsnprintf(text.data(), text.size() + 1, format, args);  // verifier logs can be long
   while (!text.empty() && text.back() == '\n') text.pop_back();
   if (level == LIBBPF_DEBUG) {
     spdlog::trace("libbpf: {}", text);

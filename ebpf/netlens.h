@@ -13,10 +13,11 @@
 
 #define NL_COMM_LEN 16
 /* Latency histograms: bucket b counts values below 2^(b + NL_HIST_SHIFT) ns,
- * and at least 2^(b + NL_HIST_SHIFT - 1) for b > 0 (about 1 us .. 69 s); the
- * last bucket takes everything larger. */
+ * and at least 2^(b + NL_HIST_SHIFT - 1) for b > 0 (about 1 us .. 18 min); the
+ * last bucket takes everything larger. A power of two, so the index can be
+ * masked (what older verifiers need to see it bounded). */
 #define NL_HIST_SHIFT 10
-#define NL_HIST_BUCKETS 28
+#define NL_HIST_BUCKETS 32
 #define NL_TCP_STATE_SLOTS 16 /* TCP states are 1..12 (TCP_MAX_STATES is 13) */
 
 /* Who opened the connection, from this host's point of view. */
