@@ -102,7 +102,9 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
                       const std::optional<std::string>& btf_path, unsigned recvmsg_flags_arg,
                       const Limits* limits) {
   LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-  if (btf_path) open_opts.btf_custom_path = btf_path->c_str();
+  // Naming the kernel's own BTF keeps libbpf from listing kernel modules' BTF
+  // for CO-RE, which needs CAP_SYS_ADMIN (libbpf 1.1 treats the refusal as fatal).
+  open_opts.btf_custom_path = btf_path ? btf_path->c_str() : kKernelBtf;
   netlens_bpf* skel = netlens_bpf__open_opts(&open_opts);
   if (!skel) ThrowLoadError("opening the eBPF object failed", -errno);
   bpf_program* prog;
