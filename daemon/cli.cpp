@@ -67,6 +67,10 @@ const std::vector<Option>& Options() {
        }},
       {"btf", '\0', "PATH", "kernel BTF file, for kernels without /sys/kernel/btf/vmlinux",
        [](CliOptions& o, const std::string& v) { o.btf_path = v; }},
+      {"web-config-file", '\0', "FILE",
+       "TLS and basic auth for /metrics, a Prometheus-style web config file\n"
+       "(default: 'web_config_file' of the configuration; none built in)",
+       [](CliOptions& o, const std::string& v) { o.web_config_file = v; }},
       {"check-config", '\0', "FILE",
        "validate the configuration FILE and exit (0 if valid, 2 if not)",
        [](CliOptions& o, const std::string& v) { o.check_config = v; }},

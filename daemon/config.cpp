@@ -170,6 +170,12 @@ std::string ParseAttachMode(const Field& field) {
 
 Level ParseLevel(const Field& field) { return static_cast<Level>(ParseChoice(field, kLevelNames)); }
 
+std::string ParseFilePath(const Field& field) {
+  const std::string& text = field.Scalar("a file path");
+  if (text.empty()) field.FailExpected("a file path");
+  return text;
+}
+
 std::string ParseListen(const Field& field) {
   const std::string& text = field.Scalar("an address like \"127.0.0.1:9750\" or \"[::1]:9750\"");
   try {
@@ -245,7 +251,7 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 7> kSettingKeys = {{
+constexpr std::array<SettingKey, 8> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
@@ -254,6 +260,7 @@ constexpr std::array<SettingKey, 7> kSettingKeys = {{
     {"closed_connection_retention",
      [](const Field& f, Config& c) { c.closed_retention = ParseDuration(f); }},
     {"limits", [](const Field& f, Config& c) { ParseLimits(f, c.limits); }},
+    {"web_config_file", [](const Field& f, Config& c) { c.web_config_file = ParseFilePath(f); }},
 }};
 
 // Line `index` (0-based) of `text`, for hints about common syntax mistakes.
@@ -373,7 +380,15 @@ Config LoadConfigFile(const std::string& path) {
     text.append(buffer, count);
   }
   if (std::ferror(file.get())) throw cannot_read();
-  return ParseConfig(text, path);
+  Config config = ParseConfig(text, path);
+  // web_config_file is relative to the file that names it, wherever netlens runs from.
+  if (config.web_config_file && config.web_config_file->front() != '/') {
+    const size_t slash = path.rfind('/');
+    if (slash != std::string::npos) {
+      config.web_config_file = path.substr(0, slash + 1) + *config.web_config_file;
+    }
+  }
+  return config;
 }
 
 Config DefaultConfig() {

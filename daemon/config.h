@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,9 @@ struct Config {
   Limits limits;
   std::chrono::seconds process_ttl{300};       // series of an exited process are kept this long
   std::chrono::seconds closed_retention{300};  // connection level: closed connections kept
+  // TLS and basic auth of the HTTP endpoint (web_config.h); unset: plain HTTP, no auth.
+  // A relative path in a config file is taken against that file's directory.
+  std::optional<std::string> web_config_file;
   std::string source = "<embedded default>";   // where this config came from, for logs
 };
 

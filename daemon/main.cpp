@@ -16,6 +16,10 @@
 #include "http_server.h"
 #include "tracer.h"
 #include "version.h"
+// Service integration (systemd notifications, privilege drop, TLS/basic auth config).
+#include "capabilities.h"
+#include "systemd_notify.h"
+#include "web_config.h"
 
 namespace netlens {
 namespace {
@@ -41,6 +45,7 @@ Config LoadEffectiveConfig(const CliOptions& cli) {
   if (cli.listen) config.listen = *cli.listen;
   if (cli.log_level) config.log_level = *cli.log_level;
   if (cli.attach_mode) config.attach_mode = *cli.attach_mode;
+  if (cli.web_config_file) config.web_config_file = *cli.web_config_file;
   return config;
 }
 
@@ -80,10 +85,13 @@ void Reload(const CliOptions& cli, Config& current, Collector& collector) {
 
 int Run(const CliOptions& cli) {
   Config config;
+  WebConfig web;
   try {
     config = LoadEffectiveConfig(cli);
+    if (config.web_config_file) web = LoadWebConfig(*config.web_config_file);
   } catch (const std::exception& e) {
     std::cerr << "netlens: " << e.what() << "\n";
+    systemd::NotifyStatus(std::string("failed: ") + e.what());
     return kExitUsage;
   }
   ApplyLogLevel(config.log_level);
@@ -96,23 +104,38 @@ int Run(const CliOptions& cli) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   try {
-    auto server = std::make_unique<HttpServer>(config.listen);
+    auto server = std::make_unique<HttpServer>(config.listen, web);
     auto tracer = Tracer::Start(config.limits, cli.btf_path, config.attach_mode);
     auto collector = std::make_shared<Collector>(
         *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
     server->ServeMetrics(collector);
-    spdlog::info("netlens {} serving http://{}/metrics (aggregation {}, config {})",
-                 NETLENS_VERSION, config.listen, LevelName(config.level), config.source);
+    spdlog::info("netlens {} serving {} (aggregation {}, config {})", NETLENS_VERSION,
+                 server->metrics_url(), LevelName(config.level), config.source);
+
+    // ---- service integration: drop privileges, then tell systemd start-up is over ----
+    const CapabilityDrop dropped = DropCapabilities();
+    spdlog::info("capabilities dropped in all {} threads: kept {}{}; bounding set {}; "
+                 "no_new_privs set",
+                 dropped.threads, CapabilityNames(dropped.kept),
+                 dropped.reason.empty() ? "" : " (" + dropped.reason + ")",
+                 dropped.bounding_set_cleared ? "cleared" : "left as is (no CAP_SETPCAP)");
+    const std::string status = "serving " + server->metrics_url() + " (aggregation " +
+                               std::string(LevelName(config.level)) + ")";
+    systemd::NotifyReady(status);
+    // ---- end of service integration ----
 
     const timespec refresh{kRefreshSeconds, 0};
     while (true) {
       siginfo_t info{};
       const int signal = sigtimedwait(&signals, &info, &refresh);
       if (signal == SIGHUP) {
+        systemd::NotifyReloading("reloading " + config.source);
         Reload(cli, config, *collector);
+        systemd::NotifyReady(status);
       } else if (signal == SIGTERM || signal == SIGINT) {
         // Detach at once; then leave without waiting for the HTTP server's
         // threads to wind down (civetweb takes ~2 s), which the kernel tidies.
+        systemd::NotifyStopping("stopping (signal " + std::to_string(signal) + ")");
         tracer->Detach();
         spdlog::info("signal {}: programs detached, exiting", signal);
         spdlog::shutdown();
@@ -123,6 +146,7 @@ int Run(const CliOptions& cli) {
     }
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+    systemd::NotifyStatus(std::string("failed: ") + e.what());
     return kExitRuntime;
   }
   return 0;
@@ -152,6 +176,7 @@ int main(int argc, char** argv) {
   if (cli.check_config) {
     try {
       const Config config = LoadConfigFile(*cli.check_config);
+      if (config.web_config_file) LoadWebConfig(*config.web_config_file);  // TLS files too
       std::cout << *cli.check_config << ": OK (aggregation " << LevelName(config.level) << ")\n";
       return 0;
     } catch (const std::exception& e) {

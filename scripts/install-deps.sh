@@ -13,6 +13,12 @@ PACKAGES=(
   catch2                                      # unit tests
   prometheus                                  # promtool (metrics lint in tests)
   curl iproute2 procps                        # integration tests
+  nginx wrk bpftrace python3                  # benchmark (bench/run.sh)
+  qemu-system-x86 busybox-static cpio         # kernel matrix (test/kernel_matrix)
+  libsystemd-dev libssl-dev libcrypt-dev      # sd_notify; TLS and bcrypt for /metrics
+  systemd dpkg-dev openssl apache2-utils      # deploy tests: systemd-analyze, cpack's
+                                              # dpkg-shlibdeps, test certificates, htpasswd
+  prometheus-alertmanager python3 python3-yaml  # fleet tests: Alertmanager, amtool (test/fleet)
 )
 
 missing=()

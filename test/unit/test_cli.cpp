@@ -246,7 +246,7 @@ TEST_CASE("Usage describes every option, the defaults and the exit codes", "[cli
       }
       line_start = line_end + 1;
     }
-    REQUIRE(help_columns.size() == 11);  // 8 options, 3 of them on two lines
+    REQUIRE(help_columns.size() == 13);  // 9 options, 4 of them on two lines
     CHECK(std::all_of(help_columns.begin(), help_columns.end(),
                       [&](size_t column) { return column == help_columns.front(); }));
   }
@@ -255,7 +255,7 @@ TEST_CASE("Usage describes every option, the defaults and the exit codes", "[cli
 }  // namespace
 }  // namespace netlens
 
-TEST_CASE("--attach-mode takes the modes of the config") {
+TEST_CASE("the attach-mode option takes the modes of the config") {
   const char* ok[] = {"netlens", "--attach-mode", "fentry"};
   REQUIRE(netlens::ParseCli(3, ok).attach_mode == "fentry");
   const char* bad[] = {"netlens", "--attach-mode=kprobes"};

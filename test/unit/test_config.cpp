@@ -333,7 +333,7 @@ TEST_CASE("An empty value is an error that points at its key", "[config]") {
 TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[config]") {
   const std::string top_keys =
       "valid keys: listen, log_level, aggregation, attach_mode, process_ttl, "
-      "closed_connection_retention, limits";
+      "closed_connection_retention, limits, web_config_file";
   const std::string limit_keys =
       "valid keys in 'limits': connections, aggregates, closed_connections, listeners, "
       "series_per_family";
