@@ -367,9 +367,9 @@ Config ParseConfig(const std::string& yaml_text, const std::string& source_name)
   return config;
 }
 
-Config LoadConfigFile(const std::string& path) {
-  const auto cannot_read = [&path] {
-    return ConfigError(path + ": cannot read: " + std::strerror(errno));
+std::string ReadConfigText(const std::string& path, const std::string& what) {
+  const auto cannot_read = [&] {
+    return ConfigError(path + ": cannot read" + what + ": " + std::strerror(errno));
   };
   // stdio rather than ifstream: errno then says why (ENOENT, EACCES, EISDIR on the first read).
   const std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
@@ -380,7 +380,11 @@ Config LoadConfigFile(const std::string& path) {
     text.append(buffer, count);
   }
   if (std::ferror(file.get())) throw cannot_read();
-  Config config = ParseConfig(text, path);
+  return text;
+}
+
+Config LoadConfigFile(const std::string& path) {
+  Config config = ParseConfig(ReadConfigText(path, ""), path);
   // web_config_file is relative to the file that names it, wherever netlens runs from.
   if (config.web_config_file && config.web_config_file->front() != '/') {
     const size_t slash = path.rfind('/');

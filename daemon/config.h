@@ -50,6 +50,8 @@ class ConfigError : public std::runtime_error {
 
 Config ParseConfig(const std::string& yaml_text, const std::string& source_name);
 Config LoadConfigFile(const std::string& path);
+// The whole file; ConfigError "PATH: cannot read<what>: <strerror>" if it cannot be read.
+std::string ReadConfigText(const std::string& path, const std::string& what);
 Config DefaultConfig();
 std::string_view EmbeddedDefaultConfig();
 std::string_view LevelName(Level level);

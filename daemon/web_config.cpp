@@ -385,17 +385,7 @@ WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& source
 }
 
 WebConfig LoadWebConfig(const std::string& path) {
-  const auto cannot_read = [&path] {
-    return ConfigError(path + ": cannot read the web config file: " + std::strerror(errno));
-  };
-  const std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) throw cannot_read();
-  std::string text;
-  char buffer[4096];
-  while (const size_t count = std::fread(buffer, 1, sizeof buffer, file.get())) {
-    text.append(buffer, count);
-  }
-  if (std::ferror(file.get())) throw cannot_read();
+  const std::string text = ReadConfigText(path, " the web config file");
   WebConfig config = ParseWebConfig(text, path, std::filesystem::path(path).parent_path().string());
   if (config.tls) config.tls_context = MakeTlsContext(*config.tls);
   return config;
