@@ -49,10 +49,19 @@ static __always_inline void nl_read_tuple(struct sock *sk, struct nl_tuple *t) {
   }
 }
 
+/* The process's name: its main thread's comm, as /proc/PID/comm shows it
+ * (bpf_get_current_comm would give the thread's, e.g. "civetweb-worker"). */
+static __always_inline void nl_process_comm(char comm[NL_COMM_LEN]) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  if (!leader || bpf_core_read(comm, NL_COMM_LEN, &leader->comm) != 0)
+    bpf_get_current_comm(comm, NL_COMM_LEN);
+}
+
 /* Only called where the current task is the one acting on the socket. */
 static __always_inline void nl_take_owner(struct nl_conn *conn) {
   conn->pid = bpf_get_current_pid_tgid() >> 32;
-  bpf_get_current_comm(conn->comm, sizeof(conn->comm));
+  nl_process_comm(conn->comm);
   conn->owner = NL_OWNER_PROCESS;
 }
 
@@ -192,7 +201,7 @@ static __always_inline void nl_account_untracked(struct sock *sk, const struct n
   char comm[NL_COMM_LEN] = {};
   if (process_context) {
     pid = bpf_get_current_pid_tgid() >> 32;
-    bpf_get_current_comm(comm, sizeof(comm));
+    nl_process_comm(comm);
   }
   struct nl_agg_key key;
   nl_agg_key_of(&key, pid, comm, &tuple, NL_DIR_UNKNOWN);
@@ -262,7 +271,7 @@ static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send)
 static __always_inline void nl_remember_listener(struct sock *sk) {
   __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
   struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32};
-  bpf_get_current_comm(listener.comm, sizeof(listener.comm));
+  nl_process_comm(listener.comm);
   if (bpf_map_update_elem(&listeners, &port, &listener, BPF_ANY) != 0)
     nl_stat_inc(NL_STAT_LISTENERS_FULL);
 }
