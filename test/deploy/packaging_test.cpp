@@ -106,7 +106,7 @@ TEST_CASE("systemd unit: Type=notify, the commands, restart, and what bounds the
   for (const char* expected :
        {"Type=notify", "ExecStart=/usr/sbin/netlens --config /etc/netlens/netlens.yaml",
         "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
-        "CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE CAP_SYS_ADMIN CAP_SETPCAP",
+        "CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE CAP_SETPCAP",
         "NoNewPrivileges=yes", "LimitMEMLOCK=infinity", "ProtectSystem=strict",
         "ProtectHome=yes", "PrivateTmp=yes", "ProtectKernelModules=yes",
         "ProtectControlGroups=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
