@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http_client.h"
 #include "scrape.h"
@@ -24,7 +25,8 @@ class NetlensProcess {
   // Starts netlens with a generated config (aggregation: process, remote or connection) and
   // --listen 127.0.0.1:<free port>, and waits (20 s at most) until GET /metrics returns 200.
   // Fails the test with the daemon log otherwise.
-  explicit NetlensProcess(std::string_view aggregation);
+  explicit NetlensProcess(std::string_view aggregation,
+                          const std::vector<std::string>& extra_args = {});
   NetlensProcess(const NetlensProcess&) = delete;
   NetlensProcess& operator=(const NetlensProcess&) = delete;
   // SIGTERM; checks that netlens exits with status 0 within 2 s (the log is printed otherwise).
