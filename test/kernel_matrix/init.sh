@@ -35,7 +35,7 @@ ip addr show dev lo | grep -q "inet6 ::1" || echo "MATRIX-NOTE kernel=${kernel} 
 
 # netlens_modes comes from the kernel command line; matrix.conf has the default.
 for mode in $(echo "${netlens_modes:-$KM_MODES}" | tr ',' ' '); do
-  KM_WORK=/tmp sh /kernel_matrix/cell.sh "$kernel" "$mode" pass
+  NETLENS_TEST_SLOWDOWN=10 KM_WORK=/tmp sh /kernel_matrix/cell.sh "$kernel" "$mode" pass
 done
 echo "MATRIX-DONE kernel=${kernel} uptime=$(cut -d' ' -f1 /proc/uptime)"
 sync
