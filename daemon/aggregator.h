@@ -20,6 +20,7 @@ struct AggregatorSettings {
   size_t series_budget = 10000;
   std::chrono::seconds process_ttl{300};
   std::chrono::seconds closed_retention{300};
+  LatencyBuckets latency_buckets;  // rendering only: which bucket bounds /metrics shows
 };
 
 // bytes_sent, bytes_received, send_calls, receive_calls, retransmits

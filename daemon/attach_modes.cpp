@@ -81,6 +81,13 @@ const std::vector<HookSpec>& Hooks() {
        {{"tp_btf", {{"nl_state_tp_btf", "sock:inet_sock_set_state", false}}},
         {"tracepoint", {{"nl_state_tp", "sock:inet_sock_set_state", false}}}}},
       {"retransmit", {{"tracepoint", {{"nl_retransmit_tp", "tcp:tcp_retransmit_skb", false}}}}},
+      // Accept latency only: a kernel without syscall tracepoints
+      // (CONFIG_FTRACE_SYSCALLS) still counts everything else.
+      {"accept",
+       {{"tracepoint",
+         {{"nl_accept4_exit_tp", "syscalls:sys_exit_accept4", false},
+          {"nl_accept_exit_tp", "syscalls:sys_exit_accept", true}}}},
+       true},
   };
   return kHooks;
 }

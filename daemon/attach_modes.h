@@ -23,8 +23,9 @@ struct ModeSpec {
 };
 
 struct HookSpec {
-  const char* hook;             // send/receive, lifecycle, retransmit
+  const char* hook;             // send/receive, lifecycle, retransmit, accept
   std::vector<ModeSpec> modes;  // in order of preference
+  bool optional = false;        // netlens runs without it (its metrics stay empty)
 };
 
 const std::vector<HookSpec>& Hooks();

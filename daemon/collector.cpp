@@ -4,9 +4,12 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <tuple>
 
+#include "histogram_render.h"
 #include "labels.h"
 #include "metric_builder.h"
+#include "netstat.h"
 
 namespace netlens {
 namespace {
@@ -52,16 +55,10 @@ constexpr LatencyFamily kLatencyFamilies[NL_HIST_KINDS] = {
     {"netlens_tcp_response_time_seconds",
      "As a server (direction passive): first byte of a request read to first byte of the "
      "response written; as a client (active): last byte written to first byte read back."},
+    {"netlens_tcp_accept_duration_seconds",
+     "Time from an accepted connection's handshake completing (it enters the accept queue) to "
+     "accept() returning it."},
 };
-
-// Buckets up to 2^36 ns (68.7 s) are shown; larger values count in +Inf only.
-constexpr size_t kLastShownBucket = 36 - NL_HIST_SHIFT;
-static_assert(kLastShownBucket + 1 < NL_HIST_BUCKETS);
-
-// Upper bound of kernel bucket b, in seconds: 2^(b + NL_HIST_SHIFT) ns.
-double BucketBoundSeconds(size_t bucket) {
-  return std::ldexp(1.0, static_cast<int>(bucket + NL_HIST_SHIFT)) / 1e9;
-}
 
 // Ledger series sorted by labels, so the output is stable between scrapes.
 template <typename Ledger>
@@ -186,11 +183,32 @@ void Collector::AppendConnections(std::vector<prometheus::MetricFamily>& out) co
         static_cast<double>(counts[slot]));
   }
   out.push_back(transitions.Take());
+  AppendListenQueue(out);
   AppendLatency(out);
+}
+
+void Collector::AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const {
+  const std::optional<ListenQueueDrops> drops = ReadListenQueueDrops();
+  if (!drops) return;  // no /proc/net/netstat: the families are left out
+  const std::tuple<const char*, const char*, uint64_t> families[] = {
+      {"netlens_tcp_listen_overflows_total",
+       "SYNs and handshake ACKs dropped because a listener's accept queue was full, in netlens' "
+       "network namespace (TcpExt ListenOverflows).",
+       drops->overflows},
+      {"netlens_tcp_listen_drops_total",
+       "SYNs and handshake ACKs dropped by listeners for any reason, in netlens' network "
+       "namespace (TcpExt ListenDrops).",
+       drops->drops}};
+  for (const auto& [name, help, value] : families) {
+    MetricBuilder family(name, help, prometheus::MetricType::Counter);
+    family.Add({}, {}, static_cast<double>(value));
+    out.push_back(family.Take());
+  }
 }
 
 void Collector::AppendLatency(std::vector<prometheus::MetricFamily>& out) const {
   const auto& names = aggregator_.connection_labels();
+  const ShownBuckets shown = ShownBucketsOf(aggregator_.settings().latency_buckets);
   for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
     prometheus::MetricFamily family;
     family.name = kLatencyFamilies[kind].name;
@@ -199,15 +217,9 @@ void Collector::AppendLatency(std::vector<prometheus::MetricFamily>& out) const 
     for (const auto* s : Sorted(aggregator_.latency(kind))) {
       prometheus::ClientMetric metric;
       for (size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], s->labels[i]});
-      uint64_t cumulative = 0;
-      for (size_t b = 0; b <= kLastShownBucket; ++b) {
-        cumulative += s->value[b];
-        metric.histogram.bucket.push_back({cumulative, BucketBoundSeconds(b)});
-      }
-      metric.histogram.bucket.push_back(
-          {s->value[NL_HIST_BUCKETS + 1], std::numeric_limits<double>::infinity()});
-      metric.histogram.sample_sum = static_cast<double>(s->value[NL_HIST_BUCKETS]) / 1e9;
-      metric.histogram.sample_count = s->value[NL_HIST_BUCKETS + 1];
+      metric.histogram = RenderHistogram(
+          std::span<const uint64_t, NL_HIST_BUCKETS>(s->value.data(), NL_HIST_BUCKETS),
+          s->value[NL_HIST_BUCKETS], shown);
       family.metric.push_back(std::move(metric));
     }
     out.push_back(std::move(family));
@@ -270,7 +282,9 @@ void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
                        MetricType::Gauge);
   for (const auto& family : out) {
     const bool traffic = family.name.rfind("netlens_tcp_", 0) == 0;
-    if (!traffic || family.name == "netlens_tcp_state_transitions_total") continue;
+    if (!traffic || family.name == "netlens_tcp_state_transitions_total" ||
+        family.name.rfind("netlens_tcp_listen_", 0) == 0)
+      continue;  // host-wide, no series budget
     const bool is_traffic = std::any_of(std::begin(kTrafficFamilies), std::end(kTrafficFamilies),
                                         [&](auto& f) { return family.name == f.name; });
     series.Add({"family"}, {family.name}, static_cast<double>(family.metric.size()));

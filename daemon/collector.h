@@ -36,6 +36,7 @@ class Collector : public prometheus::Collectable {
   void RefreshLocked() const;
   void AppendTraffic(std::vector<prometheus::MetricFamily>& out) const;
   void AppendConnections(std::vector<prometheus::MetricFamily>& out) const;
+  void AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const;
   void AppendLatency(std::vector<prometheus::MetricFamily>& out) const;
   void AppendSelf(std::vector<prometheus::MetricFamily>& out, double scrape_seconds) const;
 

@@ -109,42 +109,72 @@ uint32_t ParseCount(const Field& field, uint32_t min, uint32_t max) {
   return static_cast<uint32_t>(*value);
 }
 
-// Seconds ("300"), or numbers with units h, m, s in that order, each at most once ("90s", "5m",
-// "1h30m"). Values far beyond kMaxDurationSeconds come back capped, still beyond it.
-std::optional<uint64_t> ParseDurationSeconds(std::string_view text) {
-  if (std::optional<uint64_t> seconds = ParseDigits(text)) return seconds;
+constexpr uint64_t kNanosPerSecond = 1'000'000'000;
+constexpr uint64_t kMaxDurationNanos = kMaxDurationSeconds * kNanosPerSecond;
+
+// Seconds ("300"), or numbers with units h, m, s, ms, us, ns in that order, each at most once
+// ("90s", "5m", "1h30m", "250ms", "1s500ms"). Values beyond kMaxDurationNanos come back as
+// kMaxDurationNanos + 1.
+std::optional<uint64_t> ParseDurationNanos(std::string_view text) {
+  constexpr uint64_t kCap = kMaxDurationNanos + 1;
+  if (std::optional<uint64_t> seconds = ParseDigits(text))
+    return std::min(*seconds, kMaxDurationSeconds + 1) * kNanosPerSecond;
   struct Unit {
-    char suffix;
-    uint64_t seconds;
+    std::string_view suffix;
+    uint64_t nanos;
   };
-  constexpr Unit kUnits[] = {{'h', 3600}, {'m', 60}, {'s', 1}};
-  constexpr uint64_t kNumberCap = kMaxDurationSeconds + 1;  // so the sum below cannot overflow
+  constexpr Unit kUnits[] = {{"h", 3600 * kNanosPerSecond},
+                             {"m", 60 * kNanosPerSecond},
+                             {"s", kNanosPerSecond},
+                             {"ms", 1'000'000},
+                             {"us", 1'000},
+                             {"ns", 1}};
   const Unit* next_unit = std::begin(kUnits);
   uint64_t total = 0;
   do {
     const size_t digits_end = text.find_first_not_of("0123456789");
     if (digits_end == 0 || digits_end == std::string_view::npos) return std::nullopt;
+    const std::string_view suffix =
+        text.substr(digits_end, text.find_first_of("0123456789", digits_end) - digits_end);
     const Unit* unit = std::find_if(next_unit, std::end(kUnits),
-                                    [&](const Unit& u) { return u.suffix == text[digits_end]; });
+                                    [&](const Unit& u) { return u.suffix == suffix; });
     if (unit == std::end(kUnits)) return std::nullopt;
-    total += std::min(*ParseDigits(text.substr(0, digits_end)), kNumberCap) * unit->seconds;
+    const uint64_t number = std::min(*ParseDigits(text.substr(0, digits_end)), kCap);
+    total = std::min(total + std::min(number, kCap / unit->nanos + 1) * unit->nanos, kCap);
     next_unit = unit + 1;
-    text.remove_prefix(digits_end + 1);
+    text.remove_prefix(digits_end + suffix.size());
   } while (!text.empty());
   return total;
 }
 
+// A duration in whole seconds; values far beyond kMaxDurationSeconds come back capped, still
+// beyond it.
+std::optional<uint64_t> ParseDurationSeconds(std::string_view text) {
+  const std::optional<uint64_t> nanos = ParseDurationNanos(text);
+  if (!nanos) return std::nullopt;
+  if (*nanos > kMaxDurationNanos) return kMaxDurationSeconds + 1;
+  if (*nanos % kNanosPerSecond != 0) return std::nullopt;
+  return *nanos / kNanosPerSecond;
+}
+
+// A duration of `field`, greater than 0 and at most `max` (in the unit `parse` returns;
+// max_text says it in the error).
+uint64_t ParsePositiveDuration(const Field& field, std::string_view expectation,
+                               std::optional<uint64_t> (*parse)(std::string_view), uint64_t max,
+                               const std::string& max_text) {
+  const std::string& text = field.Scalar(expectation);
+  const std::optional<uint64_t> value = parse(text);
+  if (!value) field.FailExpected(expectation);
+  if (*value == 0) field.Fail("'" + field.path() + "' must be greater than 0, got " + text);
+  if (*value > max)
+    field.Fail("'" + field.path() + "' must be at most " + max_text + ", got " + text);
+  return *value;
+}
+
 std::chrono::seconds ParseDuration(const Field& field) {
-  constexpr std::string_view kExpectation = "a duration in seconds or like 90s, 5m, 1h30m";
-  const std::string& text = field.Scalar(kExpectation);
-  const std::optional<uint64_t> seconds = ParseDurationSeconds(text);
-  if (!seconds) field.FailExpected(kExpectation);
-  if (*seconds == 0) field.Fail("'" + field.path() + "' must be greater than 0, got " + text);
-  if (*seconds > kMaxDurationSeconds) {
-    field.Fail("'" + field.path() + "' must be at most " + std::to_string(kMaxDurationHours) +
-               "h, got " + text);
-  }
-  return std::chrono::seconds(*seconds);
+  return std::chrono::seconds(ParsePositiveDuration(
+      field, "a duration in seconds or like 90s, 5m, 1h30m", ParseDurationSeconds,
+      kMaxDurationSeconds, std::to_string(kMaxDurationHours) + "h"));
 }
 
 // Returns the index of the value in `allowed`.
@@ -247,11 +277,46 @@ void ParseLimits(const Field& field, Limits& limits) {
                });
 }
 
+// The largest finite bucket bound the kernel keeps (netlens.h): 2^(NL_HIST_BUCKETS - 2 +
+// NL_HIST_SHIFT) ns, about 18m20s. Written out here: config.cpp does not include netlens.h.
+constexpr uint64_t kMaxLatencyBucketNanos = 1ULL << 40;
+
+std::chrono::nanoseconds ParseLatencyBound(const Field& field) {
+  return std::chrono::nanoseconds(ParsePositiveDuration(
+      field, "a duration like 1us, 250ms, 60s, 2m", ParseDurationNanos, kMaxLatencyBucketNanos,
+      "1099511627776ns (18m19.5s, the kernel's largest bucket)"));
+}
+
+struct LatencyBucketKey {
+  std::string_view name;
+  std::chrono::nanoseconds LatencyBuckets::*member;
+};
+constexpr std::array<LatencyBucketKey, 2> kLatencyBucketKeys = {{
+    {"min", &LatencyBuckets::min},
+    {"max", &LatencyBuckets::max},
+}};
+
+void ParseLatencyBuckets(const Field& field, LatencyBuckets& buckets) {
+  if (field.value().IsNull()) return;
+  if (!field.value().IsMap()) field.FailExpected("a map with min and max");
+  LatencyBuckets parsed = buckets;
+  ParseSection(field.source(), field.value(), field.path(), kLatencyBucketKeys,
+               [&](const LatencyBucketKey& key, const Field& value) {
+                 parsed.*key.member = ParseLatencyBound(value);
+               });
+  if (parsed.min >= parsed.max) {
+    field.Fail("'" + field.path() + ".min' (" + std::to_string(parsed.min.count()) +
+               "ns) must be below '" + field.path() + ".max' (" +
+               std::to_string(parsed.max.count()) + "ns)");
+  }
+  buckets = parsed;
+}
+
 struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 8> kSettingKeys = {{
+constexpr std::array<SettingKey, 9> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
@@ -260,6 +325,8 @@ constexpr std::array<SettingKey, 8> kSettingKeys = {{
     {"closed_connection_retention",
      [](const Field& f, Config& c) { c.closed_retention = ParseDuration(f); }},
     {"limits", [](const Field& f, Config& c) { ParseLimits(f, c.limits); }},
+    {"latency_buckets",
+     [](const Field& f, Config& c) { ParseLatencyBuckets(f, c.latency_buckets); }},
     {"web_config_file", [](const Field& f, Config& c) { c.web_config_file = ParseFilePath(f); }},
 }};
 

@@ -27,12 +27,20 @@ struct Limits {
   uint32_t series_per_family = 10000;   // series per metric family before folding into "other"
 };
 
+// The bucket bounds (le) of the latency histograms that /metrics shows; the kernel keeps
+// fixed log2 buckets, finer and wider (docs/metrics.md).
+struct LatencyBuckets {
+  std::chrono::nanoseconds min{1'000};           // first bound: the smallest one >= min
+  std::chrono::nanoseconds max{60'000'000'000};  // last bound: the smallest one >= max
+};
+
 struct Config {
   std::string listen = "127.0.0.1:9750";
   Level level = Level::kRemote;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   std::string attach_mode = "auto";  // send/receive hooks: auto or one of kAttachModeNames
   Limits limits;
+  LatencyBuckets latency_buckets;
   std::chrono::seconds process_ttl{300};       // series of an exited process are kept this long
   std::chrono::seconds closed_retention{300};  // connection level: closed connections kept
   // TLS and basic auth of the HTTP endpoint (web_config.h); unset: plain HTTP, no auth.

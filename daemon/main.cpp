@@ -51,7 +51,7 @@ Config LoadEffectiveConfig(const CliOptions& cli) {
 
 AggregatorSettings SettingsOf(const Config& config) {
   return {config.level, config.limits.series_per_family, config.process_ttl,
-          config.closed_retention};
+          config.closed_retention, config.latency_buckets};
 }
 
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }

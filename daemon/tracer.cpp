@@ -222,6 +222,11 @@ std::unique_ptr<Tracer> Tracer::Start(const Limits& limits,
       found = true;
       break;
     }
+    if (!found && hook.optional) {
+      spdlog::warn("{}: no attach mode works, its metrics stay empty: {}", hook.hook, passed_over);
+      tracer->hooks_.push_back({hook.hook, "none", "unavailable; " + passed_over});
+      continue;
+    }
     if (!found && forced)
       throw TracerError("--attach-mode " + attach_mode + " cannot serve " + hook.hook +
                         " on this kernel: " + passed_over);

@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 // clang-format on
 
+#include "accept.bpf.h"
 #include "hooks_function.bpf.h"
 #include "hooks_tracepoint.bpf.h"
 

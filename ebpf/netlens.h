@@ -116,7 +116,8 @@ enum nl_hist_kind {
   NL_HIST_CONNECT = 1,  /* SYN_SENT -> ESTABLISHED */
   NL_HIST_LIFETIME = 2, /* ESTABLISHED -> CLOSE */
   NL_HIST_RESPONSE = 3, /* server: request read -> response written; client: sent -> reply */
-  NL_HIST_KINDS = 4,
+  NL_HIST_ACCEPT = 4,   /* accepted socket created (handshake done) -> accept() returns it */
+  NL_HIST_KINDS = 5,
 };
 
 struct nl_hist_key {

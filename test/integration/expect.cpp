@@ -1,6 +1,7 @@
 #include "expect.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "metric_names.h"
 
@@ -73,6 +74,22 @@ void RequireHelperCalls(const TrafficOptions& options, const TrafficReport& repo
   REQUIRE(report.server_send_calls == server.send_calls);
   REQUIRE(report.server_recv_calls == server.receive_calls);
   REQUIRE(report.connections.size() == static_cast<size_t>(options.connections));
+}
+
+double BucketAt(const Scrape& scrape, const std::string& histogram, const Labels& labels,
+                int log2_ns) {
+  const double le = std::ldexp(1.0, log2_ns) * 1e-9;
+  double found = -1;
+  for (const Sample* sample : Select(scrape.samples, histogram + "_bucket", labels)) {
+    const double bound = std::stod(sample->labels.at("le"));
+    if (std::fabs(bound - le) <= le * 1e-9) {
+      REQUIRE(found < 0);  // one series only
+      found = sample->value;
+    }
+  }
+  INFO(RelevantLines(scrape, histogram + "_bucket", labels));
+  REQUIRE(found >= 0);
+  return found;
 }
 
 }  // namespace netlens::test

@@ -35,6 +35,11 @@ void RequireNoSeries(const Scrape& scrape, const std::string& comm);
 // nl-traffic made exactly the calls that were planned (no short transfers).
 void RequireHelperCalls(const TrafficOptions& options, const TrafficReport& report);
 
+// The cumulative count of histogram's bucket whose upper bound (le) is 2^log2_ns nanoseconds,
+// of the one series with labels.
+double BucketAt(const Scrape& scrape, const std::string& histogram, const Labels& labels,
+                int log2_ns);
+
 // The scraped lines of metric that share the comm of labels (all of metric if no comm).
 std::string RelevantLines(const Scrape& scrape, std::string_view metric, const Labels& labels);
 

@@ -19,25 +19,6 @@
 namespace netlens::test {
 namespace {
 
-constexpr double kNanosecond = 1e-9;
-
-// The cumulative count of the bucket whose upper bound is 2^log2_ns nanoseconds.
-double BucketAt(const Scrape& scrape, const std::string& histogram, const Labels& labels,
-                int log2_ns) {
-  const double le = std::ldexp(1.0, log2_ns) * kNanosecond;
-  double found = -1;
-  for (const Sample* sample : Select(scrape.samples, histogram + "_bucket", labels)) {
-    const double bound = std::stod(sample->labels.at("le"));
-    if (std::fabs(bound - le) <= le * 1e-9) {
-      REQUIRE(found < 0);  // one series only
-      found = sample->value;
-    }
-  }
-  INFO(RelevantLines(scrape, histogram + "_bucket", labels));
-  REQUIRE(found >= 0);
-  return found;
-}
-
 TEST_CASE("latency: response time of a server that waits a known time, both roles", "[latency]") {
   NetlensProcess netlens("remote");
   constexpr int kDelayMs = 50;

@@ -98,7 +98,7 @@ while [ $try -lt 3 ]; do
   break
 done
 # The mode netlens chose per hook: "[info] send/receive: kprobe (forced)".
-hooks=$(sed -n -E 's#.*\[info\] (send/receive|lifecycle|retransmit): ([a-z_]+) \(.*#\1:\2#p' "$probe_log" |
+hooks=$(sed -n -E 's#.*\[info\] (send/receive|lifecycle|retransmit|accept): ([a-z_]+) \(.*#\1:\2#p' "$probe_log" |
   tr '\n' ',' | sed 's/,$//')
 started_field="hooks=${hooks:-none} probe=$(($(date +%s) - probe_start))s"
 # netlens' error: the last error-level line, or a "netlens: ..." usage error.

@@ -2,7 +2,7 @@
 //
 //   nl-traffic --comm NAME [--server-comm NAME2] [--family 4|6] [--connections N]
 //              [--rounds R] [--request BYTES] [--response BYTES] [--server-delay-ms D]
-//              [--hold]
+//              [--hold] [--server-address IPV4] [--server-netns NAME]
 //
 // The process forks. The child is the server (comm NAME2, default NAME): it listens on an
 // ephemeral port of 127.0.0.1 or ::1, accepts N connections, then serves them with a poll
@@ -11,7 +11,9 @@
 // request with one send() and reads the response with one recv(MSG_WAITALL). Afterwards (and,
 // with --hold, once standard input reaches EOF or a line "close" is read) the client closes
 // every connection; the server reads EOF, closes (with SO_LINGER, so that both sockets have
-// reached TCP_CLOSE when it returns) and exits.
+// reached TCP_CLOSE when it returns) and exits. --server-address makes the server listen on
+// that IPv4 address instead of loopback (the client connects there), and --server-netns moves
+// the server into the named network namespace (/run/netns/NAME) first.
 //
 // Standard output, "key=value" lines (a "connection" line holds several pairs):
 //   client_pid=PID
@@ -35,6 +37,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -73,6 +76,8 @@ struct Options {
   size_t response = 100;
   long server_delay_ms = 0;  // the server waits this long between request and response
   bool hold = false;
+  std::string server_address;  // IPv4; empty: loopback
+  std::string server_netns;    // /run/netns/ name; empty: stay
 };
 
 struct CallCounts {
@@ -88,7 +93,8 @@ class UsageError : public std::runtime_error {
 const char* Usage() {
   return "usage: nl-traffic --comm NAME [--server-comm NAME] [--family 4|6] [--connections N]\n"
          "                  [--rounds R] [--request BYTES] [--response BYTES]\n"
-         "                  [--server-delay-ms D] [--hold]\n";
+         "                  [--server-delay-ms D] [--hold] [--server-address IPV4]\n"
+         "                  [--server-netns NAME]\n";
 }
 
 long ParseNumber(std::string_view flag, std::string_view text, long min) {
@@ -132,6 +138,13 @@ Options ParseOptions(int argc, char** argv) {
       options.request = static_cast<size_t>(ParseNumber(flag, value, 1));
     } else if (flag == "--response") {
       options.response = static_cast<size_t>(ParseNumber(flag, value, 1));
+    } else if (flag == "--server-address") {
+      in_addr parsed{};
+      if (inet_pton(AF_INET, std::string(value).c_str(), &parsed) != 1)
+        throw UsageError("--server-address: an IPv4 address");
+      options.server_address = value;
+    } else if (flag == "--server-netns") {
+      options.server_netns = value;
     } else if (flag == "--server-delay-ms") {
       options.server_delay_ms = ParseNumber(flag, value, 0);
     } else {
@@ -139,6 +152,8 @@ Options ParseOptions(int argc, char** argv) {
     }
   }
   if (options.server_comm.empty()) options.server_comm = options.comm;
+  if (!options.server_address.empty() && options.family != 4)
+    throw UsageError("--server-address: IPv4 only (--family 4)");
   CheckComm("--comm", options.comm);
   CheckComm("--server-comm", options.server_comm);
   return options;
@@ -172,6 +187,16 @@ sockaddr_storage Loopback(int family, uint16_t port, socklen_t* length) {
     v6->sin6_port = htons(port);
     v6->sin6_addr = in6addr_loopback;
     *length = sizeof(sockaddr_in6);
+  }
+  return address;
+}
+
+// Where the server listens: loopback, or --server-address.
+sockaddr_storage ServerAddress(const Options& options, uint16_t port, socklen_t* length) {
+  sockaddr_storage address = Loopback(options.family, port, length);
+  if (!options.server_address.empty()) {
+    inet_pton(AF_INET, options.server_address.c_str(),
+              &reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
   }
   return address;
 }
@@ -272,9 +297,14 @@ class Channel {
 // The server: accepts, serves the rounds, reads EOF and closes.
 void Serve(const Options& options, Channel& channel) {
   SetComm(options.server_comm);
+  if (!options.server_netns.empty()) {
+    UniqueFd netns(open(("/run/netns/" + options.server_netns).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns.valid() || setns(netns.get(), CLONE_NEWNET) != 0)
+      ThrowErrno("server: entering network namespace " + options.server_netns);
+  }
   UniqueFd listener = Socket(options.family);
   socklen_t length = 0;
-  sockaddr_storage address = Loopback(options.family, 0, &length);
+  sockaddr_storage address = ServerAddress(options, 0, &length);
   if (bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
     ThrowErrno("server: bind");
   }
@@ -349,7 +379,7 @@ int RunClient(const Options& options, pid_t server, Channel& channel) {
   for (long i = 0; i < options.connections; ++i) {
     UniqueFd fd = Socket(options.family);
     socklen_t length = 0;
-    sockaddr_storage address = Loopback(options.family, port, &length);
+    sockaddr_storage address = ServerAddress(options, port, &length);
     while (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
       if (errno != EINTR) ThrowErrno("client: connect");
     }

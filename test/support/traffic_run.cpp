@@ -35,6 +35,14 @@ std::vector<std::string> Command(const TrafficOptions& options, bool hold) {
     argv.push_back("--server-delay-ms");
     argv.push_back(std::to_string(options.server_delay_ms));
   }
+  if (!options.server_address.empty()) {
+    argv.push_back("--server-address");
+    argv.push_back(options.server_address);
+  }
+  if (!options.server_netns.empty()) {
+    argv.push_back("--server-netns");
+    argv.push_back(options.server_netns);
+  }
   if (hold) argv.push_back("--hold");
   return argv;
 }

@@ -38,6 +38,8 @@ void RequireDefaultValues(const Config& config) {
   CHECK(config.limits.closed_connections == 16384);
   CHECK(config.limits.listeners == 4096);
   CHECK(config.limits.series_per_family == 10000);
+  CHECK(config.latency_buckets.min == 1us);
+  CHECK(config.latency_buckets.max == 60s);
 }
 
 void RequireSameSettings(const Config& a, const Config& b) {
@@ -51,6 +53,8 @@ void RequireSameSettings(const Config& a, const Config& b) {
   CHECK(a.limits.closed_connections == b.limits.closed_connections);
   CHECK(a.limits.listeners == b.limits.listeners);
   CHECK(a.limits.series_per_family == b.limits.series_per_family);
+  CHECK(a.latency_buckets.min == b.latency_buckets.min);
+  CHECK(a.latency_buckets.max == b.latency_buckets.max);
 }
 
 // The repository's config/ directory, found from this file's path as the compiler saw it.
@@ -104,8 +108,9 @@ TEST_CASE("The embedded default configuration equals Config{}", "[config]") {
   SECTION("it sets every key, so it documents every key") {
     for (std::string_view key :
          {"\nlisten: ", "\nlog_level: ", "\naggregation: ", "\nprocess_ttl: ",
-          "\nclosed_connection_retention: ", "\nlimits:\n", "\n  connections: ", "\n  aggregates: ",
-          "\n  closed_connections: ", "\n  listeners: ", "\n  series_per_family: "}) {
+          "\nclosed_connection_retention: ", "\nlimits:\n",
+          "\n  connections: ", "\n  aggregates: ", "\n  closed_connections: ", "\n  listeners: ",
+          "\n  series_per_family: ", "\nlatency_buckets:\n", "\n  min: ", "\n  max: "}) {
       CAPTURE(key);
       CHECK(EmbeddedDefaultConfig().find(key) != std::string_view::npos);
     }
@@ -333,7 +338,7 @@ TEST_CASE("An empty value is an error that points at its key", "[config]") {
 TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[config]") {
   const std::string top_keys =
       "valid keys: listen, log_level, aggregation, attach_mode, process_ttl, "
-      "closed_connection_retention, limits, web_config_file";
+      "closed_connection_retention, limits, latency_buckets, web_config_file";
   const std::string limit_keys =
       "valid keys in 'limits': connections, aggregates, closed_connections, listeners, "
       "series_per_family";
@@ -467,6 +472,52 @@ TEST_CASE("Error message helpers", "[config]") {
   CHECK(ClosestName("anything", std::vector<std::string_view>{}) == "");
   // The first of equally close candidates wins, so tables list the common keys first.
   CHECK(ClosestName("limit", std::vector<std::string_view>{"limits", "limitz"}) == "limits");
+}
+
+TEST_CASE("latency_buckets: min and max durations down to nanoseconds", "[config]") {
+  const Config config = Parse("latency_buckets:\n  min: 250us\n  max: 2m30s\n");
+  CHECK(config.latency_buckets.min == 250us);
+  CHECK(config.latency_buckets.max == 150s);
+  const std::vector<std::pair<std::string, std::chrono::nanoseconds>> valid = {
+      {"2ns", 2ns},     {"1500ns", 1500ns},     {"1us", 1us},
+      {"250ms", 250ms}, {"1s500ms", 1500ms},    {"1m1ms1us1ns", 60s + 1ms + 1us + 1ns},
+      {"30", 30s},      {"18m19s", 18min + 19s}};
+  for (const auto& [text, nanos] : valid) {
+    CAPTURE(text);
+    CHECK(Parse("latency_buckets: {min: 1ns, max: " + text + "}").latency_buckets.max == nanos);
+  }
+  CHECK(Parse("latency_buckets: {min: 1ns}").latency_buckets.max == 60s);  // max keeps its default
+  CHECK(Parse("latency_buckets:\n").latency_buckets.min == 1us);
+
+  SECTION("errors point at the value") {
+    const std::string expected =
+        "t.yaml:1:24: 'latency_buckets.min' must be a duration like 1us, "
+        "250ms, 60s, 2m, got ";
+    for (const std::string text :
+         {"1 ms", "1.5ms", "1msec", "1ms1s", "1us1us", "ms", "5MS", "-1us"}) {
+      CAPTURE(text);
+      CHECK(ErrorOf("latency_buckets: {min: '" + text + "'}") == expected + "'" + text + "'");
+    }
+    CHECK(ErrorOf("latency_buckets:\n  min: 0us\n") ==
+          "t.yaml:2:8: 'latency_buckets.min' must be greater than 0, got 0us");
+    CHECK(ErrorOf("latency_buckets:\n  max: 19m\n") ==
+          "t.yaml:2:8: 'latency_buckets.max' must be at most 1099511627776ns (18m19.5s, the "
+          "kernel's largest bucket), got 19m");
+    CHECK(ErrorOf("latency_buckets:\n  min: 1s\n  max: 1s\n") ==
+          "t.yaml:2:3: 'latency_buckets.min' (1000000000ns) must be below 'latency_buckets.max' "
+          "(1000000000ns)");
+    CHECK(ErrorOf("latency_buckets:\n  mid: 1s\n") ==
+          "t.yaml:2:3: unknown key 'mid' in 'latency_buckets' (did you mean 'min'?); valid keys "
+          "in 'latency_buckets': min, max");
+    CHECK(ErrorOf("latency_buckets: 1s") ==
+          "t.yaml:1:18: 'latency_buckets' must be a map with min and max, got '1s'");
+  }
+  SECTION("whole-second settings still refuse sub-second units") {
+    CHECK(ErrorOf("process_ttl: 1500ms") ==
+          "t.yaml:1:14: 'process_ttl' must be a duration in seconds or like 90s, 5m, 1h30m, got "
+          "'1500ms'");
+    CHECK(Parse("process_ttl: 2s").process_ttl == 2s);
+  }
 }
 
 }  // namespace
