@@ -341,6 +341,12 @@ REQUIRED_VARIABLES = {
 }
 
 
+# The latency histograms each dashboard but netlens-self draws as a heatmap. Connection
+# lifetime is left out: it has samples only once connections close.
+LATENCY_HEATMAPS = {"netlens_tcp_connect_duration_seconds", "netlens_tcp_accept_duration_seconds",
+                    "netlens_tcp_rtt_seconds", "netlens_tcp_response_time_seconds"}
+
+
 def all_panels(panels):
     for panel in panels:
         yield panel
@@ -363,6 +369,7 @@ def check_dashboard(name, d, uids):
             check(v["datasource"] == DS, f"{name}: variable {v['name']} datasource {v['datasource']}")
     ids = set()
     latency_rows = 0
+    heatmaps = set()
     targets = 0
     for panel in all_panels(d["panels"]):
         title = panel.get("title", "?")
@@ -375,8 +382,17 @@ def check_dashboard(name, d, uids):
             check(not panel.get("targets"), f"{name}: row '{title}' has queries")
             if title.startswith("Latency"):
                 latency_rows += 1
-                check(not panel.get("panels"), f"{name}: the latency placeholder has panels")
             continue
+        if panel["type"] == "heatmap":
+            # netlens' buckets are already a histogram: one series per le, not computed by Grafana.
+            check(panel.get("options", {}).get("calculate") is False,
+                  f"{name}: heatmap '{title}' must not calculate buckets")
+            for t in panel["targets"]:
+                metric = re.search(r"\b(netlens_tcp_\w+_seconds)_bucket\b", t.get("expr", ""))
+                check(metric and t.get("format") == "heatmap" and "sum by (le)" in t["expr"],
+                      f"{name}: heatmap '{title}' {t['refId']}: sum by (le) of a netlens "
+                      f"histogram's buckets, format heatmap")
+                heatmaps.add(metric.group(1))
         check(panel.get("datasource") == DS, f"{name}: panel '{title}' datasource {panel.get('datasource')}")
         check(panel.get("targets"), f"{name}: panel '{title}' has no query")
         refs = [t["refId"] for t in panel["targets"]]
@@ -397,7 +413,10 @@ def check_dashboard(name, d, uids):
             check(re.match(r"^/d/[\w-]+/", link["url"]), f"{name}: panel '{title}': link {link['url']}")
     want_latency = 0 if name == "netlens-self.json" else 1
     check(latency_rows == want_latency,
-          f"{name}: expected {want_latency} latency placeholder row, found {latency_rows}")
+          f"{name}: expected {want_latency} latency row, found {latency_rows}")
+    want_heatmaps = set() if name == "netlens-self.json" else LATENCY_HEATMAPS
+    check(heatmaps == want_heatmaps,
+          f"{name}: heatmaps of {sorted(heatmaps)}, expected {sorted(want_heatmaps)}")
     return targets
 
 

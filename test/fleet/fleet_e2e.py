@@ -25,20 +25,22 @@ Steps and what each asserts:
  5. Rules: every rule of A and B evaluates without error; A's netlens target is up.
  6. Every recording rule expression returns data in B, and so does every recorded series
     (sent by A); the comm-level ones hold the test's processes.
-    Every shipped alert expression is EMPTY: all eight alerts (NetlensDown,
+    Every shipped alert expression is EMPTY: all eleven alerts (NetlensDown,
     NetlensProgramNotAttached, NetlensKernelMapOverflow, NetlensMapNearlyFull,
-    NetlensSeriesFolded, TcpRetransmitRatioHigh, TcpConnectFailures, TcpConnectionChurnHigh)
-    are meant to be empty on a healthy host, and each metric they read has data. No shipped
+    NetlensSeriesFolded, TcpRetransmitRatioHigh, TcpConnectFailures, TcpConnectionChurnHigh,
+    TcpConnectSlow, TcpAcceptSlow, TcpListenOverflows) are meant to be empty on a healthy host, and each metric they read has data. No shipped
     alert is pending or firing in B.
  7. Grafana: every variable query lists the test's values, and every panel query returns data
     in B, with the variables set to real values twice:
     (a) the helper's comm, pid "All": the nl-traffic client and the connect helper share that
         command name, so it has traffic, open connections and connect failures. Not asserted
         here: queries dividing by a rate guarded with "> 0", because nl-traffic's bytes are one
-        burst that may lie before the first sample of its series (rate 0: no value);
+        burst that may lie before the first sample of its series (rate 0: no value), and
+        accept latency: that command only connects (nl-traffic's server has its own comm);
     (b) Prometheus A itself (comm "prometheus", A's pid), whose traffic to netlens and B never
-        stops. Not asserted here: connect-failure queries, empty by design for a process that
-        never failed a connect (netlens exports no series of zeros).
+        stops (it also accepts this script's API requests: accept latency). Not asserted here:
+        connect-failure queries, empty by design for a process that never failed a connect
+        (netlens exports no series of zeros).
     So every panel query is asserted non-empty in at least one of the two runs.
  8. nl-traffic closes its connections: it reports exactly the calls expected, and B sees every
     connection closed and none open.
@@ -79,7 +81,8 @@ FAILED_CONNECTS = 4
 SHIPPED_ALERTS_EMPTY_WHEN_HEALTHY = [
     "NetlensDown", "NetlensProgramNotAttached", "NetlensKernelMapOverflow",
     "NetlensMapNearlyFull", "NetlensSeriesFolded", "TcpRetransmitRatioHigh",
-    "TcpConnectFailures", "TcpConnectionChurnHigh",
+    "TcpConnectFailures", "TcpConnectionChurnHigh", "TcpConnectSlow", "TcpAcceptSlow",
+    "TcpListenOverflows",
 ]
 
 
@@ -734,6 +737,8 @@ def run(args, tmp, processes, webhook):
     def burst(expr):
         if RATE_GUARD.search(expr):
             return "rate-guarded (one burst of traffic: rate 0, no value), asserted with Prometheus A"
+        if "accept_duration" in expr:
+            return "accept latency (this command never accepts), asserted with Prometheus A"
         return None
 
     def never_fails(expr):

@@ -43,7 +43,7 @@ UniqueFd Connect(const sockaddr_in& to, bool nonblocking) {
 }
 
 TEST_CASE("accept: time from the accept queue to accept(), accept() and accept4()",
-          "[latency][accept]") {
+          "[latency][accept][accept-latency]") {
   NetlensProcess netlens("remote");
   constexpr int kConnections = 4;
   constexpr auto kWait = std::chrono::milliseconds(50);
