@@ -92,4 +92,33 @@ double BucketAt(const Scrape& scrape, const std::string& histogram, const Labels
   return found;
 }
 
+void RequireSamplesWithin(const Scrape& scrape, const std::string& histogram, const Labels& labels,
+                          const std::vector<double>& lower, const std::vector<double>& upper) {
+  REQUIRE(lower.size() == upper.size());
+  RequireValue(scrape, histogram + "_count", labels, static_cast<double>(lower.size()));
+  for (int log2_ns = 20; log2_ns <= 30; ++log2_ns) {
+    const double le = std::ldexp(1.0, log2_ns) * 1e-9;
+    double surely_below = 0, maybe_below = 0;
+    for (size_t i = 0; i < lower.size(); ++i) {
+      surely_below += upper[i] < le;
+      maybe_below += lower[i] < le;
+    }
+    INFO(histogram << " le = 2^" << log2_ns << " ns: between " << surely_below << " and "
+                   << maybe_below << " samples");
+    const double count = BucketAt(scrape, histogram, labels, log2_ns);
+    REQUIRE(count >= surely_below);
+    REQUIRE(count <= maybe_below);
+  }
+  double lowest = 0, highest = 0;
+  for (size_t i = 0; i < lower.size(); ++i) {
+    lowest += lower[i];
+    highest += upper[i];
+  }
+  const double sum = ValueOfOne(scrape.samples, histogram + "_sum", labels);
+  INFO(histogram << "_sum " << sum << " s, measured bounds " << lowest << " .. " << highest
+                 << " s");
+  REQUIRE(sum >= lowest);
+  REQUIRE(sum <= highest);
+}
+
 }  // namespace netlens::test

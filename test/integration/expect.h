@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "exposition.h"
 #include "scrape.h"
@@ -39,6 +40,14 @@ void RequireHelperCalls(const TrafficOptions& options, const TrafficReport& repo
 // of the one series with labels.
 double BucketAt(const Scrape& scrape, const std::string& histogram, const Labels& labels,
                 int log2_ns);
+
+// The histogram of labels holds exactly lower.size() samples, sample i lying somewhere in
+// [lower[i], upper[i]] seconds (bounds the test measured around the latency it made): each le
+// bucket from 2^20 to 2^30 ns holds at least the samples whose upper bound is below le and at
+// most those whose lower bound is, and _sum lies between the sums of the bounds. Exact where
+// the bounds share a bucket; a busy machine that oversleeps widens them, never breaks them.
+void RequireSamplesWithin(const Scrape& scrape, const std::string& histogram, const Labels& labels,
+                          const std::vector<double>& lower, const std::vector<double>& upper);
 
 // The scraped lines of metric that share the comm of labels (all of metric if no comm).
 std::string RelevantLines(const Scrape& scrape, std::string_view metric, const Labels& labels);

@@ -38,14 +38,22 @@ TEST_CASE("latency: response time of a server that waits a known time, both role
     INFO("the " << side.role << " side");
     const Labels labels = RemoteLabels(side, options, report);
     const std::string response = "netlens_tcp_response_time_seconds";
-    RequireValue(scrape, response + "_count", labels, samples);
-    // 50 ms lies in (2^25 ns, 2^26 ns] = (33.6 ms, 67.1 ms].
-    REQUIRE(BucketAt(scrape, response, labels, 25) == 0);
-    REQUIRE(BucketAt(scrape, response, labels, 26) == samples);
+    // 50 ms lies in (2^25 ns, 2^26 ns] = (33.6 ms, 67.1 ms]; the turns nl-traffic measured
+    // bound each sample (a busy machine may oversleep into the next bucket).
+    const auto& high =
+        side.role == "server" ? report.server_turn_high_us : report.client_wait_high_us;
+    REQUIRE(report.server_turn_low_us.size() == static_cast<size_t>(samples));
+    REQUIRE(high.size() == static_cast<size_t>(samples));
+    std::vector<double> lower, upper;
+    for (size_t i = 0; i < high.size(); ++i) {
+      lower.push_back(report.server_turn_low_us[i] * 1e-6);
+      upper.push_back(high[i] * 1e-6);
+    }
+    RequireSamplesWithin(scrape, response, labels, lower, upper);
+    REQUIRE(BucketAt(scrape, response, labels, 25) == 0);  // never under the delay
     const double sum = ValueOfOne(scrape.samples, response + "_sum", labels);
     INFO("response time sum " << sum << " s, known total " << known_total << " s");
     REQUIRE(sum >= known_total);
-    REQUIRE(sum <= known_total * 1.05);
 
     // Every connection closed after 5 rounds of at least 50 ms: lifetime >= 250 ms.
     const std::string lifetime = "netlens_tcp_connection_duration_seconds";

@@ -23,7 +23,8 @@ constexpr const char* kServerAddress = "10.231.0.2";
 
 // Client port -> srtt in microseconds, from `ss -tinH` of established connections to `peer`.
 std::map<uint16_t, uint64_t> SmoothedRttsOf(const std::string& peer) {
-  const Output ss = Run({FindProgram("ss"), "-tinH", "state", "established", "dst", peer}, milliseconds(10000));
+  const Output ss =
+      Run({FindProgram("ss"), "-tinH", "state", "established", "dst", peer}, milliseconds(10000));
   INFO("ss output:\n" << ss.out << ss.err);
   REQUIRE(ss.status.Success());
   // A socket line ("0 0 10.231.0.1:PORT 10.231.0.2:PORT"), then its indented info line.

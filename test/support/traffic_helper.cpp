@@ -28,6 +28,12 @@
 //   client_recv_calls=N                       really made (recv calls exclude EOF reads)
 //   server_send_calls=N
 //   server_recv_calls=N
+//   server_turns_us=L:H,...                   with --server-delay-ms, per exchange in order: the
+//                                             server's turn, at least L (request read -> response
+//                                             send called) and at most H (recv called -> send
+//                                             returned) microseconds
+//   client_waits_us=H,...                     with --server-delay-ms: the client's wait, at most H
+//                                             (send called -> recv returned) microseconds
 //   done
 //
 // Every transfer is expected to complete in one call; a short transfer is finished with more
@@ -294,6 +300,19 @@ class Channel {
   std::string pending_;
 };
 
+// Microseconds on the monotonic clock: bounds of the latencies netlens measures.
+long long NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
 // The server: accepts, serves the rounds, reads EOF and closes.
 void Serve(const Options& options, Channel& channel) {
   SetComm(options.server_comm);
@@ -328,6 +347,7 @@ void Serve(const Options& options, Channel& channel) {
   std::vector<char> response(options.response, 's');
   std::vector<long> rounds(connections.size(), 0);
   CallCounts counts;
+  std::vector<std::string> turns;  // with a delay: "low:high" per exchange
   size_t open = connections.size();
   size_t serving = options.rounds > 0 ? connections.size() : 0;
   if (serving == 0) channel.Write("rounds_done");
@@ -344,10 +364,17 @@ void Serve(const Options& options, Channel& channel) {
       if (polled[i].fd < 0 || polled[i].revents == 0) continue;
       int fd = connections[i].get();
       if (rounds[i] < options.rounds) {
+        const long long recv_called = NowUs();
         ReceiveAll("server", fd, request, counts);
+        const long long recv_returned = NowUs();
         if (options.server_delay_ms > 0)
           std::this_thread::sleep_for(std::chrono::milliseconds(options.server_delay_ms));
+        const long long send_called = NowUs();
         SendAll("server", fd, response, counts);
+        if (options.server_delay_ms > 0) {
+          turns.push_back(std::to_string(send_called - recv_returned) + ":" +
+                          std::to_string(NowUs() - recv_called));
+        }
         if (++rounds[i] == options.rounds && --serving == 0) channel.Write("rounds_done");
         continue;
       }
@@ -360,6 +387,7 @@ void Serve(const Options& options, Channel& channel) {
       --open;
     }
   }
+  if (options.server_delay_ms > 0) channel.Write("server_turns_us=" + Joined(turns));
   channel.Write("server_send_calls=" + std::to_string(counts.send_calls));
   channel.Write("server_recv_calls=" + std::to_string(counts.recv_calls));
 }
@@ -389,10 +417,13 @@ int RunClient(const Options& options, pid_t server, Channel& channel) {
   std::vector<char> request(options.request, 'c');
   std::vector<char> response(options.response);
   CallCounts counts;
+  std::vector<std::string> waits;  // with a delay: the upper bound of each wait
   for (long round = 0; round < options.rounds; ++round) {
     for (const UniqueFd& fd : connections) {
+      const long long send_called = NowUs();
       SendAll("client", fd.get(), request, counts);
       ReceiveAll("client", fd.get(), response, counts);
+      if (options.server_delay_ms > 0) waits.push_back(std::to_string(NowUs() - send_called));
     }
   }
   if (std::string line = channel.Read(); line != "rounds_done") {
@@ -412,6 +443,12 @@ int RunClient(const Options& options, pid_t server, Channel& channel) {
   if (options.hold) WaitForClose();
   connections.clear();  // closes every connection, in order
 
+  std::string server_turns;
+  if (options.server_delay_ms > 0) {
+    server_turns = channel.Read();
+    if (server_turns.rfind("server_turns_us=", 0) != 0)
+      throw std::runtime_error("client: expected server_turns_us, got '" + server_turns + "'");
+  }
   unsigned long server_send_calls = channel.ReadValue("server_send_calls");
   unsigned long server_recv_calls = channel.ReadValue("server_recv_calls");
   int status = 0;
@@ -420,8 +457,11 @@ int RunClient(const Options& options, pid_t server, Channel& channel) {
   }
   std::printf("client_send_calls=%lu\nclient_recv_calls=%lu\n", counts.send_calls,
               counts.recv_calls);
-  std::printf("server_send_calls=%lu\nserver_recv_calls=%lu\ndone\n", server_send_calls,
+  std::printf("server_send_calls=%lu\nserver_recv_calls=%lu\n", server_send_calls,
               server_recv_calls);
+  if (options.server_delay_ms > 0)
+    std::printf("%s\nclient_waits_us=%s\n", server_turns.c_str(), Joined(waits).c_str());
+  std::printf("done\n");
   std::fflush(stdout);
   return status;
 }

@@ -57,6 +57,13 @@ uint64_t Number(const std::string& key, const std::string& value) {
   throw std::runtime_error("nl-traffic printed " + key + "=" + value + ": not a number");
 }
 
+std::vector<std::string> Split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::istringstream in(text);
+  for (std::string part; std::getline(in, part, separator);) parts.push_back(part);
+  return parts;
+}
+
 // Applies one "key=value ..." line of nl-traffic's output to report.
 void ApplyLine(const std::string& line, TrafficReport& report) {
   if (line == "ready") return;
@@ -92,6 +99,16 @@ void ApplyLine(const std::string& line, TrafficReport& report) {
       report.server_send_calls = Number(key, value);
     } else if (key == "server_recv_calls") {
       report.server_recv_calls = Number(key, value);
+    } else if (key == "server_turns_us") {
+      for (const std::string& turn : Split(value, ',')) {
+        const size_t colon = turn.find(':');
+        if (colon == std::string::npos) throw std::runtime_error("nl-traffic printed " + word);
+        report.server_turn_low_us.push_back(Number(key, turn.substr(0, colon)));
+        report.server_turn_high_us.push_back(Number(key, turn.substr(colon + 1)));
+      }
+    } else if (key == "client_waits_us") {
+      for (const std::string& wait : Split(value, ','))
+        report.client_wait_high_us.push_back(Number(key, wait));
     }  // comm, server_comm, family: echoes of the options
   }
 }

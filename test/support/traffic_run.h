@@ -42,6 +42,11 @@ struct TrafficReport {
   uint64_t client_recv_calls = 0;
   uint64_t server_send_calls = 0;
   uint64_t server_recv_calls = 0;
+  // With server_delay_ms, per exchange in order (microseconds): bounds of the server's turn
+  // (request read -> response written) and the upper bound of the client's wait.
+  std::vector<uint64_t> server_turn_low_us;
+  std::vector<uint64_t> server_turn_high_us;
+  std::vector<uint64_t> client_wait_high_us;
   bool done = false;
 };
 
