@@ -37,6 +37,7 @@ class Collector : public prometheus::Collectable {
   void AppendTraffic(std::vector<prometheus::MetricFamily>& out) const;
   void AppendConnections(std::vector<prometheus::MetricFamily>& out) const;
   void AppendLatency(std::vector<prometheus::MetricFamily>& out) const;
+  void AppendProcessCache(std::vector<prometheus::MetricFamily>& out) const;
   void AppendSelf(std::vector<prometheus::MetricFamily>& out, double scrape_seconds) const;
 
   Tracer& tracer_;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -50,8 +51,10 @@ Config LoadEffectiveConfig(const CliOptions& cli) {
 }
 
 AggregatorSettings SettingsOf(const Config& config) {
-  return {config.level, config.limits.series_per_family, config.process_ttl,
-          config.closed_retention};
+  AggregatorSettings settings{config.level, config.limits.series_per_family, config.process_ttl,
+                              config.closed_retention, config.labels};
+  settings.labels.processes = config.limits.processes;
+  return settings;
 }
 
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
@@ -113,7 +116,11 @@ int Run(const CliOptions& cli) {
                  server->metrics_url(), LevelName(config.level), config.source);
 
     // ---- service integration: drop privileges, then tell systemd start-up is over ----
-    const CapabilityDrop dropped = DropCapabilities();
+    const auto& rules = config.labels.services;
+    const bool reads_exe = config.labels.exe || std::any_of(rules.begin(), rules.end(), [](auto& r) {
+                             return !r.exe.empty();
+                           });
+    const CapabilityDrop dropped = DropCapabilities(reads_exe);
     spdlog::info("capabilities dropped in all {} threads: kept {}{}; bounding set {}; "
                  "no_new_privs set",
                  dropped.threads, CapabilityNames(dropped.kept),
