@@ -285,6 +285,7 @@ Aggregator::Expired Aggregator::CollectGarbage(SteadyClock::time_point now,
     traffic_.DropProcess(pid, start_time);
     connections_.DropProcess(pid, start_time);
     for (auto& ledger : latency_) ledger.DropProcess(pid, start_time);
+    process_labels_->Forget(pid, start_time);
     auto owned = [&](const nl_agg_key& key) {
       return key.pid == pid && key.start_time == start_time;
     };

@@ -26,7 +26,7 @@ struct Limits {
   uint32_t closed_connections = 16384;  // closed connections awaiting a scrape (connection level)
   uint32_t listeners = 4096;            // listening ports remembered for accepted connections
   uint32_t series_per_family = 10000;   // series per metric family before folding into "other"
-  uint32_t processes = 4096;            // processes whose metadata (labels) is cached
+  uint32_t processes = 16384;           // processes whose metadata (labels) is cached
 };
 
 // A `services` rule: every condition it gives must hold; the first rule that matches names
@@ -56,7 +56,7 @@ struct LabelSettings {
   std::string pods_directory = "/var/log/pods";
   std::string netns_directory = "/run/netns";
   std::chrono::seconds refresh{60};  // a process's metadata is read again after this long
-  uint32_t processes = 4096;         // metadata cache bound, from limits.processes
+  uint32_t processes = 16384;        // metadata cache bound, from limits.processes
   std::vector<ServiceRule> services;
   bool operator==(const LabelSettings&) const = default;
 };

@@ -39,4 +39,11 @@ const ProcessInfo& ProcessCache::Lookup(uint32_t pid, uint64_t start_time, Clock
   return entry.info;
 }
 
+void ProcessCache::Forget(uint32_t pid, uint64_t start_time) {
+  auto it = entries_.find({pid, start_time});
+  if (it == entries_.end()) return;
+  lru_.erase(it->second.lru);
+  entries_.erase(it);
+}
+
 }  // namespace netlens

@@ -1,6 +1,8 @@
 // Process metadata by process identity (pid, start time), read from /proc once
-// and kept, within a bound, until it is `refresh` old: labels are looked up per
-// process, never per event.
+// and read again when it is `refresh` old: labels are looked up per process,
+// never per event. An entry stays until its process's series are dropped
+// (Forget), so a process that exited keeps its labels; only over the bound is
+// the least recently used entry evicted (its process, if gone, then loses them).
 #pragma once
 
 #include <chrono>
@@ -28,6 +30,9 @@ class ProcessCache {
   // keys carry it (0: unknown, any process with the pid). When /proc/PID is another process
   // (the pid was reused) or gone, the metadata is empty but for the pid: unknown.
   const ProcessInfo& Lookup(uint32_t pid, uint64_t start_time, Clock::time_point now);
+
+  // The process's series are gone: its entry is no longer needed.
+  void Forget(uint32_t pid, uint64_t start_time);
 
   size_t size() const { return entries_.size(); }
   const Stats& stats() const { return stats_; }

@@ -35,6 +35,7 @@ class ProcessLabels {
               ProcessCache::Clock::time_point now);
 
   const ProcessCache& cache() const { return cache_; }
+  void Forget(uint32_t pid, uint64_t start_time) { cache_.Forget(pid, start_time); }
 
  private:
   LabelSettings settings_;
