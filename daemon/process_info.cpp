@@ -157,8 +157,9 @@ CgroupInfo ParseCgroupPath(std::string_view path) {
       info.qos_class = component;
     } else if (in_kubepods && !PodUidOf(component).empty()) {
       info.pod_uid = PodUidOf(component);
-    } else if (IsHexId(component) && component.size() >= 32) {
-      // cgroupfs driver: the container id is a directory of its own.
+    } else if (IsHexId(component) && component.size() == 64) {
+      // cgroupfs driver: the container id (64 hex digits) is a directory of its own. Shorter
+      // hex names are other things (sandboxes, ECS task ids).
       info.container_id = component;
       info.runtime = RuntimeOfParent(parent);
     } else if (StartsWith(component, "libpod-") && IsHexId(component.substr(7))) {

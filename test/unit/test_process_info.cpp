@@ -112,6 +112,12 @@ TEST_CASE("cgroup lines of docker, containerd, cri-o, systemd, kubepods and cgro
             "crio-conmon-" + id + ".scope", "system.slice")},
       {"a path with ':' in it", "0::/weird:name/x.service\n",
        Want("/weird:name/x.service", "", "", "", "", "x.service", "")},
+      {"a 32-hex directory is no container id (v1 memory line of a sandbox)",
+       "4:memory:/process_api/0d535389cdf2894713d3d1458d5ee8bd\n1:name=systemd:/\n0::/\n",
+       Want("/process_api/0d535389cdf2894713d3d1458d5ee8bd", "", "", "", "", "", "")},
+      {"ECS: task id, then the 64-hex container id (v1)",
+       "3:cpu:/ecs/0d535389cdf2894713d3d1458d5ee8bd/" + id + "\n",
+       Want("/ecs/0d535389cdf2894713d3d1458d5ee8bd/" + id, id, "", "", "", "", "")},
       {"empty file", "", Want("", "", "", "", "", "", "")},
       {"garbage", "not a cgroup line\n::\n", Want("", "", "", "", "", "", "")},
   };
