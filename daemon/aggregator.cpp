@@ -237,9 +237,9 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
   for (auto& ledger : latency_) ledger.Sweep(kTotals, now);
   traffic_.ExpireIdle(settings_.closed_retention, now);
   // 6. Top K by traffic: keys move between their own series and "other".
-  traffic_.EndScrape();
-  connections_.EndScrape();
-  for (auto& ledger : latency_) ledger.EndScrape();
+  traffic_.EndScrape(now);
+  connections_.EndScrape(now);
+  for (auto& ledger : latency_) ledger.EndScrape(now);
 
   stats_ = snapshot.stats;
   transitions_ = snapshot.transitions;

@@ -21,8 +21,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -59,7 +61,7 @@ class CounterLedger {
     Counters credit{};  // counted through sources that have since vanished
     SteadyClock::time_point last_change{};
     size_t sources = 0;
-    double traffic = 0;    // recent growth, halved every scrape: what top K ranks by
+    double traffic = 0;    // recent growth, halving every kTrafficHalfLife: what top K ranks by
     uint64_t pending = 0;  // growth in this scrape, not yet in `traffic`
   };
 
@@ -148,16 +150,22 @@ class CounterLedger {
 
   // After every Observe and Sweep of a scrape: ranks the keys by recent traffic
   // and moves keys between their own series and "other" (top K, with hysteresis).
-  void EndScrape() {
+  void EndScrape(SteadyClock::time_point now) {
+    // Decay by time, not per scrape: how often anyone scrapes must not change the ranking.
+    const double decay = last_end_
+                             ? std::exp2(-std::chrono::duration<double>(now - *last_end_).count() /
+                                         std::chrono::duration<double>(kTrafficHalfLife).count())
+                             : 1.0;
+    last_end_ = now;
     std::vector<std::pair<double, std::string>> kept, folded;
     for (auto& [key, series] : series_) {
-      series.traffic = series.traffic / 2 + static_cast<double>(series.pending);
+      series.traffic = series.traffic * decay + static_cast<double>(series.pending);
       series.pending = 0;
       if (key != overflow_key_) kept.emplace_back(series.traffic, key);
     }
     for (auto it = folded_.begin(); it != folded_.end();) {
       Series& key = it->second;
-      key.traffic = key.traffic / 2 + static_cast<double>(key.pending);
+      key.traffic = key.traffic * decay + static_cast<double>(key.pending);
       key.pending = 0;
       // Nothing feeds it and nothing is owed to it: forget it (bounded by the sources).
       if (key.sources == 0 && key.credit == Counters{}) {
@@ -303,6 +311,9 @@ class CounterLedger {
     return sources_.erase(it);
   }
 
+  static constexpr std::chrono::seconds kTrafficHalfLife{60};
+
+  std::optional<SteadyClock::time_point> last_end_;
   std::string overflow_key_;
   size_t label_count_;
   size_t budget_;

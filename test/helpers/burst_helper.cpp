@@ -1,11 +1,13 @@
 // nl-burst: many short-lived client processes, each sending a known number of bytes.
 //
-//   nl-burst --comm NAME --processes N --bytes B [--parallel P]
+//   nl-burst --comm NAME --processes N --bytes B [--parallel P] [--pause]
 //
 // The process (comm NAME) listens on an ephemeral port of 127.0.0.1 and prints "port=PORT".
 // Then, P at a time, it forks clients (comm NAME, each a new pid): a client connects, sends B
 // bytes, closes and exits. The server accepts each connection and reads it to EOF. When all N
-// have exited it prints "received=TOTAL" and "done". Exit status 0 on success, 1 on an error.
+// have exited it prints "received=TOTAL" and "done". With --pause it stops after the first
+// batch, prints "paused" and waits for a line on standard input (a test scrapes meanwhile).
+// Exit status 0 on success, 1 on an error.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -50,8 +52,15 @@ namespace {
 int main(int argc, char** argv) {
   std::string comm;
   long processes = 0, bytes = 0, parallel = 50;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool pause = false;
+  for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
+    if (flag == "--pause") {
+      pause = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (flag == "--comm")
       comm = argv[i + 1];
     else if (flag == "--processes")
@@ -107,6 +116,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nl-burst: a client failed (status %d)\n", status);
         return 1;
       }
+    }
+    if (pause) {
+      pause = false;
+      std::printf("paused\n");
+      std::fflush(stdout);
+      char line[64];
+      if (!std::fgets(line, sizeof(line), stdin)) Die("reading stdin");
     }
   }
   std::printf("received=%llu\ndone\n", static_cast<unsigned long long>(received));

@@ -87,7 +87,7 @@ TEST_CASE("keys over the budget are summed into 'other'; the busiest keys keep t
     for (const auto& [name, value] : cumulative)
       ledger.Observe("src-" + name, kTotals, Ref(name), nullptr, {value}, t0);
     ledger.Sweep(kTotals, t0);
-    ledger.EndScrape();
+    ledger.EndScrape(t0);
   };
   scrape({{"a", 10}, {"b", 10}, {"c", 10}, {"d", 10}});
   REQUIRE(ledger.series().size() == 3);
@@ -121,7 +121,7 @@ TEST_CASE("a folded key needs twice the traffic of a kept one to take its place"
     ledger.BeginScrape();
     ledger.Observe("a", kTotals, Ref("a"), nullptr, {a}, t0);
     ledger.Observe("b", kTotals, Ref("b"), nullptr, {b}, t0);
-    ledger.EndScrape();
+    ledger.EndScrape(t0);
     REQUIRE(ledger.series().count(netlens::SeriesKeyOf({"a"})) == 1);
   }
   REQUIRE(ValueOf(ledger, "a") == a);
@@ -134,21 +134,21 @@ TEST_CASE("credit of a folded key stays with the key when it is promoted") {
   ledger.BeginScrape();
   ledger.Observe("a", kTotals, a, nullptr, {1000}, t0);
   ledger.Observe("conn-b", kLive, b, &b, {50}, t0);  // b folded: its 50 go to "other"
-  ledger.EndScrape();
+  ledger.EndScrape(t0);
   REQUIRE(ValueOf(ledger, "other") == 50);
   // The connection closes; the kernel folds its 50 (+ 5000 more) into b's totals.
   ledger.BeginScrape();
   ledger.Sweep(kLive, t0);
   ledger.Observe("a", kTotals, a, nullptr, {1000}, t0);
   ledger.Observe("totals-b", kTotals, b, nullptr, {5050}, t0);
-  ledger.EndScrape();  // b is now the busiest: promoted, a demoted
+  ledger.EndScrape(t0);  // b is now the busiest: promoted, a demoted
   REQUIRE(ledger.series().count(netlens::SeriesKeyOf({"b"})) == 1);
   REQUIRE(ValueOf(ledger, "other") == 1000 + 50 + 5000);
   REQUIRE(ValueOf(ledger, "b") == 0);
   ledger.BeginScrape();
   ledger.Observe("a", kTotals, a, nullptr, {1000}, t0);
   ledger.Observe("totals-b", kTotals, b, nullptr, {5060}, t0);
-  ledger.EndScrape();
+  ledger.EndScrape(t0);
   REQUIRE(ValueOf(ledger, "b") == 10);
   REQUIRE(ValueOf(ledger, "b") + ValueOf(ledger, "other") == 1000 + 5060);
 }
@@ -205,7 +205,7 @@ TEST_CASE("top K keeps sums exact, counters monotonic and series within budget")
     for (const auto& [key, value] : totals)
       ledger.Observe("t-" + key, kTotals, Ref(key), nullptr, {value}, t0);
     ledger.Sweep(kTotals, t0);
-    ledger.EndScrape();
+    ledger.EndScrape(t0);
 
     // What a scrape can know: live connections, totals, and folds not yet visible up to what
     // an earlier scrape saw of them.
@@ -279,19 +279,45 @@ TEST_CASE("a key seen with a newer start time ends the old process's series") {
   SeriesRef new_process{{"77 worker"}, 77, "worker", 2000};
   ledger.BeginScrape();
   ledger.Observe("old-totals", kTotals, old_process, nullptr, {500}, t0);
-  ledger.EndScrape();
+  ledger.EndScrape(t0);
   REQUIRE(ValueOf(ledger, "77 worker") == 500);
   ledger.BeginScrape();
   ledger.Observe("old-totals", kTotals, old_process, nullptr, {600}, t0);
   ledger.Observe("new-totals", kTotals, new_process, nullptr, {7}, t0);
   ledger.Observe("old-totals-2", kTotals, old_process, nullptr, {9}, t0);
-  ledger.EndScrape();
+  ledger.EndScrape(t0);
   REQUIRE(ledger.series().size() == 1);
   REQUIRE(ValueOf(ledger, "77 worker") == 7);
   REQUIRE(ledger.series().begin()->second.start_time == 2000);
   ledger.BeginScrape();
   ledger.Observe("old-totals", kTotals, old_process, nullptr, {700}, t0);
   ledger.Observe("new-totals", kTotals, new_process, nullptr, {17}, t0);
-  ledger.EndScrape();
+  ledger.EndScrape(t0);
   REQUIRE(ValueOf(ledger, "77 worker") == 17);
+}
+
+TEST_CASE("recent traffic decays with time, not with the number of scrapes") {
+  Ledger ledger(1, 2);  // one regular series and "other"
+  ledger.BeginScrape();
+  ledger.Observe("a", kTotals, Ref("a"), nullptr, {1000}, t0);
+  ledger.EndScrape(t0);
+  uint64_t b = 0;
+  // Scraped every 100 ms for 2 s: a's burst still counts, b's trickle does not displace it.
+  for (int i = 1; i <= 20; ++i) {
+    const auto now = t0 + std::chrono::milliseconds(100 * i);
+    ledger.BeginScrape();
+    ledger.Observe("a", kTotals, Ref("a"), nullptr, {1000}, now);
+    ledger.Observe("b", kTotals, Ref("b"), nullptr, {b += 10}, now);
+    ledger.EndScrape(now);
+    REQUIRE(ledger.series().count(netlens::SeriesKeyOf({"a"})) == 1);
+  }
+  // Ten minutes later a's burst has halved ten times: b's next trickle takes its place.
+  const auto later = t0 + std::chrono::minutes(10);
+  ledger.BeginScrape();
+  ledger.Observe("a", kTotals, Ref("a"), nullptr, {1000}, later);
+  ledger.Observe("b", kTotals, Ref("b"), nullptr, {b += 10}, later);
+  ledger.EndScrape(later);
+  REQUIRE(ledger.series().count(netlens::SeriesKeyOf({"b"})) == 1);
+  REQUIRE(ValueOf(ledger, "other") == 1000 + 210);  // a's value, b's growth while folded
+  REQUIRE(ValueOf(ledger, "b") == 0);               // b starts from its promotion
 }
