@@ -66,21 +66,41 @@ SeriesRef OtherRef(size_t label_count) {
 
 template <typename Ledger, size_t... I>
 std::array<Ledger, sizeof...(I)> MakeLedgers(size_t labels, size_t budget,
+                                             const std::vector<size_t>& weights,
                                              std::index_sequence<I...>) {
-  return {((void)I, Ledger(labels, budget))...};
+  return {((void)I, Ledger(labels, budget, weights))...};
 }
+
+std::vector<std::string> Concat(std::vector<std::string> names,
+                                const std::vector<std::string>& more) {
+  names.insert(names.end(), more.begin(), more.end());
+  return names;
+}
+
+// Top K ranks keys by bytes (traffic), connections and failures, samples (latency).
+const std::vector<size_t> kTrafficWeights = {0, 1};
+const std::vector<size_t> kHistogramWeights = {NL_HIST_BUCKETS + 1};
 
 Aggregator::Aggregator(const AggregatorSettings& settings)
     : settings_(settings),
-      traffic_labels_(TrafficLabelNames(settings.level)),
-      connection_labels_(ConnectionLabelNames(settings.level)),
-      traffic_(traffic_labels_.size(), settings.series_budget),
+      process_labels_(std::make_unique<ProcessLabels>(settings.labels, settings.proc_root)),
+      traffic_labels_(Concat(TrafficLabelNames(settings.level), process_labels_->names())),
+      connection_labels_(Concat(ConnectionLabelNames(settings.level), process_labels_->names())),
+      traffic_(traffic_labels_.size(), settings.series_budget, kTrafficWeights),
       connections_(connection_labels_.size(), settings.series_budget),
       latency_(MakeLedgers<HistogramLedger>(connection_labels_.size(), settings.series_budget,
+                                            kHistogramWeights,
                                             std::make_index_sequence<NL_HIST_KINDS>())) {}
 
+void Aggregator::AddProcess(SeriesRef& ref, uint32_t pid, uint64_t start_time, uint32_t netns,
+                            uint16_t service_port) const {
+  ref.start_time = start_time;
+  process_labels_->Append({pid, start_time, netns, service_port, ref.comm}, ref.labels, now_);
+}
+
 void Aggregator::Reconfigure(const AggregatorSettings& settings) {
-  if (settings.level != settings_.level) {
+  if (settings.level != settings_.level || !(settings.labels == settings_.labels) ||
+      settings.proc_root != settings_.proc_root) {
     *this = Aggregator(settings);
     return;
   }
@@ -93,18 +113,20 @@ void Aggregator::Reconfigure(const AggregatorSettings& settings) {
 SeriesRef Aggregator::TrafficRefOfConn(const nl_conn& conn) const {
   const nl_tuple& t = conn.tuple;
   SeriesRef ref{{std::to_string(conn.pid), CommLabel(conn.comm)}, conn.pid, CommLabel(conn.comm)};
-  if (settings_.level == Level::kProcess) return ref;
-  ref.labels.push_back(DirectionLabel(conn.direction));
-  ref.labels.push_back(FamilyLabel(t.remote_addr));
+  if (settings_.level != Level::kProcess) {
+    ref.labels.push_back(DirectionLabel(conn.direction));
+    ref.labels.push_back(FamilyLabel(t.remote_addr));
+  }
   if (settings_.level == Level::kRemote) {
     ref.labels.push_back(AddressLabel(t.remote_addr));
     ref.labels.push_back(std::to_string(ServicePort(t, conn.direction)));
-    return ref;
+  } else if (settings_.level == Level::kConnection) {
+    ref.labels.push_back(AddressLabel(t.local_addr));
+    ref.labels.push_back(std::to_string(t.local_port));
+    ref.labels.push_back(AddressLabel(t.remote_addr));
+    ref.labels.push_back(std::to_string(t.remote_port));
   }
-  ref.labels.push_back(AddressLabel(t.local_addr));
-  ref.labels.push_back(std::to_string(t.local_port));
-  ref.labels.push_back(AddressLabel(t.remote_addr));
-  ref.labels.push_back(std::to_string(t.remote_port));
+  AddProcess(ref, conn.pid, conn.start_time, conn.netns, ServicePort(t, conn.direction));
   return ref;
 }
 
@@ -113,36 +135,41 @@ SeriesRef Aggregator::TrafficRefOfConn(const nl_conn& conn) const {
 SeriesRef Aggregator::TrafficRefOfTotals(const nl_agg_key& key) const {
   if (IsOverflowKey(key)) return OtherRef(traffic_labels_.size());
   SeriesRef ref{{std::to_string(key.pid), CommLabel(key.comm)}, key.pid, CommLabel(key.comm)};
-  if (settings_.level == Level::kProcess) return ref;
-  ref.labels.push_back(DirectionLabel(key.direction));
-  ref.labels.push_back(FamilyLabel(key.remote_addr));
+  if (settings_.level != Level::kProcess) {
+    ref.labels.push_back(DirectionLabel(key.direction));
+    ref.labels.push_back(FamilyLabel(key.remote_addr));
+  }
   if (settings_.level == Level::kRemote) {
     ref.labels.push_back(AddressLabel(key.remote_addr));
     ref.labels.push_back(std::to_string(key.service_port));
-    return ref;
+  } else if (settings_.level == Level::kConnection) {
+    const std::string port = std::to_string(key.service_port);
+    ref.labels.push_back("");
+    ref.labels.push_back(key.direction == NL_DIR_PASSIVE ? port : "");
+    ref.labels.push_back(AddressLabel(key.remote_addr));
+    ref.labels.push_back(key.direction == NL_DIR_ACTIVE ? port : "");
   }
-  const std::string port = std::to_string(key.service_port);
-  ref.labels.push_back("");
-  ref.labels.push_back(key.direction == NL_DIR_PASSIVE ? port : "");
-  ref.labels.push_back(AddressLabel(key.remote_addr));
-  ref.labels.push_back(key.direction == NL_DIR_ACTIVE ? port : "");
+  AddProcess(ref, key.pid, key.start_time, key.netns, key.service_port);
   return ref;
 }
 
-SeriesRef Aggregator::ConnectionRef(uint32_t pid, const char* comm, uint8_t direction,
-                                    const uint8_t remote[16], uint16_t service_port) const {
-  if (direction == NL_DIR_OVERFLOW) return OtherRef(connection_labels_.size());
-  SeriesRef ref{
-      {std::to_string(pid), CommLabel(comm), DirectionLabel(direction)}, pid, CommLabel(comm)};
-  if (settings_.level == Level::kProcess) return ref;
-  ref.labels.push_back(FamilyLabel(remote));
-  ref.labels.push_back(AddressLabel(remote));
-  ref.labels.push_back(std::to_string(service_port));
+SeriesRef Aggregator::ConnectionRef(const nl_agg_key& key) const {
+  if (key.direction == NL_DIR_OVERFLOW) return OtherRef(connection_labels_.size());
+  SeriesRef ref{{std::to_string(key.pid), CommLabel(key.comm), DirectionLabel(key.direction)},
+                key.pid,
+                CommLabel(key.comm)};
+  if (settings_.level != Level::kProcess) {
+    ref.labels.push_back(FamilyLabel(key.remote_addr));
+    ref.labels.push_back(AddressLabel(key.remote_addr));
+    ref.labels.push_back(std::to_string(key.service_port));
+  }
+  AddProcess(ref, key.pid, key.start_time, key.netns, key.service_port);
   return ref;
 }
 
 void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point now) {
   const bool connection_level = settings_.level == Level::kConnection;
+  now_ = now;
   traffic_.BeginScrape();
   connections_.BeginScrape();
   for (auto& ledger : latency_) ledger.BeginScrape();
@@ -160,11 +187,12 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
     fold_key.direction = conn.direction;
     fold_key.service_port = ServicePort(conn.tuple, conn.direction);
     std::memcpy(fold_key.remote_addr, conn.tuple.remote_addr, 16);
+    fold_key.start_time = conn.start_time;
+    fold_key.netns = conn.netns;
     const SeriesRef fold = connection_level ? TrafficRefOfTotals(fold_key) : target;
     traffic_.Observe(id, kLiveConnection, target, &fold, TrafficCounters(conn.traffic), now);
 
-    const SeriesRef counts = ConnectionRef(conn.pid, conn.comm, conn.direction,
-                                           conn.tuple.remote_addr, fold_key.service_port);
+    const SeriesRef counts = ConnectionRef(fold_key);
     if (conn.established) {
       connections_.Observe(id, kLiveConnection, counts, &counts, {1}, now);
       ++open_[counts.labels];
@@ -190,10 +218,7 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
     ConnectionLedger::Counters counts{value.connections_opened, value.connections_closed};
     std::copy(std::begin(value.connect_failures), std::end(value.connect_failures),
               counts.begin() + 2);
-    connections_.Observe(
-        id, kTotals,
-        ConnectionRef(key.pid, key.comm, key.direction, key.remote_addr, key.service_port), nullptr,
-        counts, now);
+    connections_.Observe(id, kTotals, ConnectionRef(key), nullptr, counts, now);
   }
   traffic_.Sweep(kTotals, now);
   connections_.Sweep(kTotals, now);
@@ -206,19 +231,21 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
     std::copy(std::begin(hist.buckets), std::end(hist.buckets), counts.begin());
     counts[NL_HIST_BUCKETS] = hist.sum_ns;
     counts[NL_HIST_BUCKETS + 1] = hist.count;
-    const nl_agg_key& agg = key.agg;
-    latency_[key.kind].Observe(
-        BytesId('h', &key, sizeof(key)), kTotals,
-        ConnectionRef(agg.pid, agg.comm, agg.direction, agg.remote_addr, agg.service_port), nullptr,
-        counts, now);
+    latency_[key.kind].Observe(BytesId('h', &key, sizeof(key)), kTotals, ConnectionRef(key.agg),
+                               nullptr, counts, now);
   }
   for (auto& ledger : latency_) ledger.Sweep(kTotals, now);
   traffic_.ExpireIdle(settings_.closed_retention, now);
+  // 6. Top K by traffic: keys move between their own series and "other".
+  traffic_.EndScrape(now);
+  connections_.EndScrape(now);
+  for (auto& ledger : latency_) ledger.EndScrape(now);
 
   stats_ = snapshot.stats;
   transitions_ = snapshot.transitions;
-  live_pids_.clear();
-  for (const auto& [sock, conn] : snapshot.conns) live_pids_.insert(conn.pid);
+  live_processes_.clear();
+  for (const auto& [sock, conn] : snapshot.conns)
+    live_processes_.emplace(conn.pid, conn.start_time);
   totals_keys_.clear();
   for (const auto& [key, value] : snapshot.totals) totals_keys_.push_back(key);
   latency_keys_.clear();
@@ -227,33 +254,40 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
 
 Aggregator::Expired Aggregator::CollectGarbage(SteadyClock::time_point now,
                                                const ProcessLookup& lookup) {
-  std::set<std::pair<uint32_t, std::string>> owners;
-  for (const auto& [key, series] : traffic_.series()) {
-    if (series.pid != 0) owners.emplace(series.pid, series.comm);
-  }
-  for (const auto& [key, series] : connections_.series()) {
-    if (series.pid != 0) owners.emplace(series.pid, series.comm);
-  }
-  for (const auto& ledger : latency_) {
-    for (const auto& [key, series] : ledger.series()) {
-      if (series.pid != 0) owners.emplace(series.pid, series.comm);
-    }
-  }
+  // Processes with series, and with keys in the kernel (whose series a newer
+  // process with the same pid may already have ended).
+  std::set<std::pair<uint32_t, uint64_t>> owners;
+  auto add_owners = [&](const auto& ledger) {
+    for (const auto& [key, series] : ledger.series())
+      if (series.pid != 0) owners.emplace(series.pid, series.start_time);
+  };
+  add_owners(traffic_);
+  add_owners(connections_);
+  for (const auto& ledger : latency_) add_owners(ledger);
+  for (const auto& key : totals_keys_)
+    if (key.pid != 0) owners.emplace(key.pid, key.start_time);
+  for (const auto& key : latency_keys_)
+    if (key.agg.pid != 0) owners.emplace(key.agg.pid, key.agg.start_time);
+
   Expired expired;
   for (const auto& owner : owners) {
-    const auto comm = lookup(owner.first);
-    const bool running = (comm && *comm == owner.second) || live_pids_.count(owner.first);
+    const auto [pid, start_time] = owner;
+    const std::optional<uint64_t> running_start = lookup(pid);
+    const bool running =
+        (running_start && (start_time == 0 || *running_start == StartTimeTicks(start_time))) ||
+        live_processes_.count(owner);
     if (running) {
       gone_since_.erase(owner);
       continue;
     }
     const auto [it, inserted] = gone_since_.try_emplace(owner, now);
     if (now - it->second < settings_.process_ttl) continue;
-    traffic_.DropProcess(owner.first, owner.second);
-    connections_.DropProcess(owner.first, owner.second);
-    for (auto& ledger : latency_) ledger.DropProcess(owner.first, owner.second);
+    traffic_.DropProcess(pid, start_time);
+    connections_.DropProcess(pid, start_time);
+    for (auto& ledger : latency_) ledger.DropProcess(pid, start_time);
+    process_labels_->Forget(pid, start_time);
     auto owned = [&](const nl_agg_key& key) {
-      return key.pid == owner.first && CommLabel(key.comm) == owner.second;
+      return key.pid == pid && key.start_time == start_time;
     };
     for (const auto& key : totals_keys_) {
       if (owned(key)) expired.totals.push_back(key);

@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "counter_ledger.h"
 #include "kernel_snapshot.h"
+#include "process_labels.h"
 
 namespace netlens {
 
@@ -21,6 +23,8 @@ struct AggregatorSettings {
   std::chrono::seconds process_ttl{300};
   std::chrono::seconds closed_retention{300};
   LatencyBuckets latency_buckets;  // rendering only: which bucket bounds /metrics shows
+  LabelSettings labels;
+  std::string proc_root = "/proc";  // where process metadata is read (tests point elsewhere)
 };
 
 // bytes_sent, bytes_received, send_calls, receive_calls, retransmits
@@ -30,18 +34,19 @@ using ConnectionLedger = CounterLedger<2 + NL_FAIL_REASONS>;
 // buckets[NL_HIST_BUCKETS] (not cumulative), sum_ns, count
 using HistogramLedger = CounterLedger<NL_HIST_BUCKETS + 2>;
 
-// Returns the comm of a running process, or nothing when it is gone.
-using ProcessLookup = std::function<std::optional<std::string>(uint32_t pid)>;
+// Returns the start time (clock ticks since boot, /proc/PID/stat field 22) of the
+// process running under pid, or nothing when no process has the pid.
+using ProcessLookup = std::function<std::optional<uint64_t>(uint32_t pid)>;
 
 class Aggregator {
  public:
   explicit Aggregator(const AggregatorSettings& settings);
 
-  // A new level starts the series afresh; budgets and durations apply at once.
+  // A new level or label set starts the series afresh; budgets and durations apply at once.
   void Reconfigure(const AggregatorSettings& settings);
   void Update(const KernelSnapshot& snapshot, SteadyClock::time_point now);
-  // Forgets processes gone (and without live connections) for process_ttl;
-  // returns the keys the kernel should delete.
+  // Forgets processes (pid, start time) gone, and without live connections, for
+  // process_ttl; returns the keys the kernel should delete.
   struct Expired {
     std::vector<nl_agg_key> totals;
     std::vector<nl_hist_key> latency;
@@ -62,26 +67,32 @@ class Aggregator {
   const std::array<uint64_t, NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS>& transitions() const {
     return transitions_;
   }
+  const ProcessLabels& process_labels() const { return *process_labels_; }
 
  private:
   SeriesRef TrafficRefOfConn(const nl_conn& conn) const;
   SeriesRef TrafficRefOfTotals(const nl_agg_key& key) const;
-  SeriesRef ConnectionRef(uint32_t pid, const char* comm, uint8_t direction,
-                          const uint8_t remote[16], uint16_t service_port) const;
+  SeriesRef ConnectionRef(const nl_agg_key& key) const;
+  // Process identity of a ref, and the metadata labels after its own.
+  void AddProcess(SeriesRef& ref, uint32_t pid, uint64_t start_time, uint32_t netns,
+                  uint16_t service_port) const;
 
   AggregatorSettings settings_;
+  std::unique_ptr<ProcessLabels> process_labels_;
+  SteadyClock::time_point now_{};
   std::vector<std::string> traffic_labels_;
   std::vector<std::string> connection_labels_;
   TrafficLedger traffic_;
   ConnectionLedger connections_;
   std::array<HistogramLedger, NL_HIST_KINDS> latency_;
   std::map<std::vector<std::string>, uint64_t> open_;
-  std::map<std::pair<uint32_t, std::string>, SteadyClock::time_point> gone_since_;
+  // (pid, start_time) -> when it was first seen gone
+  std::map<std::pair<uint32_t, uint64_t>, SteadyClock::time_point> gone_since_;
   std::array<uint64_t, NL_STAT_MAX> stats_{};
   std::array<uint64_t, NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS> transitions_{};
-  std::set<uint32_t> live_pids_;          // pids that own a live connection
-  std::vector<nl_agg_key> totals_keys_;    // the kernel's totals keys, last seen
-  std::vector<nl_hist_key> latency_keys_;  // the kernel's latency keys, last seen
+  std::set<std::pair<uint32_t, uint64_t>> live_processes_;  // own a live connection
+  std::vector<nl_agg_key> totals_keys_;                     // the kernel's totals keys, last seen
+  std::vector<nl_hist_key> latency_keys_;                   // the kernel's latency keys, last seen
 };
 
 }  // namespace netlens

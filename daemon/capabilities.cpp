@@ -239,7 +239,7 @@ bool MapAccessNeedsCapability() {
   return result != 0 && error == EPERM;
 }
 
-CapabilityDrop DropCapabilities() {
+CapabilityDrop DropCapabilities(bool keep_ptrace) {
   const CapSets current = GetCapSets();
   const int last_capability = LastCapability();
   CapabilityDrop result;
@@ -250,6 +250,11 @@ CapabilityDrop DropCapabilities() {
     result.kept = wanted & current.permitted;
     result.reason = "this kernel checks kernel.unprivileged_bpf_disabled on every bpf() call, "
                     "map reads included";
+  }
+  if (keep_ptrace && (current.permitted & Bit(CAP_SYS_PTRACE))) {
+    result.kept |= Bit(CAP_SYS_PTRACE);
+    result.reason += std::string(result.reason.empty() ? "" : "; ") +
+                     "CAP_SYS_PTRACE reads /proc/PID/exe for the exe label and exe service rules";
   }
   ToKernel(CapSets{result.kept, result.kept, 0}, g_target.data);
   g_target.clear_bounding = (current.effective & Bit(CAP_SETPCAP)) != 0;

@@ -29,7 +29,9 @@ struct CapabilityDrop {
 // Capabilities belong to threads, not processes, and the HTTP server's threads already run:
 // each is made to change its own with a signal, as glibc does for setuid(). Then reads
 // /proc/self/task/*/status back; throws CapabilityError if any thread differs.
-CapabilityDrop DropCapabilities();
+// keep_ptrace: also keep CAP_SYS_PTRACE, which reading /proc/PID/exe of processes with more
+// capabilities than netlens needs (the exe label, exe rules of the service label).
+CapabilityDrop DropCapabilities(bool keep_ptrace = false);
 
 // Whether bpf() commands on an existing map fd fail with EPERM without CAP_BPF/CAP_SYS_ADMIN
 // (probed with a harmless command on fd -1: EPERM if so, EBADF if not).

@@ -10,19 +10,20 @@
 #include "labels.h"
 #include "metric_builder.h"
 #include "netstat.h"
+#include "process_info.h"
 
 namespace netlens {
 namespace {
 
 constexpr auto kGcInterval = std::chrono::seconds(5);
 
-std::optional<std::string> CommOfPid(uint32_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/comm");
-  std::string comm;
-  if (!file || !std::getline(file, comm)) return std::nullopt;
-  char raw[NL_COMM_LEN] = {};
-  comm.copy(raw, NL_COMM_LEN - 1);
-  return CommLabel(raw);
+// The start time of the process running under pid (it may be another process than the
+// series' one: the pid may have been reused).
+std::optional<uint64_t> StartTimeOfPid(uint32_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!file || !std::getline(file, stat)) return std::nullopt;
+  return ParseStatStartTime(stat);
 }
 
 struct TrafficFamily {
@@ -103,7 +104,7 @@ void Collector::RefreshLocked() const {
   if (!connection_level) snapshot.closed.clear();  // left over from a level change
   aggregator_.Update(snapshot, now);
   if (now - last_gc_ >= kGcInterval) {
-    const Aggregator::Expired expired = aggregator_.CollectGarbage(now, CommOfPid);
+    const Aggregator::Expired expired = aggregator_.CollectGarbage(now, StartTimeOfPid);
     maps_.DeleteTotals(expired.totals);
     maps_.DeleteLatency(expired.latency);
     last_gc_ = now;
@@ -226,6 +227,26 @@ void Collector::AppendLatency(std::vector<prometheus::MetricFamily>& out) const 
   }
 }
 
+void Collector::AppendProcessCache(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  const ProcessCache& cache = aggregator_.process_labels().cache();
+  MetricBuilder entries("netlens_process_cache_entries",
+                        "Processes whose metadata (label values) is cached.", MetricType::Gauge);
+  entries.Add({}, {}, static_cast<double>(cache.size()));
+  out.push_back(entries.Take());
+  MetricBuilder misses("netlens_process_cache_misses_total",
+                       "Process metadata lookups that read /proc (new or refreshed processes).",
+                       MetricType::Counter);
+  misses.Add({}, {}, static_cast<double>(cache.stats().misses));
+  out.push_back(misses.Take());
+  MetricBuilder evictions("netlens_process_cache_evictions_total",
+                          "Processes dropped from the metadata cache to stay within "
+                          "limits.processes.",
+                          MetricType::Counter);
+  evictions.Add({}, {}, static_cast<double>(cache.stats().evictions));
+  out.push_back(evictions.Take());
+}
+
 void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
                            double scrape_seconds) const {
   using prometheus::MetricType;
@@ -287,13 +308,19 @@ void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
       continue;  // host-wide, no series budget
     const bool is_traffic = std::any_of(std::begin(kTrafficFamilies), std::end(kTrafficFamilies),
                                         [&](auto& f) { return family.name == f.name; });
+    size_t folded_keys =
+        is_traffic ? aggregator_.traffic().folded_keys() : aggregator_.connections().folded_keys();
+    for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
+      if (family.name == kLatencyFamilies[kind].name)
+        folded_keys = aggregator_.latency(kind).folded_keys();
+    }
     series.Add({"family"}, {family.name}, static_cast<double>(family.metric.size()));
-    folded.Add({"family"}, {family.name},
-               static_cast<double>(is_traffic ? aggregator_.traffic().folded_keys()
-                                              : aggregator_.connections().folded_keys()));
+    folded.Add({"family"}, {family.name}, static_cast<double>(folded_keys));
   }
   out.push_back(series.Take());
   out.push_back(folded.Take());
+
+  AppendProcessCache(out);
 
   MetricBuilder duration("netlens_scrape_duration_seconds",
                          "Time to read the kernel maps and build this scrape's series.",

@@ -38,6 +38,7 @@ class Collector : public prometheus::Collectable {
   void AppendConnections(std::vector<prometheus::MetricFamily>& out) const;
   void AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const;
   void AppendLatency(std::vector<prometheus::MetricFamily>& out) const;
+  void AppendProcessCache(std::vector<prometheus::MetricFamily>& out) const;
   void AppendSelf(std::vector<prometheus::MetricFamily>& out, double scrape_seconds) const;
 
   Tracer& tracer_;

@@ -259,12 +259,13 @@ struct LimitKey {
   uint32_t min;
   uint32_t max;
 };
-constexpr std::array<LimitKey, 5> kLimitKeys = {{
+constexpr std::array<LimitKey, 6> kLimitKeys = {{
     {"connections", &Limits::connections, 1, kMaxMapEntries},
     {"aggregates", &Limits::aggregates, 1, kMaxMapEntries},
     {"closed_connections", &Limits::closed_connections, 1, kMaxMapEntries},
     {"listeners", &Limits::listeners, 1, kMaxMapEntries},
     {"series_per_family", &Limits::series_per_family, kMinSeriesPerFamily, kMaxSeriesPerFamily},
+    {"processes", &Limits::processes, 1, kMaxMapEntries},
 }};
 
 void ParseLimits(const Field& field, Limits& limits) {
@@ -312,11 +313,101 @@ void ParseLatencyBuckets(const Field& field, LatencyBuckets& buckets) {
   buckets = parsed;
 }
 
+// ---- labels, metadata, services (process metadata labels) ----
+
+bool ParseBool(const Field& field) {
+  const std::string& text = field.Scalar("true or false");
+  if (text == "true") return true;
+  if (text == "false") return false;
+  field.FailExpected("true or false");
+}
+
+struct LabelKey {
+  std::string_view name;
+  bool LabelSettings::*member;
+};
+constexpr std::array<LabelKey, 10> kLabelKeys = {{
+    {"exe", &LabelSettings::exe},
+    {"cgroup", &LabelSettings::cgroup},
+    {"container_id", &LabelSettings::container_id},
+    {"pod", &LabelSettings::pod},
+    {"namespace", &LabelSettings::k8s_namespace},
+    {"systemd_unit", &LabelSettings::systemd_unit},
+    {"netns", &LabelSettings::netns},
+    {"netns_name", &LabelSettings::netns_name},
+    {"service", &LabelSettings::service},
+    {"instance", &LabelSettings::instance},
+}};
+
+void ParseLabels(const Field& field, LabelSettings& labels) {
+  if (field.value().IsNull()) return;
+  if (!field.value().IsMap()) field.FailExpected("a map");
+  ParseSection(
+      field.source(), field.value(), field.path(), kLabelKeys,
+      [&](const LabelKey& key, const Field& value) { labels.*key.member = ParseBool(value); });
+}
+
+std::string ParseText(const Field& field, std::string_view expectation) {
+  const std::string& text = field.Scalar(expectation);
+  if (text.empty()) field.FailExpected(expectation);
+  return text;
+}
+
+struct MetadataKey {
+  std::string_view name;
+  void (*parse)(const Field& field, LabelSettings& labels);
+};
+constexpr std::array<MetadataKey, 4> kMetadataKeys = {{
+    {"instance",
+     [](const Field& f, LabelSettings& l) { l.instance_value = ParseText(f, "a name"); }},
+    {"pods_directory",
+     [](const Field& f, LabelSettings& l) { l.pods_directory = ParseText(f, "a directory"); }},
+    {"netns_directory",
+     [](const Field& f, LabelSettings& l) { l.netns_directory = ParseText(f, "a directory"); }},
+    {"refresh", [](const Field& f, LabelSettings& l) { l.refresh = ParseDuration(f); }},
+}};
+
+void ParseMetadata(const Field& field, LabelSettings& labels) {
+  if (field.value().IsNull()) return;
+  if (!field.value().IsMap()) field.FailExpected("a map");
+  ParseSection(field.source(), field.value(), field.path(), kMetadataKeys,
+               [&](const MetadataKey& key, const Field& value) { key.parse(value, labels); });
+}
+
+struct ServiceKey {
+  std::string_view name;
+  void (*parse)(const Field& field, ServiceRule& rule);
+};
+constexpr std::array<ServiceKey, 5> kServiceKeys = {{
+    {"name", [](const Field& f, ServiceRule& r) { r.name = ParseText(f, "a service name"); }},
+    {"comm", [](const Field& f, ServiceRule& r) { r.comm = ParseText(f, "a process name"); }},
+    {"exe", [](const Field& f, ServiceRule& r) { r.exe = ParseText(f, "a path glob"); }},
+    {"cgroup", [](const Field& f, ServiceRule& r) { r.cgroup = ParseText(f, "a cgroup glob"); }},
+    {"port", [](const Field& f,
+                ServiceRule& r) { r.port = static_cast<uint16_t>(ParseCount(f, 1, 65535)); }},
+}};
+
+void ParseServices(const Field& field, LabelSettings& labels) {
+  if (field.value().IsNull()) return;
+  if (!field.value().IsSequence()) field.FailExpected("a list of rules");
+  for (size_t i = 0; i < field.value().size(); ++i) {
+    const YAML::Node rule_node = field.value()[i];
+    const Field rule_field(field.source(), field.path() + "[" + std::to_string(i) + "]", rule_node,
+                           rule_node);
+    if (!rule_node.IsMap()) rule_field.FailExpected("a map (name, comm, exe, cgroup, port)");
+    ServiceRule rule;
+    ParseSection(field.source(), rule_node, rule_field.path(), kServiceKeys,
+                 [&](const ServiceKey& key, const Field& value) { key.parse(value, rule); });
+    if (rule.name.empty()) rule_field.Fail("'" + rule_field.path() + "' needs a 'name'");
+    labels.services.push_back(std::move(rule));
+  }
+}
+
 struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 9> kSettingKeys = {{
+constexpr std::array<SettingKey, 12> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
@@ -328,6 +419,9 @@ constexpr std::array<SettingKey, 9> kSettingKeys = {{
     {"latency_buckets",
      [](const Field& f, Config& c) { ParseLatencyBuckets(f, c.latency_buckets); }},
     {"web_config_file", [](const Field& f, Config& c) { c.web_config_file = ParseFilePath(f); }},
+    {"labels", [](const Field& f, Config& c) { ParseLabels(f, c.labels); }},
+    {"metadata", [](const Field& f, Config& c) { ParseMetadata(f, c.labels); }},
+    {"services", [](const Field& f, Config& c) { ParseServices(f, c.labels); }},
 }};
 
 // Line `index` (0-based) of `text`, for hints about common syntax mistakes.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace netlens {
 
@@ -25,6 +26,39 @@ struct Limits {
   uint32_t closed_connections = 16384;  // closed connections awaiting a scrape (connection level)
   uint32_t listeners = 4096;            // listening ports remembered for accepted connections
   uint32_t series_per_family = 10000;   // series per metric family before folding into "other"
+  uint32_t processes = 16384;           // processes whose metadata (labels) is cached
+};
+
+// A `services` rule: every condition it gives must hold; the first rule that matches names
+// the `service` label of a series.
+struct ServiceRule {
+  std::string name;
+  std::string comm;    // exact process name; "" = any
+  std::string exe;     // glob (fnmatch) on the executable path; "" = any
+  std::string cgroup;  // glob (fnmatch) on the cgroup path; "" = any
+  uint16_t port = 0;   // the service port of the series (docs/metrics.md); 0 = any
+  bool operator==(const ServiceRule&) const = default;
+};
+
+// Labels from process metadata, each switchable (config `labels`, `metadata`, `services`).
+struct LabelSettings {
+  bool exe = false;
+  bool cgroup = false;
+  bool container_id = true;
+  bool pod = true;
+  bool k8s_namespace = true;  // the `namespace` label
+  bool systemd_unit = true;
+  bool netns = false;
+  bool netns_name = false;
+  bool service = true;  // shown only when there are `services` rules
+  bool instance = false;
+  std::string instance_value;  // "" = this host's name
+  std::string pods_directory = "/var/log/pods";
+  std::string netns_directory = "/run/netns";
+  std::chrono::seconds refresh{60};  // a process's metadata is read again after this long
+  uint32_t processes = 16384;        // metadata cache bound, from limits.processes
+  std::vector<ServiceRule> services;
+  bool operator==(const LabelSettings&) const = default;
 };
 
 // The bucket bounds (le) of the latency histograms that /metrics shows; the kernel keeps
@@ -37,16 +71,17 @@ struct LatencyBuckets {
 struct Config {
   std::string listen = "127.0.0.1:9750";
   Level level = Level::kRemote;
-  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
   std::string attach_mode = "auto";  // send/receive hooks: auto or one of kAttachModeNames
   Limits limits;
   LatencyBuckets latency_buckets;
+  LabelSettings labels;
   std::chrono::seconds process_ttl{300};       // series of an exited process are kept this long
   std::chrono::seconds closed_retention{300};  // connection level: closed connections kept
   // TLS and basic auth of the HTTP endpoint (web_config.h); unset: plain HTTP, no auth.
   // A relative path in a config file is taken against that file's directory.
   std::optional<std::string> web_config_file;
-  std::string source = "<embedded default>";   // where this config came from, for logs
+  std::string source = "<embedded default>";  // where this config came from, for logs
 };
 
 // Every configuration error; what() is "SOURCE:LINE:COLUMN: message" whenever

@@ -5,17 +5,28 @@
 // Each scrape the ledger adds the growth of every source since the last scrape
 // to the series the source feeds, so a series never goes backwards. When a
 // source vanishes (a connection closed and the kernel folded it into a totals
-// entry), its last value is credited to the series it folds into, and the
-// growth of that series' own sources pays the credit back first: the folded
-// connection is not counted twice, and nothing is lost.
+// entry), its last value is credited to the key it folds into, and the growth
+// of that key's fold-receiving sources (totals) pays the credit back first: the
+// folded connection is not counted twice, and nothing is lost.
+//
+// Over the series budget the K busiest keys by recent traffic (a decaying sum of
+// growth) keep series of their own and the rest feed one all-"other" series.
+// Sums stay exact across moves: a demoted series' value goes into "other", a
+// promoted key starts a fresh series from its growth since promotion, and the
+// credit of vanished sources belongs to the key, whichever series it feeds.
+// A folded key must carry twice the traffic of the quietest kept one to take
+// its place, so keys near the boundary do not flap.
 #pragma once
 
 #include <algorithm>
-#include <tuple>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -24,12 +35,15 @@ namespace netlens {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Where counts go: label values in the family's label order, and the pid the
-// series belongs to (0: none), for expiry.
+// Where counts go: label values in the family's label order, and the process
+// the series belongs to (pid 0: none), for expiry. A process is (pid,
+// start_time): a key seen with a newer start time than its series belongs to a
+// new process that reused the pid, and the old process's series ends there.
 struct SeriesRef {
   std::vector<std::string> labels;
   uint32_t pid = 0;
   std::string comm;
+  uint64_t start_time = 0;
 };
 
 std::string SeriesKeyOf(const std::vector<std::string>& labels);
@@ -42,18 +56,25 @@ class CounterLedger {
     std::vector<std::string> labels;
     uint32_t pid = 0;
     std::string comm;
-    Counters value{};
+    uint64_t start_time = 0;
+    Counters value{};   // what the series exports; always 0 for a folded key
     Counters credit{};  // counted through sources that have since vanished
     SteadyClock::time_point last_change{};
     size_t sources = 0;
+    double traffic = 0;    // recent growth, halving every kTrafficHalfLife: what top K ranks by
+    uint64_t pending = 0;  // growth in this scrape, not yet in `traffic`
   };
 
-  // budget: most series, the overflow series included; keys beyond it are
-  // summed into one series whose labels are all "other", first come first kept.
-  CounterLedger(size_t label_count, size_t budget)
+  // budget: most series, the overflow series included. weights: the counters
+  // whose growth ranks keys (empty: all).
+  CounterLedger(size_t label_count, size_t budget, std::vector<size_t> weights = {})
       : overflow_key_(SeriesKeyOf(std::vector<std::string>(label_count, "other"))),
         label_count_(label_count),
-        budget_(budget) {}
+        budget_(budget),
+        weights_(std::move(weights)) {
+    if (weights_.empty())
+      for (size_t i = 0; i < N; ++i) weights_.push_back(i);
+  }
 
   void BeginScrape() { ++generation_; }
 
@@ -62,38 +83,45 @@ class CounterLedger {
   void Observe(const std::string& id, int kind, const SeriesRef& target, const SeriesRef* fold,
                const Counters& cumulative, SteadyClock::time_point now) {
     // Nothing counted yet and nowhere to count it: no series of zeros.
-    if (cumulative == Counters{} && !sources_.count(id) &&
-        !series_.count(SeriesKeyOf(target.labels)))
+    if (cumulative == Counters{} && !sources_.count(id) && !Find(SeriesKeyOf(target.labels)))
       return;
     auto [it, inserted] = sources_.try_emplace(id);
     Source& source = it->second;
     std::string wanted = SeriesKeyOf(target.labels);
     // A source whose labels change (an accepted connection passing from the
-    // listener's process to its own) feeds the new series from now on; what
-    // the old one counted stays there.
-    if (inserted || wanted != source.target_key) {
+    // listener's process to its own) feeds the new key from now on; what the
+    // old one counted stays there.
+    if (inserted || wanted != source.target_key || !source.alive) {
       if (!inserted) Detach(source);
       source.kind = kind;
+      Series* entry = Admit(target, now);
+      source.alive = entry != nullptr;
       source.target_key = std::move(wanted);
-      std::tie(source.series, source.folded_from) = Resolve(target, now);
-      ++series_.at(source.series).sources;
-      if (!source.folded_from.empty()) ++folded_[source.folded_from];
+      if (entry) ++entry->sources;
     }
     source.generation = generation_;
     source.has_fold = fold != nullptr;
     if (fold) source.fold = *fold;
-    Series& series = series_.at(source.series);
+    const Counters previous = source.last;
+    source.last = cumulative;
+    // A source of a process whose pid a newer process took: its counts end with it.
+    if (!source.alive) return;
+    Series& entry = *Find(source.target_key);
+    Series& series = IsKept(source.target_key) ? entry : Overflow();
     bool changed = false;
     for (size_t i = 0; i < N; ++i) {
-      uint64_t delta = cumulative[i] > source.last[i] ? cumulative[i] - source.last[i] : 0;
-      const uint64_t repaid = std::min(delta, series.credit[i]);
-      series.credit[i] -= repaid;
+      uint64_t delta = cumulative[i] > previous[i] ? cumulative[i] - previous[i] : 0;
+      // Only the sources folds land in (no fold of their own: totals) pay credit back, so
+      // a live connection's growth is not held back while a fold is still on its way.
+      const uint64_t repaid = fold ? 0 : std::min(delta, entry.credit[i]);
+      entry.credit[i] -= repaid;
       delta -= repaid;
       series.value[i] += delta;
       changed |= delta != 0;
     }
-    source.last = cumulative;
-    if (changed) series.last_change = now;
+    for (size_t i : weights_)
+      if (cumulative[i] > previous[i]) entry.pending += cumulative[i] - previous[i];
+    if (changed) entry.last_change = series.last_change = now;
   }
 
   // A source that ended and will not come back, its last value already observed.
@@ -103,7 +131,7 @@ class CounterLedger {
   }
 
   // Sources of `kind` not observed this scrape: credit what they counted to the
-  // series they fold into, and forget them.
+  // key they fold into, and forget them.
   void Sweep(int kind, SteadyClock::time_point now) {
     for (auto it = sources_.begin(); it != sources_.end();) {
       const Source& source = it->second;
@@ -111,75 +139,170 @@ class CounterLedger {
         ++it;
         continue;
       }
-      if (source.has_fold) {
-        Series& fold = series_.at(Resolve(source.fold, now).first);
-        for (size_t i = 0; i < N; ++i) fold.credit[i] += source.last[i];
+      if (source.has_fold && source.alive) {
+        if (Series* fold = Admit(source.fold, now)) {
+          for (size_t i = 0; i < N; ++i) fold->credit[i] += source.last[i];
+        }
       }
       it = EraseSource(it);
     }
   }
 
-  // Drops every series of (pid, comm) and the sources feeding them.
-  void DropProcess(uint32_t pid, const std::string& comm) {
-    auto belongs = [&](const Series& series) { return series.pid == pid && series.comm == comm; };
-    for (auto it = sources_.begin(); it != sources_.end();) {
-      it = belongs(series_.at(it->second.series)) ? EraseSource(it) : std::next(it);
+  // After every Observe and Sweep of a scrape: ranks the keys by recent traffic
+  // and moves keys between their own series and "other" (top K, with hysteresis).
+  void EndScrape(SteadyClock::time_point now) {
+    // Decay by time, not per scrape: how often anyone scrapes must not change the ranking.
+    const double decay = last_end_
+                             ? std::exp2(-std::chrono::duration<double>(now - *last_end_).count() /
+                                         std::chrono::duration<double>(kTrafficHalfLife).count())
+                             : 1.0;
+    last_end_ = now;
+    std::vector<std::pair<double, std::string>> kept, folded;
+    for (auto& [key, series] : series_) {
+      series.traffic = series.traffic * decay + static_cast<double>(series.pending);
+      series.pending = 0;
+      if (key != overflow_key_) kept.emplace_back(series.traffic, key);
     }
-    std::erase_if(series_, [&](const auto& entry) {
-      return entry.first != overflow_key_ && belongs(entry.second);
-    });
+    for (auto it = folded_.begin(); it != folded_.end();) {
+      Series& key = it->second;
+      key.traffic = key.traffic * decay + static_cast<double>(key.pending);
+      key.pending = 0;
+      // Nothing feeds it and nothing is owed to it: forget it (bounded by the sources).
+      if (key.sources == 0 && key.credit == Counters{}) {
+        it = folded_.erase(it);
+        continue;
+      }
+      folded.emplace_back(key.traffic, it->first);
+      ++it;
+    }
+    if (folded.empty()) return;
+    std::sort(folded.begin(), folded.end(), std::greater<>());
+    std::sort(kept.begin(), kept.end());
+    size_t next_folded = 0;
+    for (; next_folded < folded.size() && kept_count() + 1 < budget_; ++next_folded)
+      Promote(folded[next_folded].second);
+    for (size_t next_kept = 0; next_folded < folded.size() && next_kept < kept.size();
+         ++next_folded, ++next_kept) {
+      constexpr double kHysteresis = 2;
+      if (folded[next_folded].first <= kHysteresis * kept[next_kept].first) break;
+      Demote(kept[next_kept].second);
+      Promote(folded[next_folded].second);
+    }
   }
 
-  // Drops series no source feeds any more and that did not change for `retention`.
+  // Drops every series and key of the process (pid, start_time) and the sources feeding them.
+  void DropProcess(uint32_t pid, uint64_t start_time) {
+    auto belongs = [&](const auto& entry) {
+      return entry.first != overflow_key_ && entry.second.pid == pid &&
+             entry.second.start_time == start_time;
+    };
+    std::vector<std::string> keys;
+    for (const auto& entry : series_)
+      if (belongs(entry)) keys.push_back(entry.first);
+    for (const auto& entry : folded_)
+      if (belongs(entry)) keys.push_back(entry.first);
+    for (const std::string& key : keys) DropKey(key, /*keep_sources=*/false);
+  }
+
+  // Drops keys no source feeds any more and that did not change for `retention`.
   void ExpireIdle(SteadyClock::duration retention, SteadyClock::time_point now) {
-    std::erase_if(series_, [&](const auto& entry) {
+    auto idle = [&](const auto& entry) {
       return entry.first != overflow_key_ && entry.second.sources == 0 &&
              now - entry.second.last_change > retention;
-    });
+    };
+    std::erase_if(series_, idle);
+    std::erase_if(folded_, idle);
   }
 
+  // The exported series: kept keys and the overflow series.
   const std::unordered_map<std::string, Series>& series() const { return series_; }
   // Distinct keys whose counts currently go to the overflow series.
-  size_t folded_keys() const { return folded_.size(); }
+  size_t folded_keys() const {
+    return std::count_if(folded_.begin(), folded_.end(),
+                         [](const auto& entry) { return entry.second.sources > 0; });
+  }
   void SetBudget(size_t budget) { budget_ = budget; }
 
  private:
   struct Source {
     int kind = 0;
-    std::string target_key;  // the key its labels ask for
-    std::string series;      // the key it feeds: target_key, or the overflow key
-    std::string folded_from;  // the key it would have had, when over budget
+    std::string target_key;  // the key its labels ask for (kept or folded)
+    bool alive = true;       // false: its process's pid belongs to a newer process
     Counters last{};
     uint64_t generation = 0;
     bool has_fold = false;
     SeriesRef fold;
   };
 
-  // {series key, key folded from or ""}. A key stays folded while a source uses it.
-  std::pair<std::string, std::string> Resolve(const SeriesRef& ref, SteadyClock::time_point now) {
-    std::string key = SeriesKeyOf(ref.labels);
-    if (series_.count(key)) return {key, ""};
-    const size_t regular = series_.size() - series_.count(overflow_key_);
-    const bool fits = key == overflow_key_ || (!folded_.count(key) && regular + 1 < budget_);
-    if (fits) {
-      Series& series = series_[key];
-      series.labels = ref.labels;
-      series.pid = ref.pid;
-      series.comm = ref.comm;
-      series.last_change = now;
-      return {key, ""};
-    }
-    Series& overflow = series_[overflow_key_];
-    if (overflow.labels.empty()) overflow.labels.assign(label_count_, "other");
-    return {overflow_key_, key};
+  size_t kept_count() const { return series_.size() - series_.count(overflow_key_); }
+  bool IsKept(const std::string& key) const { return series_.count(key) != 0; }
+
+  Series* Find(const std::string& key) {
+    if (auto it = series_.find(key); it != series_.end()) return &it->second;
+    if (auto it = folded_.find(key); it != folded_.end()) return &it->second;
+    return nullptr;
   }
 
+  Series& Overflow() {
+    Series& overflow = series_[overflow_key_];
+    if (overflow.labels.empty()) overflow.labels.assign(label_count_, "other");
+    return overflow;
+  }
+
+  // The key of ref, created kept while there is room and folded after; nullptr
+  // when ref is of a process older than the one that now holds the key.
+  Series* Admit(const SeriesRef& ref, SteadyClock::time_point now) {
+    const std::string key = SeriesKeyOf(ref.labels);
+    if (key == overflow_key_) return &Overflow();
+    if (Series* existing = Find(key)) {
+      if (existing->start_time == ref.start_time) return existing;
+      if (ref.start_time < existing->start_time) return nullptr;
+      DropKey(key, /*keep_sources=*/true);  // the pid was reused: the old series ends
+    }
+    const bool fits = kept_count() + 1 < budget_;
+    Series& series = fits ? series_[key] : folded_[key];
+    series.labels = ref.labels;
+    series.pid = ref.pid;
+    series.comm = ref.comm;
+    series.start_time = ref.start_time;
+    series.last_change = now;
+    if (!fits) Overflow();
+    return &series;
+  }
+
+  // Ends a key: its series (not its counts already in "other") goes. Its
+  // sources either go too or stay, counting nothing, until they vanish.
+  void DropKey(const std::string& key, bool keep_sources) {
+    for (auto it = sources_.begin(); it != sources_.end();) {
+      if (it->second.target_key != key || !it->second.alive) {
+        ++it;
+      } else if (keep_sources) {
+        it->second.alive = false;
+        ++it;
+      } else {
+        it = sources_.erase(it);
+      }
+    }
+    series_.erase(key);
+    folded_.erase(key);
+  }
+
+  // Its value joins "other"; the key keeps its sources, credit and traffic.
+  void Demote(const std::string& key) {
+    auto node = series_.extract(key);
+    Series& overflow = Overflow();
+    for (size_t i = 0; i < N; ++i) overflow.value[i] += node.mapped().value[i];
+    node.mapped().value = {};
+    folded_.insert(std::move(node));
+  }
+
+  // A fresh series from zero: what it counted while folded stays in "other".
+  void Promote(const std::string& key) { series_.insert(folded_.extract(key)); }
+
   void Detach(Source& source) {
-    auto series = series_.find(source.series);
-    if (series != series_.end() && series->second.sources > 0) --series->second.sources;
-    if (!source.folded_from.empty() && --folded_[source.folded_from] == 0)
-      folded_.erase(source.folded_from);
-    source.folded_from.clear();
+    if (!source.alive) return;
+    Series* entry = Find(source.target_key);
+    if (entry && entry->sources > 0) --entry->sources;
   }
 
   typename std::unordered_map<std::string, Source>::iterator EraseSource(
@@ -188,13 +311,17 @@ class CounterLedger {
     return sources_.erase(it);
   }
 
+  static constexpr std::chrono::seconds kTrafficHalfLife{60};
+
+  std::optional<SteadyClock::time_point> last_end_;
   std::string overflow_key_;
   size_t label_count_;
   size_t budget_;
+  std::vector<size_t> weights_;
   uint64_t generation_ = 0;
   std::unordered_map<std::string, Source> sources_;
-  std::unordered_map<std::string, Series> series_;
-  std::unordered_map<std::string, size_t> folded_;  // key -> sources folded under it
+  std::unordered_map<std::string, Series> series_;  // kept keys and the overflow series
+  std::unordered_map<std::string, Series> folded_;  // keys over the budget, counted in "other"
 };
 
 }  // namespace netlens

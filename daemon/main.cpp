@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -50,8 +51,11 @@ Config LoadEffectiveConfig(const CliOptions& cli) {
 }
 
 AggregatorSettings SettingsOf(const Config& config) {
-  return {config.level, config.limits.series_per_family, config.process_ttl,
-          config.closed_retention, config.latency_buckets};
+  AggregatorSettings settings{config.level,           config.limits.series_per_family,
+                              config.process_ttl,     config.closed_retention,
+                              config.latency_buckets, config.labels};
+  settings.labels.processes = config.limits.processes;
+  return settings;
 }
 
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
@@ -113,12 +117,16 @@ int Run(const CliOptions& cli) {
                  server->metrics_url(), LevelName(config.level), config.source);
 
     // ---- service integration: drop privileges, then tell systemd start-up is over ----
-    const CapabilityDrop dropped = DropCapabilities();
-    spdlog::info("capabilities dropped in all {} threads: kept {}{}; bounding set {}; "
-                 "no_new_privs set",
-                 dropped.threads, CapabilityNames(dropped.kept),
-                 dropped.reason.empty() ? "" : " (" + dropped.reason + ")",
-                 dropped.bounding_set_cleared ? "cleared" : "left as is (no CAP_SETPCAP)");
+    const auto& rules = config.labels.services;
+    const bool reads_exe = config.labels.exe || std::any_of(rules.begin(), rules.end(),
+                                                            [](auto& r) { return !r.exe.empty(); });
+    const CapabilityDrop dropped = DropCapabilities(reads_exe);
+    spdlog::info(
+        "capabilities dropped in all {} threads: kept {}{}; bounding set {}; "
+        "no_new_privs set",
+        dropped.threads, CapabilityNames(dropped.kept),
+        dropped.reason.empty() ? "" : " (" + dropped.reason + ")",
+        dropped.bounding_set_cleared ? "cleared" : "left as is (no CAP_SETPCAP)");
     const std::string status = "serving " + server->metrics_url() + " (aggregation " +
                                std::string(LevelName(config.level)) + ")";
     systemd::NotifyReady(status);

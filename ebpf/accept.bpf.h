@@ -45,7 +45,7 @@ static __always_inline void nl_on_accept(long fd) {
   /* accept() is a syscall on the socket: its caller owns the connection now. */
   if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
   struct nl_agg_key key;
-  nl_agg_key_of(&key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+  nl_agg_key_of_conn(&key, conn);
   nl_hist_record(&key, NL_HIST_ACCEPT, bpf_ktime_get_ns() - conn->open_ns);
 }
 

@@ -58,10 +58,23 @@ static __always_inline void nl_process_comm(char comm[NL_COMM_LEN]) {
     bpf_get_current_comm(comm, NL_COMM_LEN);
 }
 
+/* When the current process started, in boot-clock ns: with the pid it names one
+ * process for good (pids are reused), and /proc/PID/stat shows the same clock. */
+static __always_inline __u64 nl_process_start_time(void) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+/* Inode of the socket's network namespace, as stat -L /proc/PID/ns/net shows it. */
+static __always_inline __u32 nl_netns_of(struct sock *sk) {
+  return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
 /* Only called where the current task is the one acting on the socket. */
 static __always_inline void nl_take_owner(struct nl_conn *conn) {
   conn->pid = bpf_get_current_pid_tgid() >> 32;
   nl_process_comm(conn->comm);
+  conn->start_time = nl_process_start_time();
   conn->owner = NL_OWNER_PROCESS;
 }
 
@@ -94,6 +107,13 @@ static __always_inline void nl_agg_key_of(struct nl_agg_key *key, __u32 pid, con
   key->direction = direction;
   key->service_port = nl_service_port(t, direction);
   __builtin_memcpy(key->remote_addr, t->remote_addr, 16);
+}
+
+/* The totals/latency key a connection folds into: its process (pid, start) and netns. */
+static __always_inline void nl_agg_key_of_conn(struct nl_agg_key *key, const struct nl_conn *conn) {
+  nl_agg_key_of(key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+  key->start_time = conn->start_time;
+  key->netns = conn->netns;
 }
 
 static __always_inline void nl_traffic_add(struct nl_traffic *dst, const struct nl_traffic *src) {
@@ -146,7 +166,7 @@ static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
   bpf_map_delete_elem(&conns, &sock);
 
   struct nl_agg_key key;
-  nl_agg_key_of(&key, conn.pid, conn.comm, &conn.tuple, conn.direction);
+  nl_agg_key_of_conn(&key, &conn);
   if (conn.established_ns)
     nl_hist_record(&key, NL_HIST_LIFETIME, bpf_ktime_get_ns() - conn.established_ns);
   struct nl_agg_value *total = nl_totals_entry(&key);
@@ -170,6 +190,7 @@ static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direc
   if (bpf_map_lookup_elem(&conns, &sock)) nl_conn_close(sock, 0);
   struct nl_conn conn = {};
   nl_read_tuple(sk, &conn.tuple);
+  conn.netns = nl_netns_of(sk);
   conn.direction = direction;
   conn.established = established;
   conn.open_ns = bpf_ktime_get_ns();
@@ -199,12 +220,16 @@ static __always_inline void nl_account_untracked(struct sock *sk, const struct n
   nl_read_tuple(sk, &tuple);
   __u32 pid = 0;
   char comm[NL_COMM_LEN] = {};
+  __u64 start_time = 0;
   if (process_context) {
     pid = bpf_get_current_pid_tgid() >> 32;
     nl_process_comm(comm);
+    start_time = nl_process_start_time();
   }
   struct nl_agg_key key;
   nl_agg_key_of(&key, pid, comm, &tuple, NL_DIR_UNKNOWN);
+  key.start_time = start_time;
+  key.netns = nl_netns_of(sk);
   struct nl_agg_value *total = nl_totals_entry(&key);
   if (!total) return;
   nl_traffic_add(&total->traffic, delta);
@@ -229,13 +254,13 @@ static __always_inline void nl_track_response(struct sock *sk, struct nl_conn *c
     conn->phase_ns = now;
   } else if (conn->phase_ns &&
              ((server && last == NL_DATA_RECEIVED) || (!server && last == NL_DATA_SENT))) {
-    nl_agg_key_of(&key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+    nl_agg_key_of_conn(&key, conn);
     nl_hist_record(&key, NL_HIST_RESPONSE, now - conn->phase_ns);
   }
   if (!is_send && (conn->traffic.receive_calls & 15) == 1) {
     __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
     if (srtt_us) {
-      nl_agg_key_of(&key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+      nl_agg_key_of_conn(&key, conn);
       nl_hist_record(&key, NL_HIST_RTT, (__u64)srtt_us * 1000);
     }
   }
@@ -270,7 +295,8 @@ static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send)
 
 static __always_inline void nl_remember_listener(struct sock *sk) {
   __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
-  struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32};
+  struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32,
+                                 .start_time = nl_process_start_time()};
   nl_process_comm(listener.comm);
   if (bpf_map_update_elem(&listeners, &port, &listener, BPF_ANY) != 0)
     nl_stat_inc(NL_STAT_LISTENERS_FULL);
@@ -283,6 +309,7 @@ static __always_inline void nl_start_passive(struct sock *sk) {
   struct nl_listener *listener = bpf_map_lookup_elem(&listeners, &port);
   if (!listener) return;
   conn->pid = listener->pid;
+  conn->start_time = listener->start_time;
   __builtin_memcpy(conn->comm, listener->comm, NL_COMM_LEN);
   conn->owner = NL_OWNER_LISTENER;
 }
@@ -319,7 +346,7 @@ static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_
       conn->established_ns = bpf_ktime_get_ns();
       if (conn->direction == NL_DIR_ACTIVE && !conn->established) {
         struct nl_agg_key key;
-        nl_agg_key_of(&key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+        nl_agg_key_of_conn(&key, conn);
         nl_hist_record(&key, NL_HIST_CONNECT, conn->established_ns - conn->open_ns);
       }
       conn->established = 1;

@@ -87,11 +87,16 @@ struct nl_conn {
   __u8 last_data;       /* enum nl_data_dir */
   __u8 _pad2[7];
   struct nl_traffic traffic;
+  __u64 start_time; /* the owner's start, boot-clock ns (task->group_leader->start_boottime) */
+  __u32 netns;      /* inode of the socket's network namespace (sk->skc_net->ns.inum) */
+  __u32 _pad3;
 };
 
 /* totals map: what closed connections and untracked events leave behind, folded
  * per process and remote endpoint. service_port is the remote port of active
- * connections and the local port of passive ones (the ephemeral port is dropped). */
+ * connections and the local port of passive ones (the ephemeral port is dropped).
+ * A process is (pid, start_time): a reused pid never adds to an old key. start_time
+ * is in boot-clock ns, what /proc/PID/stat field 22 shows in clock ticks. */
 struct nl_agg_key {
   __u32 pid;
   __u16 family;
@@ -99,7 +104,9 @@ struct nl_agg_key {
   __u8 remote_addr[16];
   char comm[NL_COMM_LEN];
   __u8 direction;
-  __u8 _pad[7];
+  __u8 _pad[3];
+  __u32 netns; /* network namespace inode of the socket */
+  __u64 start_time;
 };
 
 struct nl_agg_value {
@@ -144,6 +151,8 @@ struct nl_closed_key {
 struct nl_listener {
   __u32 pid;
   char comm[NL_COMM_LEN];
+  __u32 _pad;
+  __u64 start_time;
 };
 
 /* settings map (array, one entry): run-time switches the daemon can flip. */

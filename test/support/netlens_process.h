@@ -25,8 +25,10 @@ class NetlensProcess {
   // Starts netlens with a generated config (aggregation: process, remote or connection) and
   // --listen 127.0.0.1:<free port>, and waits (20 s at most) until GET /metrics returns 200.
   // Fails the test with the daemon log otherwise.
+  // extra_config: YAML appended to the generated config (labels, services, limits, ...).
   explicit NetlensProcess(std::string_view aggregation,
-                          const std::vector<std::string>& extra_args = {});
+                          const std::vector<std::string>& extra_args = {},
+                          std::string_view extra_config = "");
   NetlensProcess(const NetlensProcess&) = delete;
   NetlensProcess& operator=(const NetlensProcess&) = delete;
   // SIGTERM; checks that netlens exits with status 0 within 2 s (the log is printed otherwise).

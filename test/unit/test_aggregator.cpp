@@ -56,7 +56,8 @@ std::pair<nl_agg_key, nl_agg_value> Folded(const nl_conn& c) {
 }
 
 // The single traffic series whose labels match; fails unless exactly one does.
-const TrafficLedger::Series& Traffic(const Aggregator& agg, const std::vector<std::string>& labels) {
+const TrafficLedger::Series& Traffic(const Aggregator& agg,
+                                     const std::vector<std::string>& labels) {
   return agg.traffic().series().at(SeriesKeyOf(labels));
 }
 
@@ -69,6 +70,11 @@ AggregatorSettings At(Level level, size_t budget = 1000) {
   AggregatorSettings s;
   s.level = level;
   s.series_budget = budget;
+  s.labels = LabelSettings{.container_id = false,
+                           .pod = false,
+                           .k8s_namespace = false,
+                           .systemd_unit = false,
+                           .service = false};
   return s;
 }
 
@@ -152,7 +158,7 @@ TEST_CASE("connection level keeps closed connections as their own series") {
   snap.totals = {Folded(c)};
   snap.closed = {{{0x1, c.open_ns}, c}};
   agg.Update(snap, t0);
-  const std::vector<std::string> labels{"3",    "cli",      "active", "ipv4",
+  const std::vector<std::string> labels{"3",        "cli",   "active",   "ipv4",
                                         "10.0.0.1", "41000", "10.0.0.2", "6379"};
   REQUIRE(Traffic(agg, labels).value[0] == 10);
   REQUIRE(agg.traffic().series().size() == 1);  // totals' untracked part is zero
@@ -193,7 +199,7 @@ TEST_CASE("series of a process gone for process_ttl are dropped and its totals d
   KernelSnapshot snap;
   snap.totals = {Folded(c)};
   agg.Update(snap, t0);
-  auto gone = [](uint32_t) -> std::optional<std::string> { return std::nullopt; };
+  auto gone = [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; };
   REQUIRE(agg.CollectGarbage(t0, gone).totals.empty());
   REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(59), gone).totals.empty());
   const auto expired = agg.CollectGarbage(t0 + std::chrono::seconds(61), gone);
@@ -209,7 +215,46 @@ TEST_CASE("a running process, or one with live connections, is kept") {
   KernelSnapshot snap;
   snap.conns = {{1, Conn(88, "daemon", NL_DIR_PASSIVE, 22, 50000, 1, 1)}};
   agg.Update(snap, t0);
-  auto gone = [](uint32_t) -> std::optional<std::string> { return std::nullopt; };
+  auto gone = [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; };
   REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(5), gone).totals.empty());
   REQUIRE(agg.traffic().series().size() == 1);
+}
+
+TEST_CASE("a reused pid ends the old process's series; the new process starts from zero") {
+  AggregatorSettings settings = At(Level::kProcess);
+  settings.process_ttl = std::chrono::seconds(60);
+  Aggregator agg(settings);
+  nl_conn old_process = Conn(77, "worker", NL_DIR_ACTIVE, 40000, 80, 1000, 0);
+  old_process.start_time = 5'000'000'000;  // 5 s after boot
+  auto old_totals = Folded(old_process);
+  old_totals.first.start_time = old_process.start_time;
+  agg.Update(KernelSnapshot{.totals = {old_totals}}, t0);
+  REQUIRE(Traffic(agg, {"77", "worker"}).value[0] == 1000);
+  REQUIRE(Traffic(agg, {"77", "worker"}).start_time == 5'000'000'000);
+
+  // A new "worker" got pid 77 and sent 30 bytes; the old totals key is still in the kernel.
+  nl_conn new_process = Conn(77, "worker", NL_DIR_ACTIVE, 40001, 80, 30, 0);
+  new_process.start_time = 9'000'000'000;
+  auto new_totals = Folded(new_process);
+  new_totals.first.start_time = new_process.start_time;
+  old_totals.second.traffic.bytes_sent = 1500;  // late growth of the old process: not counted
+  agg.Update(KernelSnapshot{.totals = {old_totals, new_totals}}, t0);
+  REQUIRE(agg.traffic().series().size() == 1);
+  REQUIRE(Traffic(agg, {"77", "worker"}).value[0] == 30);
+  REQUIRE(Traffic(agg, {"77", "worker"}).start_time == 9'000'000'000);
+  // Same order the other way round: the old key does not take the series back.
+  agg.Update(KernelSnapshot{.totals = {new_totals, old_totals}}, t0);
+  REQUIRE(Traffic(agg, {"77", "worker"}).value[0] == 30);
+
+  // /proc/77 is the new process: the old one is gone, and its kernel key is deleted after the
+  // TTL; the new one is running and stays.
+  const uint64_t new_ticks = StartTimeTicks(new_process.start_time);
+  auto running = [&](uint32_t pid) -> std::optional<uint64_t> {
+    return pid == 77 ? std::optional<uint64_t>(new_ticks) : std::nullopt;
+  };
+  REQUIRE(agg.CollectGarbage(t0, running).totals.empty());
+  const auto expired = agg.CollectGarbage(t0 + std::chrono::seconds(61), running);
+  REQUIRE(expired.totals.size() == 1);
+  REQUIRE(expired.totals[0].start_time == old_process.start_time);
+  REQUIRE(Traffic(agg, {"77", "worker"}).value[0] == 30);
 }

@@ -265,6 +265,7 @@ TEST_CASE("Limits are positive integers within their range", "[config]") {
       {"closed_connections", 1, 16777216, &Limits::closed_connections},
       {"listeners", 1, 16777216, &Limits::listeners},
       {"series_per_family", 2, 1000000, &Limits::series_per_family},
+      {"processes", 1, 16777216, &Limits::processes},
   };
   for (const Range& range : ranges) {
     CAPTURE(range.key);
@@ -338,10 +339,11 @@ TEST_CASE("An empty value is an error that points at its key", "[config]") {
 TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[config]") {
   const std::string top_keys =
       "valid keys: listen, log_level, aggregation, attach_mode, process_ttl, "
-      "closed_connection_retention, limits, latency_buckets, web_config_file";
+      "closed_connection_retention, limits, latency_buckets, web_config_file, labels, metadata, "
+      "services";
   const std::string limit_keys =
       "valid keys in 'limits': connections, aggregates, closed_connections, listeners, "
-      "series_per_family";
+      "series_per_family, processes";
   CHECK(ErrorOf("limts:\n  connections: 5\n") ==
         "t.yaml:1:1: unknown key 'limts' (did you mean 'limits'?); " + top_keys);
   CHECK(ErrorOf("listen: \"127.0.0.1:9750\"\nlimits:\n  conections: 10\n") ==
@@ -535,3 +537,42 @@ TEST_CASE("attach_mode takes auto or one attach mode") {
             "got 'kprobes' (did you mean 'kprobe'?)");
   }
 }
+
+namespace netlens {
+
+TEST_CASE("labels, metadata and services rules", "[config]") {
+  const Config config = ParseConfig(
+      "labels:\n  exe: true\n  container_id: false\n  netns: true\n  instance: true\n"
+      "metadata:\n  instance: web-1\n  pods_directory: /tmp/pods\n  refresh: 10s\n"
+      "services:\n  - name: web\n    comm: nginx\n    port: 443\n"
+      "  - name: db\n    cgroup: \"/system.slice/postgres*\"\n    exe: /usr/bin/*\n",
+      "t.yaml");
+  const LabelSettings& labels = config.labels;
+  CHECK(labels.exe);
+  CHECK_FALSE(labels.container_id);
+  CHECK(labels.netns);
+  CHECK(labels.instance);
+  CHECK(labels.pod);  // untouched: default
+  CHECK(labels.instance_value == "web-1");
+  CHECK(labels.pods_directory == "/tmp/pods");
+  CHECK(labels.refresh == std::chrono::seconds(10));
+  REQUIRE(labels.services.size() == 2);
+  CHECK(labels.services[0] == ServiceRule{.name = "web", .comm = "nginx", .port = 443});
+  CHECK(labels.services[1] ==
+        ServiceRule{.name = "db", .exe = "/usr/bin/*", .cgroup = "/system.slice/postgres*"});
+
+  CHECK(ErrorOf("labels:\n  exe: yes\n") ==
+        "t.yaml:2:8: 'labels.exe' must be true or false, got 'yes'");
+  CHECK(ErrorOf("labels:\n  pods: true\n")
+            .rfind("t.yaml:2:3: unknown key 'pods' in 'labels' "
+                   "(did you mean 'pod'?)",
+                   0) == 0);
+  CHECK(ErrorOf("services:\n  - comm: nginx\n") == "t.yaml:2:5: 'services[0]' needs a 'name'");
+  CHECK(ErrorOf("services:\n  - name: web\n    port: 70000\n") ==
+        "t.yaml:3:11: 'services[0].port' must be between 1 and 65535, got 70000");
+  CHECK(ErrorOf("services: web\n") == "t.yaml:1:11: 'services' must be a list of rules, got 'web'");
+  CHECK(ErrorOf("services:\n  - web\n") ==
+        "t.yaml:2:5: 'services[0]' must be a map (name, comm, exe, cgroup, port), got 'web'");
+}
+
+}  // namespace netlens
