@@ -98,7 +98,8 @@ void Collector::Refresh() {
 void Collector::RefreshLocked() const {
   const auto now = SteadyClock::now();
   const bool connection_level = aggregator_.settings().level == Level::kConnection;
-  KernelSnapshot snapshot = maps_.Read(/*drain_closed=*/true);
+  KernelSnapshot& snapshot = snapshot_;
+  maps_.Read(/*drain_closed=*/true, snapshot);
   conns_seen_ = snapshot.conns.size();
   totals_seen_ = snapshot.totals.size();
   closed_seen_ = snapshot.closed.size();
@@ -131,6 +132,7 @@ void Collector::AppendTraffic(std::vector<prometheus::MetricFamily>& out) const 
   for (size_t i = 0; i < std::size(kTrafficFamilies); ++i) {
     MetricBuilder family(kTrafficFamilies[i].name, kTrafficFamilies[i].help,
                          prometheus::MetricType::Counter);
+    family.Reserve(series.size());
     for (const auto* s : series) family.Add(names, s->labels, static_cast<double>(s->value[i]));
     out.push_back(family.Take());
   }
@@ -198,6 +200,8 @@ void Collector::AppendLatency(std::vector<prometheus::MetricFamily>& out) const 
     family.type = prometheus::MetricType::Histogram;
     for (const auto* s : Sorted(aggregator_.latency(kind))) {
       prometheus::ClientMetric metric;
+      metric.label.reserve(names.size());
+      metric.histogram.bucket.reserve(kLastShownBucket + 2);
       for (size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], s->labels[i]});
       uint64_t cumulative = 0;
       for (size_t b = 0; b <= kLastShownBucket; ++b) {
