@@ -107,6 +107,11 @@ void KernelMaps::Read(bool drain_closed, KernelSnapshot& snapshot) {
     for (const auto& [key, conn] : snapshot.closed) bpf_map_delete_elem(closed_.fd, &key);
   }
   ReadHash(latency_, latency_buffer_, snapshot.latency);
+  // The kernel keeps no count (latency.bpf.h): every record is in exactly one bucket.
+  for (auto& [key, hist] : snapshot.latency) {
+    hist.count = 0;
+    for (uint64_t n : hist.buckets) hist.count += n;
+  }
   snapshot.stats = ReadPerCpuSums<NL_STAT_MAX>(stats_, cpus_);
   snapshot.transitions =
       ReadPerCpuSums<NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS>(transitions_, cpus_);

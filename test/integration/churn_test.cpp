@@ -27,5 +27,33 @@ TEST_CASE("churn: 200 connections between two scrapes are counted exactly", "[ch
   }
 }
 
+// The daemon reads maps in batches of 1024 entries (kernel_maps.cpp): 1500 connections held
+// open are 3000 `conns` entries, and once closed 1500 `closed` entries at connection level,
+// so both are read over several batches; every byte and connection must still count once.
+TEST_CASE("churn: 1500 connections, more than one map-read batch, are counted exactly", "[churn]") {
+  std::string aggregation = GENERATE("remote", "connection");
+  INFO("aggregation: " << aggregation);
+  NetlensProcess netlens(aggregation);
+  TrafficOptions options{
+      .comm = UniqueComm(), .connections = 1500, .rounds = 1, .request = 100, .response = 300};
+
+  HeldTraffic held(options);
+  const TrafficReport& open_report = held.report();
+  Scrape open = netlens.ScrapeMetrics();
+  for (const Side& side : {ClientSide(options, open_report), ServerSide(options, open_report)}) {
+    INFO("the " << side.role << " side of nl-traffic, connections open");
+    RequireTraffic(open, side.process, side.counts, Match::kSum);
+  }
+  const TrafficReport& report = held.Close();
+  RequireHelperCalls(options, report);
+  Scrape closed = netlens.ScrapeMetrics();
+  for (const Side& side : {ClientSide(options, report), ServerSide(options, report)}) {
+    INFO("the " << side.role << " side of nl-traffic, connections closed");
+    RequireTraffic(closed, side.process, side.counts, Match::kSum);
+    RequireConnections(closed, DirectionLabels(side), options.connections, options.connections,
+                       Match::kSum);
+  }
+}
+
 }  // namespace
 }  // namespace netlens::test
