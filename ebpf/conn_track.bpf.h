@@ -30,7 +30,7 @@ static __always_inline bool nl_is_tcp(struct sock *sk) {
   return BPF_CORE_READ(sk, sk_protocol) == NL_IPPROTO_TCP;
 }
 
-/* The same check with plain loads, for BTF-typed pointers (tp_btf, fentry): the
+/* The same check with plain loads, for BTF-typed pointers (the tp_btf programs): the
  * verifier checks them, and they save the two probe-read calls (~20 ns/event). */
 static __always_inline bool nl_is_tcp_typed(struct sock *sk) {
   __u16 family = sk->__sk_common.skc_family;
@@ -282,7 +282,7 @@ static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send)
   if (bytes > 0 && nl_is_tcp(sk)) nl_on_tcp_data(sk, bytes, is_send);
 }
 
-/* The same for BTF-typed socket pointers (tp_btf, fentry/fexit). */
+/* The same for BTF-typed socket pointers (the tp_btf programs). */
 static __always_inline void nl_on_data_typed(struct sock *sk, int bytes, bool is_send) {
   if (bytes > 0 && nl_is_tcp_typed(sk)) nl_on_tcp_data(sk, bytes, is_send);
 }
@@ -365,7 +365,7 @@ static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_
   if (nl_is_tcp(sk)) nl_on_tcp_state(sk, old_state, new_state);
 }
 
-/* The same for BTF-typed socket pointers (tp_btf, fentry/fexit). */
+/* The same for BTF-typed socket pointers (the tp_btf programs). */
 static __always_inline void nl_on_state_typed(struct sock *sk, int old_state, int new_state) {
   if (nl_is_tcp_typed(sk)) nl_on_tcp_state(sk, old_state, new_state);
 }
