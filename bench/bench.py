@@ -62,7 +62,8 @@ VARIANTS = [
     ("v_sks_atomic", "direct check + sk_storage + 2 atomic adds"),
     ("v_sks_plain", "direct check + sk_storage + 2 plain adds"),
     ("v_pid_hash", "direct check + hash[pid] + 2 atomic adds (bpftrace's accounting as tp_btf)"),
-    ("v_netlens", "netlens' nl_on_data() unchanged (= nl_send_tp_btf)"),
+    ("v_netlens", "netlens' nl_on_data_typed() unchanged (= nl_send_tp_btf)"),
+    ("v_netlens_core", "v_netlens with the TCP check by CO-RE probe reads (tracepoint mode)"),
 ]
 
 BPFTRACE_SCRIPT = """\

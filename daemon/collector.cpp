@@ -96,7 +96,8 @@ void Collector::Refresh() {
 void Collector::RefreshLocked() const {
   const auto now = SteadyClock::now();
   const bool connection_level = aggregator_.settings().level == Level::kConnection;
-  KernelSnapshot snapshot = maps_.Read(/*drain_closed=*/true);
+  KernelSnapshot& snapshot = snapshot_;
+  maps_.Read(/*drain_closed=*/true, snapshot);
   conns_seen_ = snapshot.conns.size();
   totals_seen_ = snapshot.totals.size();
   closed_seen_ = snapshot.closed.size();
@@ -129,6 +130,7 @@ void Collector::AppendTraffic(std::vector<prometheus::MetricFamily>& out) const 
   for (size_t i = 0; i < std::size(kTrafficFamilies); ++i) {
     MetricBuilder family(kTrafficFamilies[i].name, kTrafficFamilies[i].help,
                          prometheus::MetricType::Counter);
+    family.Reserve(series.size());
     for (const auto* s : series) family.Add(names, s->labels, static_cast<double>(s->value[i]));
     out.push_back(family.Take());
   }
@@ -217,6 +219,7 @@ void Collector::AppendLatency(std::vector<prometheus::MetricFamily>& out) const 
     family.type = prometheus::MetricType::Histogram;
     for (const auto* s : Sorted(aggregator_.latency(kind))) {
       prometheus::ClientMetric metric;
+      metric.label.reserve(names.size());
       for (size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], s->labels[i]});
       metric.histogram = RenderHistogram(
           std::span<const uint64_t, NL_HIST_BUCKETS>(s->value.data(), NL_HIST_BUCKETS),

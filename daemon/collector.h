@@ -45,6 +45,7 @@ class Collector : public prometheus::Collectable {
   BuildInfo build_;
   mutable std::mutex mutex_;
   mutable KernelMaps maps_;
+  mutable KernelSnapshot snapshot_;  // reused: its vectors keep their capacity
   mutable Aggregator aggregator_;
   mutable SteadyClock::time_point last_gc_{};
   mutable size_t conns_seen_ = 0, totals_seen_ = 0, closed_seen_ = 0, listeners_seen_ = 0;

@@ -2,6 +2,7 @@
 
 #include <CivetServer.h>
 #include <civetweb.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -66,6 +67,14 @@ int BeginRequest(mg_connection* connection) {
   return 200;
 }
 
+// A scrape's exposition (tens of MiB at connection level) is freed once the response is sent;
+// glibc would keep those pages: hand them back, so that RSS follows the live series, not the
+// largest scrape so far.
+void EndRequest(const mg_connection* connection, int) {
+  const mg_request_info* request = mg_get_request_info(connection);
+  if (request != nullptr && std::strcmp(request->local_uri, "/metrics") == 0) malloc_trim(0);
+}
+
 int LogMessage(const mg_connection*, const char* message) {
   if (g_starting.load()) {
     std::lock_guard lock(g_startup_mutex);
@@ -97,6 +106,7 @@ HttpServer::HttpServer(const std::string& listen, const WebConfig& web) {
   static CivetCallbacks callbacks = [] {
     CivetCallbacks c{};
     c.begin_request = BeginRequest;
+    c.end_request = EndRequest;
     c.log_message = LogMessage;
     c.external_ssl_ctx = ExternalSslContext;
     return c;

@@ -4,46 +4,57 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace netlens {
 namespace {
 
-// All entries of a hash map. Batched (one syscall per 4096 entries) where the
-// kernel supports it, key by key otherwise.
+// Entries fetched per batch syscall. The read buffers are this size (grown only
+// when a hash bucket holds more), so a scrape costs memory by live entries, not
+// by the map's capacity.
+constexpr uint32_t kBatchEntries = 1024;
+
+// All entries of a hash map, appended to `out` (cleared first, its capacity
+// kept between scrapes). Batched where the kernel supports it, key by key
+// otherwise.
 template <typename K, typename V>
-std::vector<std::pair<K, V>> ReadHash(const MapInfo& map) {
+void ReadHash(const MapInfo& map, BatchBuffer<K, V>& buffer, std::vector<std::pair<K, V>>& out) {
   constexpr int kEnotsupp = 524;  // the kernel's ENOTSUPP, not in libc headers
-  std::vector<K> keys(map.max_entries);
-  std::vector<V> values(map.max_entries);
+  out.clear();
+  if (buffer.keys.empty()) {
+    buffer.keys.resize(std::min(kBatchEntries, std::max(map.max_entries, 1u)));
+    buffer.values.resize(buffer.keys.size());
+  }
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   K batch_token{};
   void* in_batch = nullptr;
-  size_t total = 0;
   bool batched = true;
-  while (total < map.max_entries) {
-    auto count = static_cast<uint32_t>(map.max_entries - total);
-    const int err = bpf_map_lookup_batch(map.fd, in_batch, &batch_token, keys.data() + total,
-                                         values.data() + total, &count, &opts);
-    total += count;
+  for (;;) {
+    auto count = static_cast<uint32_t>(buffer.keys.size());
+    const int err = bpf_map_lookup_batch(map.fd, in_batch, &batch_token, buffer.keys.data(),
+                                         buffer.values.data(), &count, &opts);
+    const int error = errno;
+    for (uint32_t i = 0; i < count; ++i) out.emplace_back(buffer.keys[i], buffer.values[i]);
     if (err == 0) {
       in_batch = &batch_token;
       continue;
     }
-    if (errno == ENOENT) break;  // the end of the map
+    if (error == ENOENT) break;           // the end of the map
+    if (error == ENOSPC && count == 0) {  // one bucket holds more than the buffer
+      buffer.keys.resize(buffer.keys.size() * 2);
+      buffer.values.resize(buffer.keys.size());
+      continue;
+    }
     batched = false;
-    if (errno != EINVAL && errno != kEnotsupp)
-      spdlog::warn("batched read of map {} failed: {}", map.name, std::strerror(errno));
+    if (error != EINVAL && error != kEnotsupp)
+      spdlog::warn("batched read of map {} failed: {}", map.name, std::strerror(error));
     break;
   }
-  std::vector<std::pair<K, V>> out;
-  if (batched) {
-    out.reserve(total);
-    for (size_t i = 0; i < total; ++i) out.emplace_back(keys[i], values[i]);
-    return out;
-  }
+  if (batched) return;
   // Kernels without batch operations: key by key.
+  out.clear();
   K key{}, next{};
   for (K* previous = nullptr; bpf_map_get_next_key(map.fd, previous, &next) == 0;) {
     V value{};
@@ -51,7 +62,6 @@ std::vector<std::pair<K, V>> ReadHash(const MapInfo& map) {
     key = next;
     previous = &key;
   }
-  return out;
 }
 
 // Sum over CPUs of every slot of a per-CPU array of u64.
@@ -89,20 +99,23 @@ KernelMaps::KernelMaps(const Tracer& tracer)
       transitions_(tracer.map("state_transitions")),
       cpus_(libbpf_num_possible_cpus()) {}
 
-KernelSnapshot KernelMaps::Read(bool drain_closed) {
-  KernelSnapshot snapshot;
-  snapshot.totals = ReadHash<nl_agg_key, nl_agg_value>(totals_);
-  snapshot.conns = ReadHash<uint64_t, nl_conn>(conns_);
-  snapshot.closed = ReadHash<nl_closed_key, nl_conn>(closed_);
+void KernelMaps::Read(bool drain_closed, KernelSnapshot& snapshot) {
+  ReadHash(totals_, totals_buffer_, snapshot.totals);
+  ReadHash(conns_, conns_buffer_, snapshot.conns);
+  ReadHash(closed_, closed_buffer_, snapshot.closed);
   if (drain_closed) {
     for (const auto& [key, conn] : snapshot.closed) bpf_map_delete_elem(closed_.fd, &key);
   }
-  snapshot.latency = ReadHash<nl_hist_key, nl_hist>(latency_);
+  ReadHash(latency_, latency_buffer_, snapshot.latency);
+  // The kernel keeps no count (latency.bpf.h): every record is in exactly one bucket.
+  for (auto& [key, hist] : snapshot.latency) {
+    hist.count = 0;
+    for (uint64_t n : hist.buckets) hist.count += n;
+  }
   snapshot.stats = ReadPerCpuSums<NL_STAT_MAX>(stats_, cpus_);
   snapshot.transitions =
       ReadPerCpuSums<NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS>(transitions_, cpus_);
   snapshot.listeners = CountKeys(listeners_);
-  return snapshot;
 }
 
 void KernelMaps::DeleteTotals(const std::vector<nl_agg_key>& keys) {

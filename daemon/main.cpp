@@ -1,5 +1,6 @@
 // netlens: per-process TCP traffic from eBPF, served to Prometheus.
 #include <bpf/libbpf.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -165,6 +166,10 @@ int Run(const CliOptions& cli) {
 
 int main(int argc, char** argv) {
   using namespace netlens;
+  // One malloc arena: the threads that allocate much (civetweb's scrape workers, the refresh
+  // loop) take turns under the collector's mutex, so more arenas buy no concurrency, only a
+  // high-water mark each: at 10k connections at connection level, 78 MiB RSS vs 52 with one.
+  mallopt(M_ARENA_MAX, 1);
   spdlog::set_default_logger(spdlog::stderr_color_mt("netlens"));  // stdout stays for answers
   CliOptions cli;
   try {

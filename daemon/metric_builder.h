@@ -13,6 +13,8 @@ class MetricBuilder {
   MetricBuilder(std::string name, std::string help, prometheus::MetricType type);
   void Add(const std::vector<std::string>& names, const std::vector<std::string>& values,
            double value);
+  // Room for `metrics` series, so a large family is allocated once.
+  void Reserve(size_t metrics);
   prometheus::MetricFamily Take() { return std::move(family_); }
 
  private:

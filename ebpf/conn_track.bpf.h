@@ -4,7 +4,8 @@
  * mode (BTF tracepoint here; fentry/kprobe later) is a thin wrapper that calls
  * nl_on_data(), nl_on_state() or nl_on_retransmit() with a struct sock pointer.
  * All socket fields are read with BPF_CORE_READ so the same code runs where the
- * pointer is not BTF-typed (kprobes, classic tracepoints).
+ * pointer is not BTF-typed (kprobes, classic tracepoints); the per-event TCP
+ * check has a direct-load twin (the *_typed entry points) for BTF-typed ones.
  */
 #ifndef NETLENS_CONN_TRACK_BPF_H
 #define NETLENS_CONN_TRACK_BPF_H
@@ -27,6 +28,14 @@ static __always_inline bool nl_is_tcp(struct sock *sk) {
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
   if (family != NL_AF_INET && family != NL_AF_INET6) return false;
   return BPF_CORE_READ(sk, sk_protocol) == NL_IPPROTO_TCP;
+}
+
+/* The same check with plain loads, for BTF-typed pointers (the tp_btf programs): the
+ * verifier checks them, and they save the two probe-read calls (~20 ns/event). */
+static __always_inline bool nl_is_tcp_typed(struct sock *sk) {
+  __u16 family = sk->__sk_common.skc_family;
+  if (family != NL_AF_INET && family != NL_AF_INET6) return false;
+  return sk->sk_protocol == NL_IPPROTO_TCP;
 }
 
 static __always_inline void nl_v4_mapped(__u8 out[16], __u32 addr_be) {
@@ -245,17 +254,17 @@ static __always_inline void nl_track_response(struct sock *sk, struct nl_conn *c
   __u8 last = conn->last_data;
   conn->last_data = is_send ? NL_DATA_SENT : NL_DATA_RECEIVED;
   if (conn->direction == NL_DIR_UNKNOWN) return;
-  __u64 now = bpf_ktime_get_ns();
+  /* The clock is read only on the events that start or end a phase. */
   bool server = conn->direction == NL_DIR_PASSIVE;
   struct nl_agg_key key;
   if (server && !is_send && last != NL_DATA_RECEIVED) {
-    conn->phase_ns = now;
+    conn->phase_ns = bpf_ktime_get_ns();
   } else if (!server && is_send) {
-    conn->phase_ns = now;
+    conn->phase_ns = bpf_ktime_get_ns();
   } else if (conn->phase_ns &&
              ((server && last == NL_DATA_RECEIVED) || (!server && last == NL_DATA_SENT))) {
     nl_agg_key_of_conn(&key, conn);
-    nl_hist_record(&key, NL_HIST_RESPONSE, now - conn->phase_ns);
+    nl_hist_record(&key, NL_HIST_RESPONSE, bpf_ktime_get_ns() - conn->phase_ns);
   }
   if (!is_send && (conn->traffic.receive_calls & 15) == 1) {
     __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
@@ -266,9 +275,9 @@ static __always_inline void nl_track_response(struct sock *sk, struct nl_conn *c
   }
 }
 
-/* A send or receive call that moved `bytes` (> 0), in the caller's context. */
-static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send) {
-  if (bytes <= 0 || !nl_is_tcp(sk)) return;
+/* A send or receive call on a TCP socket that moved `bytes` (> 0), in the
+ * caller's context. */
+static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_send) {
   struct nl_conn *conn = nl_conn_get(sk, true);
   if (!conn) {
     struct nl_traffic delta = {};
@@ -291,6 +300,16 @@ static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send)
     __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
   }
   nl_track_response(sk, conn, is_send);
+}
+
+/* A send or receive call that moved `bytes` (> 0), in the caller's context. */
+static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send) {
+  if (bytes > 0 && nl_is_tcp(sk)) nl_on_tcp_data(sk, bytes, is_send);
+}
+
+/* The same for BTF-typed socket pointers (the tp_btf programs). */
+static __always_inline void nl_on_data_typed(struct sock *sk, int bytes, bool is_send) {
+  if (bytes > 0 && nl_is_tcp_typed(sk)) nl_on_tcp_data(sk, bytes, is_send);
 }
 
 static __always_inline void nl_remember_listener(struct sock *sk) {
@@ -324,8 +343,7 @@ static __always_inline void nl_count_transition(int old_state, int new_state) {
 /* inet_sock_set_state. Which transitions run in process context decides where
  * pid/comm may be taken: SYN_SENT (connect), LISTEN (listen), FIN_WAIT1 and
  * LAST_ACK (close/shutdown). The others run in softirq. */
-static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_state) {
-  if (!nl_is_tcp(sk)) return;
+static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int new_state) {
   nl_count_transition(old_state, new_state);
   __u64 sock = (__u64)sk;
   struct nl_conn *conn;
@@ -368,6 +386,15 @@ static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_
       }
       break;
   }
+}
+
+static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_state) {
+  if (nl_is_tcp(sk)) nl_on_tcp_state(sk, old_state, new_state);
+}
+
+/* The same for BTF-typed socket pointers (the tp_btf programs). */
+static __always_inline void nl_on_state_typed(struct sock *sk, int old_state, int new_state) {
+  if (nl_is_tcp_typed(sk)) nl_on_tcp_state(sk, old_state, new_state);
 }
 
 /* A retransmitted skb, in softirq or timer context: no pid here. */

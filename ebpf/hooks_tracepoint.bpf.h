@@ -10,14 +10,14 @@
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(nl_send_tp_btf, struct sock *sk, int ret, int flags) {
-  nl_on_data(sk, ret, true);
+  nl_on_data_typed(sk, ret, true);
   return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(nl_recv_tp_btf, struct sock *sk, int ret, int flags) {
   if (!nl_recv_flags_counted(flags)) return 0;
-  nl_on_data(sk, ret, false);
+  nl_on_data_typed(sk, ret, false);
   return 0;
 }
 
@@ -38,7 +38,7 @@ int nl_recv_tp(struct trace_event_raw_sock_msg_length *ctx) {
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(nl_state_tp_btf, struct sock *sk, int old_state, int new_state) {
-  nl_on_state(sk, old_state, new_state);
+  nl_on_state_typed(sk, old_state, new_state);
   return 0;
 }
 

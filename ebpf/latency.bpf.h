@@ -58,7 +58,8 @@ static __noinline void nl_hist_record(const struct nl_agg_key *agg, __u32 kind, 
   bucket &= NL_HIST_BUCKETS - 1;
   __sync_fetch_and_add(&hist->buckets[bucket], 1);
   __sync_fetch_and_add(&hist->sum_ns, ns);
-  __sync_fetch_and_add(&hist->count, 1);
+  /* hist->count is left 0: it is the sum of the buckets, which the daemon adds up
+   * when it reads the map (kernel_maps.cpp). One contended atomic less per record. */
 }
 
 #endif /* NETLENS_LATENCY_BPF_H */

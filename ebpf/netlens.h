@@ -136,7 +136,7 @@ struct nl_hist_key {
 struct nl_hist {
   __u64 buckets[NL_HIST_BUCKETS];
   __u64 sum_ns;
-  __u64 count;
+  __u64 count; /* left 0 by the kernel; the daemon sums the buckets (kernel_maps.cpp) */
 };
 
 /* closed map (connection level only): closed connections handed to user space,

@@ -3,7 +3,7 @@
  * way of doing (part of) what nl_send_tp_btf does on tp_btf/sock_send_length, so
  * that attaching them one at a time to the same traffic prices each ingredient:
  * CO-RE probe reads vs direct BTF loads, hash vs per-CPU hash vs socket storage,
- * atomic vs plain adds. v_netlens runs netlens' own nl_on_data() unchanged.
+ * atomic vs plain adds. v_netlens runs netlens' own nl_on_data_typed() unchanged.
  * Maps here never delete: run them on keep-alive traffic only. */
 #include "vmlinux.h"
 
@@ -205,6 +205,14 @@ int BPF_PROG(v_pid_hash, struct sock *sk, int ret, int flags) {
 /* netlens' nl_send_tp_btf, the same code, loaded by the bench loader. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(v_netlens, struct sock *sk, int ret, int flags) {
+  nl_on_data_typed(sk, ret, true);
+  return 0;
+}
+
+/* The same with the TCP check through CO-RE probe reads (what tracepoint and
+ * kprobe modes do, and what nl_send_tp_btf did before it used direct loads). */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(v_netlens_core, struct sock *sk, int ret, int flags) {
   nl_on_data(sk, ret, true);
   return 0;
 }
@@ -216,6 +224,6 @@ int BPF_PROG(v_recv_empty, struct sock *sk, int ret, int flags) { return 0; }
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(v_recv_netlens, struct sock *sk, int ret, int flags) {
   if (!nl_recv_flags_counted(flags)) return 0;
-  nl_on_data(sk, ret, false);
+  nl_on_data_typed(sk, ret, false);
   return 0;
 }
