@@ -229,12 +229,14 @@ struct LimitKey {
   uint32_t min;
   uint32_t max;
 };
-constexpr std::array<LimitKey, 5> kLimitKeys = {{
+constexpr std::array<LimitKey, 7> kLimitKeys = {{
     {"connections", &Limits::connections, 1, kMaxMapEntries},
     {"aggregates", &Limits::aggregates, 1, kMaxMapEntries},
     {"closed_connections", &Limits::closed_connections, 1, kMaxMapEntries},
     {"listeners", &Limits::listeners, 1, kMaxMapEntries},
     {"series_per_family", &Limits::series_per_family, kMinSeriesPerFamily, kMaxSeriesPerFamily},
+    {"target_processes", &Limits::target_processes, 1, kMaxMapEntries},
+    {"target_cgroups", &Limits::target_cgroups, 1, kMaxMapEntries},
 }};
 
 void ParseLimits(const Field& field, Limits& limits) {
@@ -251,7 +253,7 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 8> kSettingKeys = {{
+constexpr std::array<SettingKey, 10> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
@@ -261,6 +263,8 @@ constexpr std::array<SettingKey, 8> kSettingKeys = {{
      [](const Field& f, Config& c) { c.closed_retention = ParseDuration(f); }},
     {"limits", [](const Field& f, Config& c) { ParseLimits(f, c.limits); }},
     {"web_config_file", [](const Field& f, Config& c) { c.web_config_file = ParseFilePath(f); }},
+    {"targets", [](const Field& f, Config& c) { c.targets = ParseTargets(f.source(), f.value()); }},
+    {"filters", [](const Field& f, Config& c) { c.filters = ParseFilters(f.source(), f.value()); }},
 }};
 
 // Line `index` (0-based) of `text`, for hints about common syntax mistakes.

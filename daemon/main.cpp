@@ -14,6 +14,7 @@
 #include "collector.h"
 #include "config.h"
 #include "http_server.h"
+#include "target_selector.h"
 #include "tracer.h"
 #include "version.h"
 // Service integration (systemd notifications, privilege drop, TLS/basic auth config).
@@ -56,7 +57,7 @@ AggregatorSettings SettingsOf(const Config& config) {
 
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
-void Reload(const CliOptions& cli, Config& current, Collector& collector) {
+void Reload(const CliOptions& cli, Config& current, Collector& collector, TargetSelector& targets) {
   try {
     Config next = LoadEffectiveConfig(cli);
     if (next.listen != current.listen)
@@ -65,13 +66,17 @@ void Reload(const CliOptions& cli, Config& current, Collector& collector) {
     const Limits& a = current.limits;
     const Limits& b = next.limits;
     if (a.connections != b.connections || a.aggregates != b.aggregates ||
-        a.closed_connections != b.closed_connections || a.listeners != b.listeners)
+        a.closed_connections != b.closed_connections || a.listeners != b.listeners ||
+        a.target_processes != b.target_processes || a.target_cgroups != b.target_cgroups)
       spdlog::warn("reload: kernel map sizes (limits.*) change only at restart");
     next.listen = current.listen;
     next.limits.connections = a.connections;
     next.limits.aggregates = a.aggregates;
     next.limits.closed_connections = a.closed_connections;
     next.limits.listeners = a.listeners;
+    next.limits.target_processes = a.target_processes;
+    next.limits.target_cgroups = a.target_cgroups;
+    targets.Apply(next.targets, next.filters);
     collector.Reconfigure(SettingsOf(next));
     ApplyLogLevel(next.log_level);
     current = next;
@@ -106,8 +111,11 @@ int Run(const CliOptions& cli) {
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web);
     auto tracer = Tracer::Start(config.limits, cli.btf_path, config.attach_mode);
+    auto targets = std::make_unique<TargetSelector>(*tracer, config.limits);
+    targets->Apply(config.targets, config.filters);
     auto collector = std::make_shared<Collector>(
         *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
+    collector->SetTargetSelector(targets.get());
     server->ServeMetrics(collector);
     spdlog::info("netlens {} serving {} (aggregation {}, config {})", NETLENS_VERSION,
                  server->metrics_url(), LevelName(config.level), config.source);
@@ -130,7 +138,7 @@ int Run(const CliOptions& cli) {
       const int signal = sigtimedwait(&signals, &info, &refresh);
       if (signal == SIGHUP) {
         systemd::NotifyReloading("reloading " + config.source);
-        Reload(cli, config, *collector);
+        Reload(cli, config, *collector, *targets);
         systemd::NotifyReady(status);
       } else if (signal == SIGTERM || signal == SIGINT) {
         // Detach at once; then leave without waiting for the HTTP server's

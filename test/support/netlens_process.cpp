@@ -40,13 +40,15 @@ std::string NetlensConfig(std::string_view listen, std::string_view aggregation)
 }
 
 NetlensProcess::NetlensProcess(std::string_view aggregation,
-                               const std::vector<std::string>& extra_args)
+                               const std::vector<std::string>& extra_args,
+                               std::string_view extra_config)
     : port_(FreeLoopbackPort()),
       log_path_(dir_.PathOf("netlens.log")),
       failures_at_start_(FailedAssertions()) {
   std::string listen = "127.0.0.1:" + std::to_string(port_);
-  std::string config = dir_.Write("netlens.yaml", NetlensConfig(listen, aggregation));
-  std::vector<std::string> argv{NetlensBinary(), "--config", config, "--listen", listen};
+  config_path_ =
+      dir_.Write("netlens.yaml", NetlensConfig(listen, aggregation) + std::string(extra_config));
+  std::vector<std::string> argv{NetlensBinary(), "--config", config_path_, "--listen", listen};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   // The kernel-matrix test runs every test once per attach mode.
   if (const char* mode = std::getenv("NETLENS_TEST_ATTACH_MODE"); mode && *mode) {

@@ -25,8 +25,10 @@ class NetlensProcess {
   // Starts netlens with a generated config (aggregation: process, remote or connection) and
   // --listen 127.0.0.1:<free port>, and waits (20 s at most) until GET /metrics returns 200.
   // Fails the test with the daemon log otherwise.
+  // `extra_config` is appended to the generated config file.
   explicit NetlensProcess(std::string_view aggregation,
-                          const std::vector<std::string>& extra_args = {});
+                          const std::vector<std::string>& extra_args = {},
+                          std::string_view extra_config = "");
   NetlensProcess(const NetlensProcess&) = delete;
   NetlensProcess& operator=(const NetlensProcess&) = delete;
   // SIGTERM; checks that netlens exits with status 0 within 2 s (the log is printed otherwise).
@@ -39,6 +41,8 @@ class NetlensProcess {
   std::string Describe() const;  // "netlens on 127.0.0.1:PORT (log: PATH)"
 
   HttpResponse Get(std::string_view path) const;
+  const std::string& config_path() const { return config_path_; }
+  void Signal(int signal) const { child_->Signal(signal); }
   Scrape ScrapeMetrics() const;
 
  private:
@@ -48,6 +52,7 @@ class NetlensProcess {
   TempDir dir_;
   uint16_t port_ = 0;
   std::string log_path_;
+  std::string config_path_;
   std::unique_ptr<Child> child_;
   int failures_at_start_ = 0;
 };

@@ -2,7 +2,10 @@
 //
 //   nl-traffic --comm NAME [--server-comm NAME2] [--family 4|6] [--connections N]
 //              [--rounds R] [--request BYTES] [--response BYTES] [--server-delay-ms D]
-//              [--hold]
+//              [--address ADDR] [--port PORT] [--cgroup DIR] [--hold]
+//
+// --address: the server's loopback address (default 127.0.0.1 or ::1); --port: its listening
+// port (default: ephemeral); --cgroup: a cgroup v2 directory the process moves into first.
 //
 // The process forks. The child is the server (comm NAME2, default NAME): it listens on an
 // ephemeral port of 127.0.0.1 or ::1, accepts N connections, then serves them with a poll
@@ -73,6 +76,9 @@ struct Options {
   size_t response = 100;
   long server_delay_ms = 0;  // the server waits this long between request and response
   bool hold = false;
+  std::string address;  // empty: 127.0.0.1 or ::1
+  long port = 0;        // 0: ephemeral
+  std::string cgroup;   // empty: stay where started
 };
 
 struct CallCounts {
@@ -88,7 +94,8 @@ class UsageError : public std::runtime_error {
 const char* Usage() {
   return "usage: nl-traffic --comm NAME [--server-comm NAME] [--family 4|6] [--connections N]\n"
          "                  [--rounds R] [--request BYTES] [--response BYTES]\n"
-         "                  [--server-delay-ms D] [--hold]\n";
+         "                  [--server-delay-ms D] [--address ADDR] [--port PORT]\n"
+         "                  [--cgroup DIR] [--hold]\n";
 }
 
 long ParseNumber(std::string_view flag, std::string_view text, long min) {
@@ -132,6 +139,13 @@ Options ParseOptions(int argc, char** argv) {
       options.request = static_cast<size_t>(ParseNumber(flag, value, 1));
     } else if (flag == "--response") {
       options.response = static_cast<size_t>(ParseNumber(flag, value, 1));
+    } else if (flag == "--address") {
+      options.address = value;
+    } else if (flag == "--port") {
+      options.port = ParseNumber(flag, value, 1);
+      if (options.port > 65535) throw UsageError("--port: at most 65535");
+    } else if (flag == "--cgroup") {
+      options.cgroup = value;
     } else if (flag == "--server-delay-ms") {
       options.server_delay_ms = ParseNumber(flag, value, 0);
     } else {
@@ -157,23 +171,38 @@ void RaiseFdLimit() {
   }
 }
 
-// The loopback address of the family with the given port.
-sockaddr_storage Loopback(int family, uint16_t port, socklen_t* length) {
+// The server's address (--address, or the loopback address of the family) with the given port.
+sockaddr_storage Loopback(const Options& options, uint16_t port, socklen_t* length) {
   sockaddr_storage address{};
+  const int family = options.family;
   if (family == 4) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
     v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!options.address.empty() && inet_pton(AF_INET, options.address.c_str(), &v4->sin_addr) != 1)
+      throw std::runtime_error("--address: not an IPv4 address: " + options.address);
     *length = sizeof(sockaddr_in);
   } else {
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
     v6->sin6_addr = in6addr_loopback;
+    if (!options.address.empty() &&
+        inet_pton(AF_INET6, options.address.c_str(), &v6->sin6_addr) != 1)
+      throw std::runtime_error("--address: not an IPv6 address: " + options.address);
     *length = sizeof(sockaddr_in6);
   }
   return address;
+}
+
+// Moves this process into the cgroup v2 directory `dir`.
+void EnterCgroup(const std::string& dir) {
+  UniqueFd procs(open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+  if (procs.get() < 0) ThrowErrno("open " + dir + "/cgroup.procs");
+  const std::string pid = std::to_string(getpid());
+  if (write(procs.get(), pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
+    ThrowErrno("moving into " + dir);
 }
 
 uint16_t LocalPort(int fd) {
@@ -274,7 +303,7 @@ void Serve(const Options& options, Channel& channel) {
   SetComm(options.server_comm);
   UniqueFd listener = Socket(options.family);
   socklen_t length = 0;
-  sockaddr_storage address = Loopback(options.family, 0, &length);
+  sockaddr_storage address = Loopback(options, static_cast<uint16_t>(options.port), &length);
   if (bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
     ThrowErrno("server: bind");
   }
@@ -349,7 +378,7 @@ int RunClient(const Options& options, pid_t server, Channel& channel) {
   for (long i = 0; i < options.connections; ++i) {
     UniqueFd fd = Socket(options.family);
     socklen_t length = 0;
-    sockaddr_storage address = Loopback(options.family, port, &length);
+    sockaddr_storage address = Loopback(options, port, &length);
     while (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
       if (errno != EINTR) ThrowErrno("client: connect");
     }
@@ -405,6 +434,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   RaiseFdLimit();
+  if (!options.cgroup.empty()) EnterCgroup(options.cgroup);
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) ThrowErrno("pipe");
   UniqueFd read_end(pipe_fds[0]);

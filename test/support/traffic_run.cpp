@@ -35,6 +35,14 @@ std::vector<std::string> Command(const TrafficOptions& options, bool hold) {
     argv.push_back("--server-delay-ms");
     argv.push_back(std::to_string(options.server_delay_ms));
   }
+  for (const auto& [flag, value] :
+       {std::pair<const char*, std::string>{"--address", options.address},
+        {"--port", options.port ? std::to_string(options.port) : ""},
+        {"--cgroup", options.cgroup}}) {
+    if (value.empty()) continue;
+    argv.push_back(flag);
+    argv.push_back(value);
+  }
   if (hold) argv.push_back("--hold");
   return argv;
 }

@@ -21,6 +21,9 @@ struct TrafficOptions {
   uint64_t request = 100;  // bytes per request
   uint64_t response = 100;
   int server_delay_ms = 0;  // between reading a request and sending its response
+  std::string address;      // the server's address; empty: 127.0.0.1 or ::1
+  uint16_t port = 0;        // the server's port; 0: ephemeral
+  std::string cgroup;       // a cgroup v2 directory nl-traffic moves into first; empty: none
 
   const std::string& ServerComm() const { return server_comm.empty() ? comm : server_comm; }
 };

@@ -333,10 +333,10 @@ TEST_CASE("An empty value is an error that points at its key", "[config]") {
 TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[config]") {
   const std::string top_keys =
       "valid keys: listen, log_level, aggregation, attach_mode, process_ttl, "
-      "closed_connection_retention, limits, web_config_file";
+      "closed_connection_retention, limits, web_config_file, targets, filters";
   const std::string limit_keys =
       "valid keys in 'limits': connections, aggregates, closed_connections, listeners, "
-      "series_per_family";
+      "series_per_family, target_processes, target_cgroups";
   CHECK(ErrorOf("limts:\n  connections: 5\n") ==
         "t.yaml:1:1: unknown key 'limts' (did you mean 'limits'?); " + top_keys);
   CHECK(ErrorOf("listen: \"127.0.0.1:9750\"\nlimits:\n  conections: 10\n") ==
