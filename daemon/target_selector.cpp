@@ -150,8 +150,16 @@ void TargetSelector::Apply(const TargetsConfig& targets, const FiltersConfig& fi
   const uint32_t flags = FlagsOf(targets, filters);
   WriteSelectorMapsLocked();
   WriteFilterMapsLocked();
-  // Answers given under the previous config no longer hold.
+  // Answers given under the previous config no longer hold; the verdicts that judge what was
+  // counted provisionally follow the new config (a process now judged in the kernel is not
+  // asked again).
   for (const uint32_t tgid : Keys<uint32_t>(procs_.fd)) bpf_map_delete_elem(procs_.fd, &tgid);
+  for (auto& [tgid, verdict] : verdicts_) {
+    ProcessFacts facts = ReadProcessFacts(tgid);
+    if (facts.comm.empty()) continue;  // gone: its old verdict still judges what it left
+    facts.comm = verdict.comm;
+    verdict.watched = IsWatched(targets_, MatchProcess(targets_, facts));
+  }
   flags_ = flags;
   const uint32_t zero = 0;
   nl_target_settings settings{flags, 0};
@@ -318,9 +326,9 @@ TargetSelector::Dropped TargetSelector::Settle(KernelSnapshot& snapshot) {
   std::lock_guard lock(mutex_);
   Dropped dropped;
   if (std::chrono::steady_clock::now() - last_rescan_ >= kRescanInterval) RescanLocked();
-  if (!(flags_ & NL_TARGET_PROCESS)) return dropped;
+  if (!(flags_ & NL_TARGET_PROCESS) && verdicts_.empty()) return dropped;
   // Every entry in the snapshot was made after its process's PENDING mark: decided now.
-  DecidePendingLocked();
+  if (flags_ & NL_TARGET_PROCESS) DecidePendingLocked();
   referenced_.clear();
   std::erase_if(snapshot.conns, [&](const auto& entry) {
     referenced_.insert(entry.second.pid);

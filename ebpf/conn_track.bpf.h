@@ -321,7 +321,7 @@ static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_
             nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1, false);
       if (!conn) break;
       nl_read_tuple(sk, &conn->tuple); /* ports and addresses are final only now */
-      if (conn->direction == NL_DIR_ACTIVE && !nl_local_port_passes(&conn->tuple)) {
+      if (!nl_established_passes(&conn->tuple)) {
         bpf_map_delete_elem(&conns, &sock); /* no traffic before ESTABLISHED */
         nl_ignore_socket(sock);
         break;

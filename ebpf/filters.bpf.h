@@ -209,7 +209,8 @@ static __always_inline __u8 nl_cidr_match(__u8 list, const __u8 addr[16]) {
 }
 
 /* The connection filters; a local port of 0 (an active socket before its port
- * is picked) is judged again at ESTABLISHED. */
+ * is picked) counts as a match here: every connection is judged again at
+ * ESTABLISHED, on its final addresses and ports. */
 static __noinline int nl_socket_passes(__u32 flags, const struct nl_tuple *t) {
   if (!(flags & NL_FILTER_SOCKET)) return 1;
   __u8 match = 0;
@@ -256,7 +257,9 @@ static __always_inline bool nl_conn_watched(struct sock *sk, const struct nl_tup
     if (!listener) return false; /* undecided: left to the first process-context event */
     watched = *listener;
   }
-  if (watched) watched = nl_socket_passes(flags, t);
+  /* An accepted child's remote address is set only after its SYN_RECV event on
+   * some kernels (6.1): the filters judge it at ESTABLISHED. */
+  if (watched && direction != NL_DIR_PASSIVE) watched = nl_socket_passes(flags, t);
   if (!watched) nl_ignore_socket((__u64)sk);
   return watched;
 }
@@ -272,10 +275,10 @@ static __always_inline bool nl_untracked_watched(const struct nl_tuple *t, bool 
   return nl_socket_passes(flags, t);
 }
 
-/* ESTABLISHED of an active connection: its local port is final only now. */
-static __always_inline bool nl_local_port_passes(const struct nl_tuple *t) {
+/* ESTABLISHED: addresses and ports are final only now. */
+static __always_inline bool nl_established_passes(const struct nl_tuple *t) {
   __u32 flags = nl_target_flags();
-  if (!(flags & NL_FILTER_LOCAL_PORTS)) return true;
+  if (!(flags & NL_FILTER_SOCKET)) return true;
   return nl_socket_passes(flags, t);
 }
 
