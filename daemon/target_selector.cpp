@@ -139,7 +139,7 @@ int TargetSelector::OnEvent(void* self, void* data, size_t size) {
   std::memcpy(&event, data, sizeof event);
   auto* selector = static_cast<TargetSelector*>(self);
   std::lock_guard lock(selector->mutex_);
-  selector->DecideLocked(event.tgid, CommOf(event.comm));
+  selector->DecideLocked(event.tgid, CommOf(event.comm), event.cgroup_id);
   return 0;
 }
 
@@ -215,6 +215,7 @@ void TargetSelector::WriteFilterMapsLocked() {
 // Every cgroup below the root with its match bits, so the kernel judges processes in them alone.
 void TargetSelector::ListCgroupsLocked() {
   std::map<uint64_t, uint8_t> cgroups;
+  cgroup_paths_.clear();
   bool full = false;
   if ((flags_ & NL_TARGET_CGROUPS) && cgroup_root_) {
     std::error_code error;
@@ -227,6 +228,7 @@ void TargetSelector::ListCgroupsLocked() {
         return;
       }
       cgroups[status.st_ino] = MatchCgroupPath(targets_, path);
+      cgroup_paths_[status.st_ino] = path;
     };
     add(root, "/");
     for (auto it = std::filesystem::recursive_directory_iterator(
@@ -241,9 +243,15 @@ void TargetSelector::ListCgroupsLocked() {
   cgroups_listed_ = cgroups.size();
 }
 
-void TargetSelector::DecideLocked(uint32_t tgid, const std::string& comm) {
+void TargetSelector::DecideLocked(uint32_t tgid, const std::string& comm, uint64_t cgroup_id) {
   ProcessFacts facts = ReadProcessFacts(tgid);
-  facts.comm = comm;  // the answer is for the comm the kernel asked about
+  facts.comm = comm;  // the answer is for the comm and cgroup the kernel asked about
+  if (flags_ & NL_TARGET_CGROUPS) {
+    // A cgroup made since the last listing: list again, which also tells the kernel about it.
+    if (!cgroup_paths_.count(cgroup_id)) ListCgroupsLocked();
+    const auto path = cgroup_paths_.find(cgroup_id);
+    if (path != cgroup_paths_.end()) facts.cgroup = path->second;
+  }
   const uint8_t match = MatchProcess(targets_, facts);
   const bool watched = IsWatched(targets_, match);
   nl_target_proc proc{};
@@ -257,17 +265,6 @@ void TargetSelector::DecideLocked(uint32_t tgid, const std::string& comm) {
     verdicts_[tgid] = {comm, watched};
   }
   ++(watched ? decided_watched_ : decided_unwatched_);
-  // A cgroup created since the last scan: list it now for the processes that follow.
-  if ((flags_ & NL_TARGET_CGROUPS) && facts.cgroup && cgroup_root_) {
-    struct stat status {};
-    const std::string dir = *cgroup_root_ + *facts.cgroup;
-    if (stat(dir.c_str(), &status) == 0) {
-      const uint64_t id = status.st_ino;
-      const uint8_t bits = MatchCgroupPath(targets_, *facts.cgroup);
-      if (bpf_map_update_elem(cgroups_.fd, &id, &bits, BPF_NOEXIST) != 0 && errno == E2BIG)
-        ++cgroups_full_;
-    }
-  }
   // Its listening ports were taken as watched while it was pending.
   if (!watched) {
     for (const uint16_t port : Keys<uint16_t>(listeners_.fd)) {
@@ -278,7 +275,8 @@ void TargetSelector::DecideLocked(uint32_t tgid, const std::string& comm) {
       bpf_map_update_elem(target_listeners_.fd, &port, &no, BPF_EXIST);
     }
   }
-  spdlog::debug("targets: pid {} ({}) {}", tgid, comm, watched ? "watched" : "not watched");
+  spdlog::debug("targets: pid {} ({}, exe {}, cgroup {}) {}", tgid, comm, facts.exe.value_or("?"),
+                facts.cgroup.value_or("?"), watched ? "watched" : "not watched");
 }
 
 void TargetSelector::DecidePendingLocked() {
@@ -286,7 +284,7 @@ void TargetSelector::DecidePendingLocked() {
     nl_target_proc proc{};
     if (bpf_map_lookup_elem(procs_.fd, &tgid, &proc) != 0 || proc.state != NL_PROC_PENDING)
       continue;
-    DecideLocked(tgid, CommOf(proc.comm));
+    DecideLocked(tgid, CommOf(proc.comm), proc.cgroup_id);
   }
 }
 
@@ -360,25 +358,22 @@ void TargetSelector::AppendMetrics(std::vector<prometheus::MetricFamily>& out) {
     for (const uint64_t v : per_cpu) stats[slot] += v;
   }
   using prometheus::MetricType;
-  MetricBuilder watched("netlens_targets_watched_processes",
-                        "Processes the targets select, at the last scan of /proc.",
-                        MetricType::Gauge);
-  watched.Add({}, {}, static_cast<double>(watched_processes_));
-  out.push_back(watched.Take());
-  MetricBuilder processes("netlens_targets_processes",
-                          "Processes on the host, at the last scan of /proc.", MetricType::Gauge);
-  processes.Add({}, {}, static_cast<double>(processes_));
-  out.push_back(processes.Take());
-  MetricBuilder cgroups("netlens_targets_cgroups",
-                        "Cgroups listed in the kernel for cgroup, unit and container selectors.",
-                        MetricType::Gauge);
-  cgroups.Add({}, {}, static_cast<double>(cgroups_listed_));
-  out.push_back(cgroups.Take());
-  MetricBuilder ignored("netlens_target_ignored_connections_total",
-                        "Connections not watched (targets and filters): no entry, no accounting.",
-                        MetricType::Counter);
-  ignored.Add({}, {}, static_cast<double>(stats[NL_TSTAT_IGNORED]));
-  out.push_back(ignored.Take());
+  const auto single = [&](const char* name, const char* help, MetricType type, double value) {
+    MetricBuilder family(name, help, type);
+    family.Add({}, {}, value);
+    out.push_back(family.Take());
+  };
+  single("netlens_targets_watched_processes",
+         "Processes the targets select, at the last scan of /proc.", MetricType::Gauge,
+         static_cast<double>(watched_processes_));
+  single("netlens_targets_processes", "Processes on the host, at the last scan of /proc.",
+         MetricType::Gauge, static_cast<double>(processes_));
+  single("netlens_targets_cgroups",
+         "Cgroups listed in the kernel for cgroup, unit and container selectors.",
+         MetricType::Gauge, static_cast<double>(cgroups_listed_));
+  single("netlens_target_ignored_connections_total",
+         "Connections not watched (targets and filters): no entry, no accounting.",
+         MetricType::Counter, static_cast<double>(stats[NL_TSTAT_IGNORED]));
   MetricBuilder decisions("netlens_target_decisions_total",
                           "Processes judged by user space (comm_regex, exe, new cgroups).",
                           MetricType::Counter);

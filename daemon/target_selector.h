@@ -46,7 +46,7 @@ class TargetSelector {
     std::string comm;
     bool watched = true;
   };
-  void DecideLocked(uint32_t tgid, const std::string& comm);
+  void DecideLocked(uint32_t tgid, const std::string& comm, uint64_t cgroup_id);
   void DecidePendingLocked();
   void RescanLocked();
   void ListCgroupsLocked();
@@ -69,6 +69,7 @@ class TargetSelector {
   uint32_t flags_ = 0;
   std::map<uint32_t, Verdict> verdicts_;  // processes user space judged after they were pending
   std::set<uint32_t> referenced_;         // pids in the last snapshot
+  std::map<uint64_t, std::string> cgroup_paths_;  // id -> path, at the last listing
   std::chrono::steady_clock::time_point last_rescan_{};
   size_t watched_processes_ = 0, processes_ = 0, cgroups_listed_ = 0;
   uint64_t cgroups_full_ = 0, verdicts_full_ = 0, decided_watched_ = 0, decided_unwatched_ = 0;

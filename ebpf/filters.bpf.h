@@ -149,7 +149,8 @@ static __always_inline bool nl_same_comm(const char *a, const char *b) {
 
 /* Asks user space to judge the current process: PENDING entry plus an event. */
 static __always_inline void nl_ask_user_space(__u32 tgid, const char *comm) {
-  struct nl_target_proc pending = {.state = NL_PROC_PENDING};
+  __u64 cgroup = bpf_get_current_cgroup_id();
+  struct nl_target_proc pending = {.state = NL_PROC_PENDING, .cgroup_id = cgroup};
   __builtin_memcpy(pending.comm, comm, NL_COMM_LEN);
   if (bpf_map_update_elem(&target_procs, &tgid, &pending, BPF_ANY) != 0)
     nl_target_stat_inc(NL_TSTAT_PROCS_FULL);
@@ -158,7 +159,9 @@ static __always_inline void nl_ask_user_space(__u32 tgid, const char *comm) {
     nl_target_stat_inc(NL_TSTAT_EVENTS_LOST);
     return;
   }
+  event->cgroup_id = cgroup;
   event->tgid = tgid;
+  event->_pad = 0;
   __builtin_memcpy(event->comm, comm, NL_COMM_LEN);
   bpf_ringbuf_submit(event, 0);
 }

@@ -215,13 +215,16 @@ struct nl_target_proc {
   __u8 state; /* enum nl_proc_state */
   __u8 match; /* NL_MATCH_* */
   __u8 _pad[6];
+  __u64 cgroup_id; /* the process's cgroup when it was asked about */
 };
 
 /* target_events (ring buffer): a process needs a decision. One per process and
  * comm, at its first connection; never per packet. */
 struct nl_target_event {
+  __u64 cgroup_id; /* judged even if the process is gone by the time user space reads it */
   __u32 tgid;
   char comm[NL_COMM_LEN];
+  __u32 _pad;
 };
 
 /* filter_ports (array): one bitmap of NL_PORT_WORDS u64 per list. */

@@ -37,47 +37,43 @@ TrafficReport Run(const TrafficOptions& options) {
 
 std::string Config(const std::string& text) { return "\n" + text; }
 
-TEST_CASE("targets: only the included comm is counted, from its first connection", "[targets]") {
+// `counted` and `dropped` both start after netlens (their first connection included): only
+// `counted` is in the scrape, exactly.
+void RequireOnlyCounted(const std::string& config, const TrafficOptions& counted,
+                        const TrafficOptions& dropped) {
+  NetlensProcess netlens("process", {}, Config(config));
+  const TrafficReport report = Run(counted);
+  Run(dropped);
+  const Scrape scrape = netlens.ScrapeMetrics();
+  RequireCounted(scrape, counted, report);
+  RequireNoSeries(scrape, dropped.comm);
+}
+
+// comm is judged in the kernel at each connection.
+TEST_CASE("targets: only the included comm is counted, from its first connection",
+          "[targets][targets-matrix]") {
   const TrafficOptions selected = Options(UniqueComm());
   const TrafficOptions other = Options(UniqueComm());
-  NetlensProcess netlens("process", {},
-                         Config("targets:\n  include:\n    - comm: " + selected.comm + "\n"));
-  // Both start after netlens: comm is judged in the kernel at each connection.
-  const TrafficReport report = Run(selected);
-  Run(other);
-  const Scrape scrape = netlens.ScrapeMetrics();
-  RequireCounted(scrape, selected, report);
-  RequireNoSeries(scrape, other.comm);
+  RequireOnlyCounted("targets:\n  include:\n    - comm: " + selected.comm + "\n", selected, other);
 }
 
 TEST_CASE("targets: an excluded comm is not counted, the others are", "[targets]") {
   const TrafficOptions kept = Options(UniqueComm());
   const TrafficOptions excluded = Options(UniqueComm());
-  NetlensProcess netlens("process", {},
-                         Config("targets:\n  exclude:\n    - comm: " + excluded.comm + "\n"));
-  const TrafficReport report = Run(kept);
-  Run(excluded);
-  const Scrape scrape = netlens.ScrapeMetrics();
-  RequireCounted(scrape, kept, report);
-  RequireNoSeries(scrape, excluded.comm);
+  RequireOnlyCounted("targets:\n  exclude:\n    - comm: " + excluded.comm + "\n", kept, excluded);
 }
 
 // comm_regex and exe are judged in user space: a new process is counted provisionally until the
 // daemon decides, and what it counted for a process it rejects never shows.
-TEST_CASE("targets: comm_regex and exe, decided in user space, are exact", "[targets]") {
+TEST_CASE("targets: comm_regex and exe, decided in user space, are exact",
+          "[targets][targets-matrix]") {
   const std::string prefix = UniqueComm().substr(0, 8);
   const TrafficOptions selected = Options(prefix + "sel");
   const TrafficOptions rejected = Options(prefix + "rej");
   const std::string exe = std::filesystem::canonical(TrafficBinary()).string();
-  NetlensProcess netlens(
-      "process", {},
-      Config("targets:\n  include:\n    - comm_regex: \"^" + prefix + "s\"\n    - exe: " + exe +
-             "\n  exclude:\n    - comm_regex: " + prefix + "rej$\n"));
-  const TrafficReport report = Run(selected);
-  Run(rejected);
-  const Scrape scrape = netlens.ScrapeMetrics();
-  RequireCounted(scrape, selected, report);
-  RequireNoSeries(scrape, rejected.comm);
+  RequireOnlyCounted("targets:\n  include:\n    - comm_regex: \"^" + prefix + "s\"\n    - exe: " +
+                         exe + "\n  exclude:\n    - comm_regex: " + prefix + "rej$\n",
+                     selected, rejected);
 }
 
 TEST_CASE("filters: remote_port and local_port select one side of a connection", "[targets]") {
@@ -107,7 +103,7 @@ TEST_CASE("filters: remote_port and local_port select one side of a connection",
   RequireNoSeries(scrape, neither.comm);
 }
 
-TEST_CASE("filters: remote_cidr over IPv4 and IPv6", "[targets]") {
+TEST_CASE("filters: remote_cidr over IPv4 and IPv6", "[targets][targets-matrix]") {
   TrafficOptions v6 = Options(UniqueComm());
   v6.family = 6;
   TrafficOptions to_127_0_0_2 = Options(UniqueComm());
