@@ -254,7 +254,7 @@ CapabilityDrop DropCapabilities(bool keep_ptrace) {
   if (keep_ptrace && (current.permitted & Bit(CAP_SYS_PTRACE))) {
     result.kept |= Bit(CAP_SYS_PTRACE);
     result.reason += std::string(result.reason.empty() ? "" : "; ") +
-                     "CAP_SYS_PTRACE reads /proc/PID/exe for the exe label and exe service rules";
+                     "CAP_SYS_PTRACE reads /proc/PID/exe for exe labels, rules and selectors";
   }
   ToKernel(CapSets{result.kept, result.kept, 0}, g_target.data);
   g_target.clear_bounding = (current.effective & Bit(CAP_SETPCAP)) != 0;

@@ -103,6 +103,11 @@ void Collector::RefreshLocked() const {
   closed_seen_ = snapshot.closed.size();
   listeners_seen_ = snapshot.listeners;
   if (!connection_level) snapshot.closed.clear();  // left over from a level change
+  if (targets_) {
+    const TargetSelector::Dropped dropped = targets_->Settle(snapshot);
+    maps_.DeleteTotals(dropped.totals);
+    maps_.DeleteLatency(dropped.latency);
+  }
   aggregator_.Update(snapshot, now);
   if (now - last_gc_ >= kGcInterval) {
     const Aggregator::Expired expired = aggregator_.CollectGarbage(now, StartTimeOfPid);
@@ -121,6 +126,7 @@ std::vector<prometheus::MetricFamily> Collector::Collect() const {
   AppendConnections(out);
   const std::chrono::duration<double> took = SteadyClock::now() - start;
   AppendSelf(out, took.count());
+  if (targets_) targets_->AppendMetrics(out);
   return out;
 }
 

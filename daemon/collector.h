@@ -11,6 +11,7 @@
 
 #include "aggregator.h"
 #include "kernel_maps.h"
+#include "target_selector.h"
 #include "tracer.h"
 
 namespace netlens {
@@ -31,6 +32,8 @@ class Collector : public prometheus::Collectable {
   void Refresh();
   void Reconfigure(const AggregatorSettings& settings);
   void CountReload(bool success);
+  // Drops what was counted provisionally for processes that turn out not to be watched.
+  void SetTargetSelector(TargetSelector* targets) { targets_ = targets; }
 
  private:
   void RefreshLocked() const;
@@ -42,6 +45,7 @@ class Collector : public prometheus::Collectable {
   void AppendSelf(std::vector<prometheus::MetricFamily>& out, double scrape_seconds) const;
 
   Tracer& tracer_;
+  TargetSelector* targets_ = nullptr;
   BuildInfo build_;
   mutable std::mutex mutex_;
   mutable KernelMaps maps_;

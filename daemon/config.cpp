@@ -259,13 +259,15 @@ struct LimitKey {
   uint32_t min;
   uint32_t max;
 };
-constexpr std::array<LimitKey, 6> kLimitKeys = {{
+constexpr std::array<LimitKey, 8> kLimitKeys = {{
     {"connections", &Limits::connections, 1, kMaxMapEntries},
     {"aggregates", &Limits::aggregates, 1, kMaxMapEntries},
     {"closed_connections", &Limits::closed_connections, 1, kMaxMapEntries},
     {"listeners", &Limits::listeners, 1, kMaxMapEntries},
     {"series_per_family", &Limits::series_per_family, kMinSeriesPerFamily, kMaxSeriesPerFamily},
     {"processes", &Limits::processes, 1, kMaxMapEntries},
+    {"target_processes", &Limits::target_processes, 1, kMaxMapEntries},
+    {"target_cgroups", &Limits::target_cgroups, 1, kMaxMapEntries},
 }};
 
 void ParseLimits(const Field& field, Limits& limits) {
@@ -407,7 +409,7 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 12> kSettingKeys = {{
+constexpr std::array<SettingKey, 14> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
@@ -422,6 +424,8 @@ constexpr std::array<SettingKey, 12> kSettingKeys = {{
     {"labels", [](const Field& f, Config& c) { ParseLabels(f, c.labels); }},
     {"metadata", [](const Field& f, Config& c) { ParseMetadata(f, c.labels); }},
     {"services", [](const Field& f, Config& c) { ParseServices(f, c.labels); }},
+    {"targets", [](const Field& f, Config& c) { c.targets = ParseTargets(f.source(), f.value()); }},
+    {"filters", [](const Field& f, Config& c) { c.filters = ParseFilters(f.source(), f.value()); }},
 }};
 
 // Line `index` (0-based) of `text`, for hints about common syntax mistakes.

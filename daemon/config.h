@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "target_config.h"
+
 namespace netlens {
 
 // How finely traffic series are broken down (see docs/metrics.md).
@@ -27,6 +29,8 @@ struct Limits {
   uint32_t listeners = 4096;            // listening ports remembered for accepted connections
   uint32_t series_per_family = 10000;   // series per metric family before folding into "other"
   uint32_t processes = 16384;           // processes whose metadata (labels) is cached
+  uint32_t target_processes = 16384;    // processes judged by user space (targets: comm_regex, exe)
+  uint32_t target_cgroups = 16384;      // cgroups listed for cgroup/unit/container selectors
 };
 
 // A `services` rule: every condition it gives must hold; the first rule that matches names
@@ -81,6 +85,8 @@ struct Config {
   // TLS and basic auth of the HTTP endpoint (web_config.h); unset: plain HTTP, no auth.
   // A relative path in a config file is taken against that file's directory.
   std::optional<std::string> web_config_file;
+  TargetsConfig targets;                      // which processes are watched (target_config.h)
+  FiltersConfig filters;                      // which of their connections are watched
   std::string source = "<embedded default>";  // where this config came from, for logs
 };
 

@@ -16,6 +16,7 @@
 #include "collector.h"
 #include "config.h"
 #include "http_server.h"
+#include "target_selector.h"
 #include "tracer.h"
 #include "version.h"
 // Service integration (systemd notifications, privilege drop, TLS/basic auth config).
@@ -61,7 +62,7 @@ AggregatorSettings SettingsOf(const Config& config) {
 
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
-void Reload(const CliOptions& cli, Config& current, Collector& collector) {
+void Reload(const CliOptions& cli, Config& current, Collector& collector, TargetSelector& targets) {
   try {
     Config next = LoadEffectiveConfig(cli);
     if (next.listen != current.listen)
@@ -70,13 +71,17 @@ void Reload(const CliOptions& cli, Config& current, Collector& collector) {
     const Limits& a = current.limits;
     const Limits& b = next.limits;
     if (a.connections != b.connections || a.aggregates != b.aggregates ||
-        a.closed_connections != b.closed_connections || a.listeners != b.listeners)
+        a.closed_connections != b.closed_connections || a.listeners != b.listeners ||
+        a.target_processes != b.target_processes || a.target_cgroups != b.target_cgroups)
       spdlog::warn("reload: kernel map sizes (limits.*) change only at restart");
     next.listen = current.listen;
     next.limits.connections = a.connections;
     next.limits.aggregates = a.aggregates;
     next.limits.closed_connections = a.closed_connections;
     next.limits.listeners = a.listeners;
+    next.limits.target_processes = a.target_processes;
+    next.limits.target_cgroups = a.target_cgroups;
+    targets.Apply(next.targets, next.filters);
     collector.Reconfigure(SettingsOf(next));
     ApplyLogLevel(next.log_level);
     current = next;
@@ -111,16 +116,26 @@ int Run(const CliOptions& cli) {
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web);
     auto tracer = Tracer::Start(config.limits, cli.btf_path, config.attach_mode);
+    auto targets = std::make_unique<TargetSelector>(*tracer, config.limits);
+    targets->Apply(config.targets, config.filters);
     auto collector = std::make_shared<Collector>(
         *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
+    collector->SetTargetSelector(targets.get());
     server->ServeMetrics(collector);
     spdlog::info("netlens {} serving {} (aggregation {}, config {})", NETLENS_VERSION,
                  server->metrics_url(), LevelName(config.level), config.source);
 
     // ---- service integration: drop privileges, then tell systemd start-up is over ----
     const auto& rules = config.labels.services;
-    const bool reads_exe = config.labels.exe || std::any_of(rules.begin(), rules.end(),
-                                                            [](auto& r) { return !r.exe.empty(); });
+    auto is_exe = [](const ProcessSelector& s) { return s.kind == SelectorKind::kExe; };
+    const auto& include = config.targets.include;
+    const auto& exclude = config.targets.exclude;
+    // /proc/PID/exe of other users' processes needs CAP_SYS_PTRACE: kept only when used.
+    const bool reads_exe =
+        config.labels.exe ||
+        std::any_of(rules.begin(), rules.end(), [](auto& r) { return !r.exe.empty(); }) ||
+        std::any_of(include.begin(), include.end(), is_exe) ||
+        std::any_of(exclude.begin(), exclude.end(), is_exe);
     const CapabilityDrop dropped = DropCapabilities(reads_exe);
     spdlog::info(
         "capabilities dropped in all {} threads: kept {}{}; bounding set {}; "
@@ -139,7 +154,7 @@ int Run(const CliOptions& cli) {
       const int signal = sigtimedwait(&signals, &info, &refresh);
       if (signal == SIGHUP) {
         systemd::NotifyReloading("reloading " + config.source);
-        Reload(cli, config, *collector);
+        Reload(cli, config, *collector, *targets);
         systemd::NotifyReady(status);
       } else if (signal == SIGTERM || signal == SIGINT) {
         // Detach at once; then leave without waiting for the HTTP server's

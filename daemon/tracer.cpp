@@ -119,6 +119,10 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
     bpf_map__set_max_entries(skel->maps.closed, limits->closed_connections);
     bpf_map__set_max_entries(skel->maps.listeners, limits->listeners);
     bpf_map__set_max_entries(skel->maps.latency, limits->aggregates);
+    bpf_map__set_max_entries(skel->maps.ignored_socks, limits->connections);
+    bpf_map__set_max_entries(skel->maps.target_listeners, limits->listeners);
+    bpf_map__set_max_entries(skel->maps.target_procs, limits->target_processes);
+    bpf_map__set_max_entries(skel->maps.target_cgroups, limits->target_cgroups);
   } else {
     bpf_map* map;
     bpf_object__for_each_map(map, skel->obj) {

@@ -87,6 +87,8 @@ static __always_inline void nl_take_owner(struct nl_conn *conn) {
   conn->owner = NL_OWNER_PROCESS;
 }
 
+#include "filters.bpf.h" /* needs nl_process_comm */
+
 static __always_inline __u16 nl_service_port(const struct nl_tuple *t, __u8 direction) {
   if (direction == NL_DIR_ACTIVE) return t->remote_port;
   if (direction == NL_DIR_PASSIVE) return t->local_port;
@@ -203,6 +205,7 @@ static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direc
   conn.direction = direction;
   conn.established = established;
   conn.open_ns = bpf_ktime_get_ns();
+  if (!nl_conn_watched(sk, &conn.tuple, direction, process_context)) return NULL;
   if (process_context) nl_take_owner(&conn);
   if (bpf_map_update_elem(&conns, &sock, &conn, BPF_NOEXIST) != 0) {
     struct nl_conn *raced = bpf_map_lookup_elem(&conns, &sock);
@@ -227,6 +230,7 @@ static __always_inline void nl_account_untracked(struct sock *sk, const struct n
                                                  bool process_context) {
   struct nl_tuple tuple;
   nl_read_tuple(sk, &tuple);
+  if (!nl_untracked_watched(&tuple, process_context)) return;
   __u32 pid = 0;
   char comm[NL_COMM_LEN] = {};
   __u64 start_time = 0;
@@ -278,6 +282,7 @@ static __always_inline void nl_track_response(struct sock *sk, struct nl_conn *c
 /* A send or receive call on a TCP socket that moved `bytes` (> 0), in the
  * caller's context. */
 static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_send) {
+  if (nl_socket_ignored(sk)) return;
   struct nl_conn *conn = nl_conn_get(sk, true);
   if (!conn) {
     struct nl_traffic delta = {};
@@ -314,6 +319,7 @@ static __always_inline void nl_on_data_typed(struct sock *sk, int bytes, bool is
 
 static __always_inline void nl_remember_listener(struct sock *sk) {
   __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  nl_target_listener(port);
   struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32,
                                  .start_time = nl_process_start_time()};
   nl_process_comm(listener.comm);
@@ -356,11 +362,16 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
       break;
     case TCP_ESTABLISHED:
       conn = bpf_map_lookup_elem(&conns, &sock);
-      if (!conn)
+      if (!conn && !nl_socket_ignored(sk))
         conn =
             nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1, false);
       if (!conn) break;
       nl_read_tuple(sk, &conn->tuple); /* ports and addresses are final only now */
+      if (!nl_established_passes(&conn->tuple)) {
+        bpf_map_delete_elem(&conns, &sock); /* no traffic before ESTABLISHED */
+        nl_ignore_socket(sock);
+        break;
+      }
       conn->established_ns = bpf_ktime_get_ns();
       if (conn->direction == NL_DIR_ACTIVE && !conn->established) {
         struct nl_agg_key key;
@@ -381,8 +392,10 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
       if (old_state == TCP_LISTEN) {
         __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
         bpf_map_delete_elem(&listeners, &port);
+        bpf_map_delete_elem(&target_listeners, &port);
       } else {
         nl_conn_close(sock, BPF_CORE_READ(sk, sk_err));
+        nl_forget_socket(sock);
       }
       break;
   }
@@ -399,7 +412,7 @@ static __always_inline void nl_on_state_typed(struct sock *sk, int old_state, in
 
 /* A retransmitted skb, in softirq or timer context: no pid here. */
 static __always_inline void nl_on_retransmit(struct sock *sk) {
-  if (!nl_is_tcp(sk)) return;
+  if (!nl_is_tcp(sk) || nl_socket_ignored(sk)) return;
   struct nl_conn *conn = nl_conn_get(sk, false);
   if (conn) {
     __sync_fetch_and_add(&conn->traffic.retransmits, 1);

@@ -69,7 +69,7 @@ TEST_CASE("rtt: netlens' srtt samples equal ss -ti over a tbf-shaped veth pair",
                          .rounds = 1,
                          .request = 200000,
                          .response = 100,
-                         .server_address = kServerAddress,
+                         .address = kServerAddress,
                          .server_netns = server_ns.name()};
   std::unique_ptr<HeldTraffic> traffic;
   std::map<uint16_t, uint64_t> ss_rtt_us;

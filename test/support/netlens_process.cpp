@@ -46,9 +46,9 @@ NetlensProcess::NetlensProcess(std::string_view aggregation,
       log_path_(dir_.PathOf("netlens.log")),
       failures_at_start_(FailedAssertions()) {
   std::string listen = "127.0.0.1:" + std::to_string(port_);
-  std::string config =
+  config_path_ =
       dir_.Write("netlens.yaml", NetlensConfig(listen, aggregation) + std::string(extra_config));
-  std::vector<std::string> argv{NetlensBinary(), "--config", config, "--listen", listen};
+  std::vector<std::string> argv{NetlensBinary(), "--config", config_path_, "--listen", listen};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   // The kernel-matrix test runs every test once per attach mode.
   if (const char* mode = std::getenv("NETLENS_TEST_ATTACH_MODE"); mode && *mode) {

@@ -41,6 +41,8 @@ class NetlensProcess {
   std::string Describe() const;  // "netlens on 127.0.0.1:PORT (log: PATH)"
 
   HttpResponse Get(std::string_view path) const;
+  const std::string& config_path() const { return config_path_; }
+  void Signal(int signal) const { child_->Signal(signal); }
   Scrape ScrapeMetrics() const;
 
  private:
@@ -50,6 +52,7 @@ class NetlensProcess {
   TempDir dir_;
   uint16_t port_ = 0;
   std::string log_path_;
+  std::string config_path_;
   std::unique_ptr<Child> child_;
   int failures_at_start_ = 0;
 };

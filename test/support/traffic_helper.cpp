@@ -2,7 +2,11 @@
 //
 //   nl-traffic --comm NAME [--server-comm NAME2] [--family 4|6] [--connections N]
 //              [--rounds R] [--request BYTES] [--response BYTES] [--server-delay-ms D]
-//              [--hold] [--server-address IPV4] [--server-netns NAME]
+//              [--address ADDR] [--port PORT] [--cgroup DIR] [--server-netns NAME] [--hold]
+//
+// --address: the server's address (default 127.0.0.1 or ::1); --port: its listening
+// port (default: ephemeral); --cgroup: a cgroup v2 directory the process moves into first;
+// --server-netns: the /run/netns/ name of the network namespace the server enters.
 //
 // The process forks. The child is the server (comm NAME2, default NAME): it listens on an
 // ephemeral port of 127.0.0.1 or ::1, accepts N connections, then serves them with a poll
@@ -82,8 +86,10 @@ struct Options {
   size_t response = 100;
   long server_delay_ms = 0;  // the server waits this long between request and response
   bool hold = false;
-  std::string server_address;  // IPv4; empty: loopback
-  std::string server_netns;    // /run/netns/ name; empty: stay
+  std::string address;       // empty: 127.0.0.1 or ::1
+  long port = 0;             // 0: ephemeral
+  std::string cgroup;        // empty: stay where started
+  std::string server_netns;  // /run/netns/ name; empty: stay
 };
 
 struct CallCounts {
@@ -99,8 +105,8 @@ class UsageError : public std::runtime_error {
 const char* Usage() {
   return "usage: nl-traffic --comm NAME [--server-comm NAME] [--family 4|6] [--connections N]\n"
          "                  [--rounds R] [--request BYTES] [--response BYTES]\n"
-         "                  [--server-delay-ms D] [--hold] [--server-address IPV4]\n"
-         "                  [--server-netns NAME]\n";
+         "                  [--server-delay-ms D] [--address ADDR] [--port PORT]\n"
+         "                  [--cgroup DIR] [--server-netns NAME] [--hold]\n";
 }
 
 long ParseNumber(std::string_view flag, std::string_view text, long min) {
@@ -144,11 +150,13 @@ Options ParseOptions(int argc, char** argv) {
       options.request = static_cast<size_t>(ParseNumber(flag, value, 1));
     } else if (flag == "--response") {
       options.response = static_cast<size_t>(ParseNumber(flag, value, 1));
-    } else if (flag == "--server-address") {
-      in_addr parsed{};
-      if (inet_pton(AF_INET, std::string(value).c_str(), &parsed) != 1)
-        throw UsageError("--server-address: an IPv4 address");
-      options.server_address = value;
+    } else if (flag == "--address") {
+      options.address = value;
+    } else if (flag == "--port") {
+      options.port = ParseNumber(flag, value, 1);
+      if (options.port > 65535) throw UsageError("--port: at most 65535");
+    } else if (flag == "--cgroup") {
+      options.cgroup = value;
     } else if (flag == "--server-netns") {
       options.server_netns = value;
     } else if (flag == "--server-delay-ms") {
@@ -158,8 +166,6 @@ Options ParseOptions(int argc, char** argv) {
     }
   }
   if (options.server_comm.empty()) options.server_comm = options.comm;
-  if (!options.server_address.empty() && options.family != 4)
-    throw UsageError("--server-address: IPv4 only (--family 4)");
   CheckComm("--comm", options.comm);
   CheckComm("--server-comm", options.server_comm);
   return options;
@@ -178,33 +184,38 @@ void RaiseFdLimit() {
   }
 }
 
-// The loopback address of the family with the given port.
-sockaddr_storage Loopback(int family, uint16_t port, socklen_t* length) {
+// The server's address (--address, or the loopback address of the family) with the given port.
+sockaddr_storage Loopback(const Options& options, uint16_t port, socklen_t* length) {
   sockaddr_storage address{};
+  const int family = options.family;
   if (family == 4) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
     v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!options.address.empty() && inet_pton(AF_INET, options.address.c_str(), &v4->sin_addr) != 1)
+      throw std::runtime_error("--address: not an IPv4 address: " + options.address);
     *length = sizeof(sockaddr_in);
   } else {
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
     v6->sin6_addr = in6addr_loopback;
+    if (!options.address.empty() &&
+        inet_pton(AF_INET6, options.address.c_str(), &v6->sin6_addr) != 1)
+      throw std::runtime_error("--address: not an IPv6 address: " + options.address);
     *length = sizeof(sockaddr_in6);
   }
   return address;
 }
 
-// Where the server listens: loopback, or --server-address.
-sockaddr_storage ServerAddress(const Options& options, uint16_t port, socklen_t* length) {
-  sockaddr_storage address = Loopback(options.family, port, length);
-  if (!options.server_address.empty()) {
-    inet_pton(AF_INET, options.server_address.c_str(),
-              &reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
-  }
-  return address;
+// Moves this process into the cgroup v2 directory `dir`.
+void EnterCgroup(const std::string& dir) {
+  UniqueFd procs(open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+  if (procs.get() < 0) ThrowErrno("open " + dir + "/cgroup.procs");
+  const std::string pid = std::to_string(getpid());
+  if (write(procs.get(), pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
+    ThrowErrno("moving into " + dir);
 }
 
 uint16_t LocalPort(int fd) {
@@ -323,7 +334,7 @@ void Serve(const Options& options, Channel& channel) {
   }
   UniqueFd listener = Socket(options.family);
   socklen_t length = 0;
-  sockaddr_storage address = ServerAddress(options, 0, &length);
+  sockaddr_storage address = Loopback(options, static_cast<uint16_t>(options.port), &length);
   if (bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
     ThrowErrno("server: bind");
   }
@@ -407,7 +418,7 @@ int RunClient(const Options& options, pid_t server, Channel& channel) {
   for (long i = 0; i < options.connections; ++i) {
     UniqueFd fd = Socket(options.family);
     socklen_t length = 0;
-    sockaddr_storage address = ServerAddress(options, port, &length);
+    sockaddr_storage address = Loopback(options, port, &length);
     while (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
       if (errno != EINTR) ThrowErrno("client: connect");
     }
@@ -475,6 +486,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   RaiseFdLimit();
+  if (!options.cgroup.empty()) EnterCgroup(options.cgroup);
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) ThrowErrno("pipe");
   UniqueFd read_end(pipe_fds[0]);

@@ -35,13 +35,14 @@ std::vector<std::string> Command(const TrafficOptions& options, bool hold) {
     argv.push_back("--server-delay-ms");
     argv.push_back(std::to_string(options.server_delay_ms));
   }
-  if (!options.server_address.empty()) {
-    argv.push_back("--server-address");
-    argv.push_back(options.server_address);
-  }
-  if (!options.server_netns.empty()) {
-    argv.push_back("--server-netns");
-    argv.push_back(options.server_netns);
+  for (const auto& [flag, value] :
+       {std::pair<const char*, std::string>{"--address", options.address},
+        {"--port", options.port ? std::to_string(options.port) : ""},
+        {"--cgroup", options.cgroup},
+        {"--server-netns", options.server_netns}}) {
+    if (value.empty()) continue;
+    argv.push_back(flag);
+    argv.push_back(value);
   }
   if (hold) argv.push_back("--hold");
   return argv;

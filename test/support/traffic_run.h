@@ -20,9 +20,11 @@ struct TrafficOptions {
   int rounds = 1;
   uint64_t request = 100;  // bytes per request
   uint64_t response = 100;
-  int server_delay_ms = 0;     // between reading a request and sending its response
-  std::string server_address;  // IPv4 the server listens on; empty: loopback
-  std::string server_netns;    // network namespace (ip netns name) of the server; empty: ours
+  int server_delay_ms = 0;   // between reading a request and sending its response
+  std::string address;       // the server's address; empty: 127.0.0.1 or ::1
+  uint16_t port = 0;         // the server's port; 0: ephemeral
+  std::string cgroup;        // a cgroup v2 directory nl-traffic moves into first; empty: none
+  std::string server_netns;  // network namespace (ip netns name) of the server; empty: ours
 
   const std::string& ServerComm() const { return server_comm.empty() ? comm : server_comm; }
 };

@@ -340,10 +340,10 @@ TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[conf
   const std::string top_keys =
       "valid keys: listen, log_level, aggregation, attach_mode, process_ttl, "
       "closed_connection_retention, limits, latency_buckets, web_config_file, labels, metadata, "
-      "services";
+      "services, targets, filters";
   const std::string limit_keys =
       "valid keys in 'limits': connections, aggregates, closed_connections, listeners, "
-      "series_per_family, processes";
+      "series_per_family, processes, target_processes, target_cgroups";
   CHECK(ErrorOf("limts:\n  connections: 5\n") ==
         "t.yaml:1:1: unknown key 'limts' (did you mean 'limits'?); " + top_keys);
   CHECK(ErrorOf("listen: \"127.0.0.1:9750\"\nlimits:\n  conections: 10\n") ==
