@@ -34,6 +34,7 @@ HOOKS = {
     "recv": "sock:sock_recv_length",
     "state": "sock:inet_sock_set_state",
     "rtx": "tcp:tcp_retransmit_skb",
+    "accept4": "syscalls:sys_exit_accept4",
 }
 PROG_TYPE_MODE = {"tracing": "tp_btf", "tracepoint": "tracepoint", "raw_tracepoint": "raw_tp"}
 TRACING_TYPES = ("tracing", "tracepoint", "raw_tracepoint", "kprobe", "perf_event")
@@ -44,6 +45,7 @@ EMPTY = {
     ("sock:sock_recv_length", "tp_btf"): "empty_recv_btf",
     ("sock:inet_sock_set_state", "tp_btf"): "empty_state_btf",
     ("tcp:tcp_retransmit_skb", "tracepoint"): "empty_rtx_tp",
+    ("syscalls:sys_exit_accept4", "tracepoint"): "empty_accept4_tp",
     ("sock:sock_send_length", "tracepoint"): "empty_send_tp",
     ("sock:sock_recv_length", "tracepoint"): "empty_recv_tp",
 }
@@ -176,12 +178,19 @@ def bpf_programs():
     return {p["id"]: p for p in json.loads(out or "[]")}
 
 
+# Programs the bench traffic never triggers (nginx and wrk use accept4(2), not accept(2)): left
+# out of the per-event table. The kernel keeps 15 characters of a program's name.
+IDLE_PROGRAMS = {"nl_accept_exit_tp"}
+
+
 def hook_of(name):
     for key in ("send", "recv", "state"):
         if key in name:
             return HOOKS[key]
     if "rtx" in name or "retransmit" in name:
         return HOOKS["rtx"]
+    if "accept4" in name:
+        return HOOKS["accept4"]
     raise BenchError(f"cannot tell the hook of program {name}")
 
 
@@ -606,6 +615,8 @@ class Bench:
                 raise BenchError(f"bpf program {pid_} vanished")
             runs = after[pid_].get("run_cnt", 0) - before[pid_].get("run_cnt", 0)
             ns = after[pid_].get("run_time_ns", 0) - before[pid_].get("run_time_ns", 0)
+            if any(idle.startswith(after[pid_].get("name", "")) for idle in IDLE_PROGRAMS):
+                continue  # whatever runs it had came from other processes
             if runs <= 0:
                 raise BenchError(f"bpf program {after[pid_].get('name')} never ran "
                                  "(is kernel.bpf_stats_enabled on?)")
@@ -621,7 +632,8 @@ class Bench:
         monitors = [
             ("netlens", lambda: Netlens(self)),
             ("empty_tp_btf", lambda: Loader(self, self.obj("empty"), [
-                "empty_send_btf", "empty_recv_btf", "empty_state_btf", "empty_rtx_tp"])),
+                "empty_send_btf", "empty_recv_btf", "empty_state_btf", "empty_rtx_tp",
+                "empty_accept4_tp"])),
             ("empty_tracepoint", lambda: Loader(self, self.obj("empty"), [
                 "empty_send_tp", "empty_recv_tp"])),
             ("bpftrace", lambda: Bpftrace(self)),
@@ -642,7 +654,8 @@ class Bench:
                 for name, ptype, ns, eps in res.values():
                     if label == "netlens":
                         full = next((p for p in netlens_programs if p.startswith(name)), name)
-                        hook, mode = netlens_programs.get(full, (hook_of(name), None))
+                        hook, mode = (netlens_programs[full] if full in netlens_programs else
+                                      (hook_of(name), None))
                         name = full
                         mode = mode or PROG_TYPE_MODE.get(ptype, ptype)
                     else:

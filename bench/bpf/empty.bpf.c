@@ -25,6 +25,10 @@ int BPF_PROG(empty_state_btf) { return 0; }
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int empty_rtx_tp(void *ctx) { return 0; }
 
+/* The accept hook's attach mode (nginx accepts with accept4). */
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int empty_accept4_tp(void *ctx) { return 0; }
+
 SEC("tracepoint/sock/sock_send_length")
 int empty_send_tp(void *ctx) { return 0; }
 
