@@ -115,7 +115,7 @@ TEST_CASE("Bad selectors and filters are errors at their place", "[targets]") {
         "'local_port'?); valid: local_port, remote_port, remote_cidr");
 }
 
-TEST_CASE("Processes match by pid, comm, regex, exe and cgroup; exclude wins", "[targets]") {
+TEST_CASE("Processes match by pid, comm, regex, exe and cgroup, exclude wins", "[targets]") {
   const Config config = Parse(R"(targets:
   include:
     - pid: 7
