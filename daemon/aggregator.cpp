@@ -83,7 +83,8 @@ const std::vector<size_t> kHistogramWeights = {NL_HIST_BUCKETS + 1};
 
 Aggregator::Aggregator(const AggregatorSettings& settings)
     : settings_(settings),
-      process_labels_(std::make_unique<ProcessLabels>(settings.labels, settings.proc_root)),
+      process_labels_(
+          std::make_unique<ProcessLabels>(settings.labels, settings.proc_root, settings.cgroup_of)),
       traffic_labels_(Concat(TrafficLabelNames(settings.level), process_labels_->names())),
       connection_labels_(Concat(ConnectionLabelNames(settings.level), process_labels_->names())),
       traffic_(traffic_labels_.size(), settings.series_budget, kTrafficWeights),

@@ -25,6 +25,7 @@ struct AggregatorSettings {
   LatencyBuckets latency_buckets;  // rendering only: which bucket bounds /metrics shows
   LabelSettings labels;
   std::string proc_root = "/proc";  // where process metadata is read (tests point elsewhere)
+  CgroupOfProcess cgroup_of{};      // cgroups of processes gone before /proc was read
 };
 
 // bytes_sent, bytes_received, send_calls, receive_calls, retransmits

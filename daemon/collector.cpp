@@ -73,13 +73,24 @@ std::vector<const typename Ledger::Series*> Sorted(const Ledger& ledger) {
 }  // namespace
 
 Collector::Collector(Tracer& tracer, const AggregatorSettings& settings, BuildInfo build)
-    : tracer_(tracer), build_(std::move(build)), maps_(tracer), aggregator_(settings) {
+    : tracer_(tracer),
+      build_(std::move(build)),
+      process_cgroups_(tracer.map("proc_cgroups"), tracer.map("target_cgroups").max_entries),
+      maps_(tracer),
+      aggregator_(WithProcessCgroups(settings)) {
   tracer_.SetKeepClosed(settings.level == Level::kConnection);
+}
+
+AggregatorSettings Collector::WithProcessCgroups(AggregatorSettings settings) {
+  settings.cgroup_of = [this](uint32_t pid, uint64_t start_time) {
+    return process_cgroups_.PathOf(pid, start_time);
+  };
+  return settings;
 }
 
 void Collector::Reconfigure(const AggregatorSettings& settings) {
   std::lock_guard lock(mutex_);
-  aggregator_.Reconfigure(settings);
+  aggregator_.Reconfigure(WithProcessCgroups(settings));
   tracer_.SetKeepClosed(settings.level == Level::kConnection);
 }
 
@@ -254,6 +265,14 @@ void Collector::AppendProcessCache(std::vector<prometheus::MetricFamily>& out) c
                           MetricType::Counter);
   evictions.Add({}, {}, static_cast<double>(cache.stats().evictions));
   out.push_back(evictions.Take());
+  MetricBuilder listings("netlens_process_cgroup_listings_total",
+                         "Listings of the cgroup v2 hierarchy to name the cgroup id of a process "
+                         "that exited; full: stopped at limits.target_cgroups.",
+                         MetricType::Counter);
+  listings.Add({"result"}, {"complete"},
+               static_cast<double>(process_cgroups_.listings() - process_cgroups_.listings_full()));
+  listings.Add({"result"}, {"full"}, static_cast<double>(process_cgroups_.listings_full()));
+  out.push_back(listings.Take());
 }
 
 void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,

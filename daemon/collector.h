@@ -11,6 +11,7 @@
 
 #include "aggregator.h"
 #include "kernel_maps.h"
+#include "process_cgroups.h"
 #include "target_selector.h"
 #include "tracer.h"
 
@@ -37,6 +38,8 @@ class Collector : public prometheus::Collectable {
 
  private:
   void RefreshLocked() const;
+  // The settings with the kernel's cgroups of processes that exited.
+  AggregatorSettings WithProcessCgroups(AggregatorSettings settings);
   void AppendTraffic(std::vector<prometheus::MetricFamily>& out) const;
   void AppendConnections(std::vector<prometheus::MetricFamily>& out) const;
   void AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const;
@@ -48,6 +51,7 @@ class Collector : public prometheus::Collectable {
   TargetSelector* targets_ = nullptr;
   BuildInfo build_;
   mutable std::mutex mutex_;
+  ProcessCgroups process_cgroups_;  // used by aggregator_ under mutex_
   mutable KernelMaps maps_;
   mutable KernelSnapshot snapshot_;  // reused: its vectors keep their capacity
   mutable Aggregator aggregator_;

@@ -9,8 +9,12 @@ uint64_t StartTimeTicks(uint64_t start_time_ns) {
   return start_time_ns / kNsPerTick;
 }
 
-ProcessCache::ProcessCache(size_t capacity, std::chrono::seconds refresh, std::string proc_root)
-    : capacity_(capacity), refresh_(refresh), proc_root_(std::move(proc_root)) {}
+ProcessCache::ProcessCache(size_t capacity, std::chrono::seconds refresh, std::string proc_root,
+                           CgroupOfProcess cgroup_of)
+    : capacity_(capacity),
+      refresh_(refresh),
+      proc_root_(std::move(proc_root)),
+      cgroup_of_(std::move(cgroup_of)) {}
 
 const ProcessInfo& ProcessCache::Lookup(uint32_t pid, uint64_t start_time, Clock::time_point now) {
   const Key key{pid, start_time};
@@ -34,7 +38,16 @@ const ProcessInfo& ProcessCache::Lookup(uint32_t pid, uint64_t start_time, Clock
   // /proc/PID of another process than the kernel saw: its metadata would be wrong.
   if (info && start_time != 0 && info->start_time_ticks != StartTimeTicks(start_time)) info.reset();
   // A process that is gone keeps what was read while it ran (its series keep their labels).
-  if (info) entry.info = std::move(*info);
+  if (info) {
+    entry.info = std::move(*info);
+  } else if (entry.info.cgroup.path.empty() && cgroup_of_ && start_time != 0) {
+    // Gone before /proc was read: the cgroup the kernel saw it in names it still.
+    std::string path = cgroup_of_(pid, start_time);
+    if (!path.empty()) {
+      entry.info.cgroup = ParseCgroupPath(path);
+      entry.info.cgroup_v2_path = std::move(path);
+    }
+  }
   entry.info.pid = pid;
   return entry.info;
 }

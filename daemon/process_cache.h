@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <string>
@@ -16,6 +17,9 @@
 
 namespace netlens {
 
+// The cgroup v2 path of a process (pid, start time) as the kernel saw it; "" when unknown.
+using CgroupOfProcess = std::function<std::string(uint32_t pid, uint64_t start_time)>;
+
 class ProcessCache {
  public:
   using Clock = std::chrono::steady_clock;
@@ -24,7 +28,9 @@ class ProcessCache {
     uint64_t evictions = 0;  // entries dropped to stay within the bound
   };
 
-  ProcessCache(size_t capacity, std::chrono::seconds refresh, std::string proc_root = "/proc");
+  // cgroup_of: where the cgroup of a process that is gone before /proc was read comes from.
+  ProcessCache(size_t capacity, std::chrono::seconds refresh, std::string proc_root = "/proc",
+               CgroupOfProcess cgroup_of = {});
 
   // The metadata of the process (pid, start_time); start_time in boot-clock ns as the kernel
   // keys carry it (0: unknown, any process with the pid). When /proc/PID is another process
@@ -48,6 +54,7 @@ class ProcessCache {
   size_t capacity_;
   std::chrono::seconds refresh_;
   std::string proc_root_;
+  CgroupOfProcess cgroup_of_;
   std::map<Key, Entry> entries_;
   std::list<Key> lru_;  // most recently used first
   Stats stats_;

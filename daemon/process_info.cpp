@@ -94,27 +94,55 @@ std::optional<std::string> ReadSmallFile(const std::string& path) {
   return text.str();
 }
 
+// One line of /proc/PID/cgroup: hierarchy-ID:controller-list:path.
+struct CgroupLine {
+  std::string_view id, controllers, path;
+  bool IsV2() const { return id == "0" && controllers.empty(); }
+};
+
+std::optional<CgroupLine> ParseCgroupLine(std::string_view line) {
+  // The path itself may contain ':'.
+  const size_t first_colon = line.find(':');
+  if (first_colon == std::string_view::npos) return std::nullopt;
+  const size_t second_colon = line.find(':', first_colon + 1);
+  if (second_colon == std::string_view::npos) return std::nullopt;
+  CgroupLine parsed{line.substr(0, first_colon),
+                    line.substr(first_colon + 1, second_colon - first_colon - 1),
+                    line.substr(second_colon + 1)};
+  if (parsed.path.empty() || parsed.path[0] != '/') return std::nullopt;
+  return parsed;
+}
+
 }  // namespace
+
+std::optional<std::string> CgroupV2PathOf(std::string_view text) {
+  for (std::string_view text_line : Split(text, '\n')) {
+    const std::optional<CgroupLine> line = ParseCgroupLine(text_line);
+    if (line && line->IsV2()) return std::string(line->path);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> CgroupV2Root(const std::string& mounts_path) {
+  std::ifstream mounts(mounts_path);
+  std::string device, dir, type, rest;
+  while (mounts >> device >> dir >> type && std::getline(mounts, rest)) {
+    if (type == "cgroup2") return dir;
+  }
+  return std::nullopt;
+}
 
 std::string CgroupPathOf(std::string_view text) {
   std::string v2, systemd, first;
-  for (std::string_view line : Split(text, '\n')) {
-    // hierarchy-ID:controller-list:path; the path itself may contain ':'.
-    const size_t first_colon = line.find(':');
-    if (first_colon == std::string_view::npos) continue;
-    const size_t second_colon = line.find(':', first_colon + 1);
-    if (second_colon == std::string_view::npos) continue;
-    const std::string_view id = line.substr(0, first_colon);
-    const std::string_view controllers =
-        line.substr(first_colon + 1, second_colon - first_colon - 1);
-    const std::string_view path = line.substr(second_colon + 1);
-    if (path.empty() || path[0] != '/') continue;
-    if (id == "0" && controllers.empty()) {
-      v2 = path;
-    } else if (controllers == "name=systemd") {
-      systemd = path;
-    } else if (first.empty() && path != "/") {
-      first = path;
+  for (std::string_view text_line : Split(text, '\n')) {
+    const std::optional<CgroupLine> line = ParseCgroupLine(text_line);
+    if (!line) continue;
+    if (line->IsV2()) {
+      v2 = line->path;
+    } else if (line->controllers == "name=systemd") {
+      systemd = line->path;
+    } else if (first.empty() && line->path != "/") {
+      first = line->path;
     }
   }
   // Hybrid hosts have both; a v2 path of "/" there says nothing (no controller is on it).
@@ -219,7 +247,10 @@ std::optional<ProcessInfo> ReadProcessInfo(uint32_t pid, const std::string& proc
     constexpr std::string_view kDeleted = " (deleted)";
     if (EndsWith(info.exe, kDeleted)) info.exe.resize(info.exe.size() - kDeleted.size());
   }
-  if (auto cgroup = ReadSmallFile(dir + "/cgroup")) info.cgroup = ParseProcCgroup(*cgroup);
+  if (auto cgroup = ReadSmallFile(dir + "/cgroup")) {
+    info.cgroup = ParseProcCgroup(*cgroup);
+    info.cgroup_v2_path = CgroupV2PathOf(*cgroup);
+  }
   return info;
 }
 

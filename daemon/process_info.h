@@ -28,6 +28,14 @@ struct CgroupInfo {
 // else the first v1 line with a path. "" when no line has a path.
 std::string CgroupPathOf(std::string_view proc_cgroup_text);
 
+// The path of the cgroup v2 line ("0::/a/b") of /proc/PID/cgroup text, "/" included: the cgroup
+// that the kernel's cgroup ids name. nullopt when there is no v2 line.
+std::optional<std::string> CgroupV2PathOf(std::string_view proc_cgroup_text);
+
+// Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid
+// hosts (from the mounts table); nullopt when it is not mounted.
+std::optional<std::string> CgroupV2Root(const std::string& mounts_path = "/proc/self/mounts");
+
 // Reads container, pod and systemd identity out of one cgroup path.
 CgroupInfo ParseCgroupPath(std::string_view path);
 
@@ -44,6 +52,7 @@ struct ProcessInfo {
   std::string exe;                // readlink /proc/PID/exe, " (deleted)" dropped; "" if unreadable
   uint64_t start_time_ticks = 0;  // field 22 of /proc/PID/stat
   CgroupInfo cgroup;              // from /proc/PID/cgroup
+  std::optional<std::string> cgroup_v2_path;  // its v2 line, what target selectors match
 };
 
 // Reads PID's metadata under proc_root. nullopt when the process is gone (no

@@ -21,11 +21,12 @@ std::string HostName() {
 
 }  // namespace
 
-ProcessLabels::ProcessLabels(const LabelSettings& settings, std::string proc_root)
+ProcessLabels::ProcessLabels(const LabelSettings& settings, std::string proc_root,
+                             CgroupOfProcess cgroup_of)
     : settings_(settings),
       instance_(settings.instance_value.empty() ? HostName() : settings.instance_value),
       service_(settings.service && !settings.services.empty()),
-      cache_(settings.processes, settings.refresh, std::move(proc_root)),
+      cache_(settings.processes, settings.refresh, std::move(proc_root), std::move(cgroup_of)),
       pods_(settings.pods_directory, kMaxPods),
       netns_names_(settings.netns_directory, kMaxNamedNetns) {
   const std::pair<bool, const char*> labels[] = {

@@ -26,7 +26,8 @@ struct LabelSubject {
 
 class ProcessLabels {
  public:
-  explicit ProcessLabels(const LabelSettings& settings, std::string proc_root = "/proc");
+  explicit ProcessLabels(const LabelSettings& settings, std::string proc_root = "/proc",
+                         CgroupOfProcess cgroup_of = {});
 
   // The label names this adds, in order; empty when every label is off.
   const std::vector<std::string>& names() const { return names_; }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "netlens.h"
+#include "process_info.h"
 #include "target_config.h"
 
 namespace netlens {
@@ -22,13 +23,10 @@ struct ProcessFacts {
   std::optional<std::string> cgroup;  // cgroup v2 path from /proc/PID/cgroup ("0::/a/b")
 };
 
-// comm, exe and cgroup of a live process; fields it cannot read stay empty.
+// What selectors look at in a process's metadata (cgroup: its v2 path, what the kernel judges).
+ProcessFacts FactsOf(const ProcessInfo& info);
+// FactsOf a live process (ReadProcessInfo); a process that is gone has only its pid.
 ProcessFacts ReadProcessFacts(uint32_t pid);
-// Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid
-// hosts (from /proc/self/mounts); nothing if it is not mounted.
-std::optional<std::string> CgroupV2Root();
-// The cgroup v2 path in the text of /proc/PID/cgroup (the "0::" line), if there is one.
-std::optional<std::string> CgroupV2Path(const std::string& proc_pid_cgroup);
 
 // NL_MATCH_INCLUDE / NL_MATCH_EXCLUDE bits of every selector that matches.
 uint8_t MatchProcess(const TargetsConfig& targets, const ProcessFacts& facts);

@@ -4,14 +4,13 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 
 #include "labels.h"
 #include "metric_builder.h"
+#include "process_cgroups.h"
 #include "target_match.h"
 
 namespace netlens {
@@ -218,25 +217,15 @@ void TargetSelector::ListCgroupsLocked() {
   cgroup_paths_.clear();
   bool full = false;
   if ((flags_ & NL_TARGET_CGROUPS) && cgroup_root_) {
-    std::error_code error;
-    const std::filesystem::path root(*cgroup_root_);
-    const auto add = [&](const std::filesystem::path& dir, const std::string& path) {
-      struct stat status {};
-      if (stat(dir.c_str(), &status) != 0) return;
+    ForEachCgroup(*cgroup_root_, [&](uint64_t id, const std::string& path) {
       if (cgroups.size() >= max_cgroups_) {
         full = true;
-        return;
+        return false;
       }
-      cgroups[status.st_ino] = MatchCgroupPath(targets_, path);
-      cgroup_paths_[status.st_ino] = path;
-    };
-    add(root, "/");
-    for (auto it = std::filesystem::recursive_directory_iterator(
-             root, std::filesystem::directory_options::skip_permission_denied, error);
-         !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-      if (!it->is_directory(error) || it->is_symlink(error)) continue;
-      add(it->path(), "/" + std::filesystem::relative(it->path(), root, error).string());
-    }
+      cgroups[id] = MatchCgroupPath(targets_, path);
+      cgroup_paths_[id] = path;
+      return true;
+    });
   }
   if (full) ++cgroups_full_;
   Replace(cgroups_.fd, cgroups);

@@ -123,10 +123,12 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
     bpf_map__set_max_entries(skel->maps.target_listeners, limits->listeners);
     bpf_map__set_max_entries(skel->maps.target_procs, limits->target_processes);
     bpf_map__set_max_entries(skel->maps.target_cgroups, limits->target_cgroups);
+    bpf_map__set_max_entries(skel->maps.proc_cgroups, limits->processes);
   } else {
     bpf_map* map;
     bpf_object__for_each_map(map, skel->obj) {
-      if (bpf_map__type(map) == BPF_MAP_TYPE_HASH) bpf_map__set_max_entries(map, 1);
+      if (bpf_map__type(map) == BPF_MAP_TYPE_HASH || bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH)
+        bpf_map__set_max_entries(map, 1);
     }
   }
   return skel;

@@ -79,12 +79,22 @@ static __always_inline __u32 nl_netns_of(struct sock *sk) {
   return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
+/* Process context only: the current process's cgroup, for its labels after it
+ * exits. Looked up per connection, written once per process and cgroup. */
+static __noinline void nl_note_cgroup(__u32 pid, __u64 start_time) {
+  struct nl_proc_key key = {.pid = pid, .start_time = start_time};
+  __u64 cgroup = bpf_get_current_cgroup_id();
+  __u64 *known = bpf_map_lookup_elem(&proc_cgroups, &key);
+  if (!known || *known != cgroup) bpf_map_update_elem(&proc_cgroups, &key, &cgroup, BPF_ANY);
+}
+
 /* Only called where the current task is the one acting on the socket. */
 static __always_inline void nl_take_owner(struct nl_conn *conn) {
   conn->pid = bpf_get_current_pid_tgid() >> 32;
   nl_process_comm(conn->comm);
   conn->start_time = nl_process_start_time();
   conn->owner = NL_OWNER_PROCESS;
+  nl_note_cgroup(conn->pid, conn->start_time);
 }
 
 #include "filters.bpf.h" /* needs nl_process_comm */
@@ -238,6 +248,7 @@ static __always_inline void nl_account_untracked(struct sock *sk, const struct n
     pid = bpf_get_current_pid_tgid() >> 32;
     nl_process_comm(comm);
     start_time = nl_process_start_time();
+    nl_note_cgroup(pid, start_time);
   }
   struct nl_agg_key key;
   nl_agg_key_of(&key, pid, comm, &tuple, NL_DIR_UNKNOWN);
@@ -323,6 +334,7 @@ static __always_inline void nl_remember_listener(struct sock *sk) {
   struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32,
                                  .start_time = nl_process_start_time()};
   nl_process_comm(listener.comm);
+  nl_note_cgroup(listener.pid, listener.start_time);
   if (bpf_map_update_elem(&listeners, &port, &listener, BPF_ANY) != 0)
     nl_stat_inc(NL_STAT_LISTENERS_FULL);
 }

@@ -49,6 +49,13 @@ struct {
 } settings SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct nl_proc_key);
+  __type(value, __u64); /* cgroup id */
+} proc_cgroups SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, NL_STAT_MAX);
   __type(key, __u32);

@@ -179,6 +179,15 @@ enum nl_stat {
   NL_STAT_MAX = 6,
 };
 
+/* proc_cgroups (LRU hash, limits.processes): a process's cgroup v2 id (its
+ * directory's inode), taken in process context where its identity is, so that
+ * one that exits before user space reads /proc still gets its cgroup labels. */
+struct nl_proc_key {
+  __u32 pid;
+  __u32 _pad;
+  __u64 start_time; /* as in nl_agg_key */
+};
+
 /* The totals key that takes what finds no room: pid 0, direction NL_DIR_OVERFLOW. */
 #define NL_DIR_OVERFLOW 0xff
 

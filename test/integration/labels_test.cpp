@@ -74,6 +74,19 @@ uint64_t InodeOf(const std::string& path) {
   return st.st_ino;
 }
 
+// Both sides of nl-traffic carry the test cgroup and the service its rule names.
+void RequireCheckoutLabels(const Scrape& scrape, const TrafficOptions& options,
+                           const TrafficReport& report, const std::string& cgroup) {
+  for (const Side& side : {ClientSide(options, report), ServerSide(options, report)}) {
+    INFO("the " << side.role << " side of nl-traffic");
+    Labels labels = side.process;
+    labels["cgroup"] = cgroup;
+    labels["service"] = "checkout";
+    labels["systemd_unit"] = "";
+    RequireTraffic(scrape, labels, side.counts);
+  }
+}
+
 TEST_CASE("labels: a cgroup the test creates yields the cgroup and service labels", "[labels]") {
   const std::string comm = UniqueComm();
   const std::string cgroup_name = "netlens-it-" + comm;
@@ -91,16 +104,29 @@ TEST_CASE("labels: a cgroup the test creates yields the cgroup and service label
   cgroup.Leave();
   const TrafficReport& report = traffic.report();
 
-  Scrape scrape = netlens.ScrapeMetrics();
-  for (const Side& side : {ClientSide(options, report), ServerSide(options, report)}) {
-    INFO("the " << side.role << " side of nl-traffic");
-    Labels labels = side.process;
-    labels["cgroup"] = cgroup.path();
-    labels["service"] = "checkout";
-    labels["systemd_unit"] = "";
-    RequireTraffic(scrape, labels, side.counts);
-  }
+  RequireCheckoutLabels(netlens.ScrapeMetrics(), options, report, cgroup.path());
   traffic.Close();
+  cgroup.Remove();
+}
+
+TEST_CASE("labels: processes that exit before the scrape keep their cgroup and service labels",
+          "[labels][exited]") {
+  const std::string comm = UniqueComm();
+  NetlensProcess netlens("process", {},
+                         "labels:\n  cgroup: true\n  systemd_unit: true\n"
+                         "services:\n  - name: checkout\n    cgroup: \"/netlens-it-*\"\n");
+  TrafficOptions options{
+      .comm = comm, .connections = 2, .rounds = 3, .request = 300, .response = 5000};
+  CgroupScope cgroup("netlens-it-" + comm);
+  const TrafficReport report = RunTraffic(options);  // client and server start in the cgroup
+  cgroup.Leave();
+  // Both are gone: /proc has nothing to say about them, the kernel noted their cgroup.
+  for (const pid_t pid : {report.client_pid, report.server_pid}) {
+    INFO("pid " << pid);
+    REQUIRE(access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0);
+  }
+
+  RequireCheckoutLabels(netlens.ScrapeMetrics(), options, report, cgroup.path());
   cgroup.Remove();
 }
 
@@ -169,7 +195,7 @@ std::optional<TrafficReport> RunTrafficAsPid(const TrafficOptions& options, pid_
   return std::nullopt;
 }
 
-TEST_CASE("labels: a reused pid starts a fresh series; the old process's counts are dropped",
+TEST_CASE("labels: a reused pid starts a fresh series, the old process's counts are dropped",
           "[labels][pid_reuse]") {
   NetlensProcess netlens("process", {}, "process_ttl: 1h\n");
   TrafficOptions first{.comm = UniqueComm(), .connections = 2, .request = 1000, .response = 10};

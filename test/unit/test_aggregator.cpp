@@ -220,7 +220,7 @@ TEST_CASE("a running process, or one with live connections, is kept") {
   REQUIRE(agg.traffic().series().size() == 1);
 }
 
-TEST_CASE("a reused pid ends the old process's series; the new process starts from zero") {
+TEST_CASE("a reused pid ends the old process's series, the new process starts from zero") {
   AggregatorSettings settings = At(Level::kProcess);
   settings.process_ttl = std::chrono::seconds(60);
   Aggregator agg(settings);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config.h"
+#include "config_error.h"
 
 namespace netlens {
 namespace {
@@ -16,16 +17,7 @@ using namespace std::chrono_literals;
 
 Config Parse(const std::string& yaml) { return ParseConfig(yaml, "t.yaml"); }
 
-// The message ParseConfig throws for `yaml`, or a test failure if it accepts it.
-std::string ErrorOf(const std::string& yaml) {
-  try {
-    Parse(yaml);
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  FAIL("accepted: " << yaml);
-  return "";
-}
+std::string ErrorOf(const std::string& yaml) { return ConfigErrorOf(Parse, yaml); }
 
 void RequireDefaultValues(const Config& config) {
   CHECK(config.listen == "127.0.0.1:9750");

@@ -80,7 +80,7 @@ TEST_CASE("a retired source adds its final value and leaves nothing to credit") 
   REQUIRE(ledger.series().at(netlens::SeriesKeyOf({"conn"})).sources == 0);
 }
 
-TEST_CASE("keys over the budget are summed into 'other'; the busiest keys keep their series") {
+TEST_CASE("keys over the budget are summed into 'other', the busiest keys keep their series") {
   Ledger ledger(1, 3);  // two regular series and "other"
   auto scrape = [&](std::map<std::string, uint64_t> cumulative) {
     ledger.BeginScrape();

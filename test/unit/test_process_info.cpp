@@ -167,8 +167,23 @@ TEST_CASE("a process read from a proc root") {
   CHECK(info->start_time_ticks == 555);
   CHECK(info->cgroup.path == "/system.slice/myapp.service");
   CHECK(info->cgroup.systemd_unit == "myapp.service");
+  CHECK(info->cgroup_v2_path == "/system.slice/myapp.service");
   CHECK_FALSE(netlens::ReadProcessInfo(4243, root.string()).has_value());
   std::filesystem::remove_all(root);
+}
+
+TEST_CASE("the cgroup v2 mount, also on hybrid hosts") {
+  char pattern[] = "/tmp/netlens-mounts.XXXXXX";
+  const int fd = mkstemp(pattern);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(pattern) << "tmpfs /sys/fs/cgroup tmpfs ro,nosuid 0 0\n"
+                            "cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid 0 0\n"
+                            "cgroup /sys/fs/cgroup/systemd cgroup rw,name=systemd 0 0\n";
+  CHECK(netlens::CgroupV2Root(pattern) == "/sys/fs/cgroup/unified");
+  std::ofstream(pattern) << "cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\n";
+  CHECK_FALSE(netlens::CgroupV2Root(pattern).has_value());
+  unlink(pattern);
 }
 
 TEST_CASE("this process read from /proc") {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "config.h"
+#include "config_error.h"
 #include "target_match.h"
 
 namespace netlens {
@@ -10,15 +11,7 @@ namespace {
 
 Config Parse(const std::string& yaml) { return ParseConfig(yaml, "t.yaml"); }
 
-std::string ErrorOf(const std::string& yaml) {
-  try {
-    Parse(yaml);
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  FAIL("accepted: " << yaml);
-  return "";
-}
+std::string ErrorOf(const std::string& yaml) { return ConfigErrorOf(Parse, yaml); }
 
 TEST_CASE("targets and filters default to watching everything", "[targets]") {
   const Config config = DefaultConfig();
@@ -122,7 +115,7 @@ TEST_CASE("Bad selectors and filters are errors at their place", "[targets]") {
         "'local_port'?); valid: local_port, remote_port, remote_cidr");
 }
 
-TEST_CASE("Processes match by pid, comm, regex, exe and cgroup; exclude wins", "[targets]") {
+TEST_CASE("Processes match by pid, comm, regex, exe and cgroup, exclude wins", "[targets]") {
   const Config config = Parse(R"(targets:
   include:
     - pid: 7
@@ -179,10 +172,10 @@ TEST_CASE("Cgroup globs match a cgroup and everything below it", "[targets]") {
 }
 
 TEST_CASE("The cgroup v2 line of /proc/PID/cgroup", "[targets]") {
-  CHECK(CgroupV2Path("0::/system.slice/nginx.service\n") == "/system.slice/nginx.service");
-  CHECK(CgroupV2Path("12:pids:/docker/abc\n1:name=systemd:/docker/abc\n0::/docker/abc\n") ==
+  CHECK(CgroupV2PathOf("0::/system.slice/nginx.service\n") == "/system.slice/nginx.service");
+  CHECK(CgroupV2PathOf("12:pids:/docker/abc\n1:name=systemd:/docker/abc\n0::/docker/abc\n") ==
         "/docker/abc");
-  CHECK_FALSE(CgroupV2Path("12:pids:/docker/abc\n1:name=systemd:/docker/abc\n"));
+  CHECK_FALSE(CgroupV2PathOf("12:pids:/docker/abc\n1:name=systemd:/docker/abc\n"));
 }
 
 }  // namespace
