@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli.h"  // ValidateListenAddress: the config and --listen accept the same addresses
+#include "yaml_errors.h"
 
 namespace netlens {
 namespace {
@@ -30,26 +31,9 @@ constexpr uint64_t kMaxDurationSeconds = kMaxDurationHours * 3600;
 // Indexed by Level.
 constexpr std::array<std::string_view, 3> kLevelNames = {"process", "remote", "connection"};
 
-// "SOURCE:LINE:COLUMN: message", 1-based; "SOURCE: message" when there is no position.
 [[noreturn]] void Fail(const std::string& source, const YAML::Mark& mark,
                        const std::string& message) {
-  if (mark.is_null()) throw ConfigError(source + ": " + message);
-  throw ConfigError(source + ":" + std::to_string(mark.line + 1) + ":" +
-                    std::to_string(mark.column + 1) + ": " + message);
-}
-
-// How a node of the wrong shape is named in "must be X, got Y".
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    default:
-      return "an empty value";
-  }
+  FailAtMark(source, mark, message);
 }
 
 // One "key: value" of the file, with what an error about it must say and point at.
@@ -70,7 +54,7 @@ class Field {
   }
 
   [[noreturn]] void FailExpected(std::string_view expectation) const {
-    Fail("'" + path_ + "' must be " + std::string(expectation) + ", got " + Describe(value_));
+    Fail("'" + path_ + "' must be " + std::string(expectation) + ", got " + DescribeNode(value_));
   }
 
   // The value's text; a list, map or empty value is reported as not being `expectation`.
@@ -230,7 +214,7 @@ void ParseSection(const std::string& source, const YAML::Node& node, const std::
   for (const auto& key_value : node) {
     const YAML::Node& key = key_value.first;
     if (!key.IsScalar()) {
-      Fail(source, key.Mark(), "keys must be plain names, got " + Describe(key) + in_section);
+      Fail(source, key.Mark(), "keys must be plain names, got " + DescribeNode(key) + in_section);
     }
     const std::string& name = key.Scalar();
     const auto known = std::find(names.begin(), names.end(), name);
@@ -525,7 +509,7 @@ Config ParseConfig(const std::string& yaml_text, const std::string& source_name)
   if (root.IsNull()) return config;  // empty, or only comments: all defaults
   if (!root.IsMap()) {
     Fail(source_name, root.Mark(),
-         "the top level must be a map of settings (key: value lines), got " + Describe(root));
+         "the top level must be a map of settings (key: value lines), got " + DescribeNode(root));
   }
   ParseSection(source_name, root, "", kSettingKeys,
                [&](const SettingKey& key, const Field& field) { key.parse(field, config); });

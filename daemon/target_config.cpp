@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config.h"
+#include "yaml_errors.h"
 
 namespace netlens {
 namespace {
@@ -28,31 +29,20 @@ constexpr std::array<std::string_view, 3> kFilterKeys = {"local_port", "remote_p
                                                          "remote_cidr"};  // by FilterKind
 constexpr std::array<std::string_view, 3> kUnitSuffixes = {".service", ".scope", ".slice"};
 
-// "SOURCE:LINE:COLUMN: message", like config.cpp.
 [[noreturn]] void FailAt(const std::string& source, const YAML::Node& node,
                          const std::string& message) {
-  const YAML::Mark mark = node.Mark();
-  if (mark.is_null()) throw ConfigError(source + ": " + message);
-  throw ConfigError(source + ":" + std::to_string(mark.line + 1) + ":" +
-                    std::to_string(mark.column + 1) + ": " + message);
-}
-
-std::string Quoted(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a map";
-  return "an empty value";
+  FailAtMark(source, node.Mark(), message);
 }
 
 // The key of a one-key map entry, checked against `names`; returns its index.
 size_t EntryKey(const std::string& source, const std::string& path, const YAML::Node& entry,
                 std::span<const std::string_view> names, std::string_view what) {
   if (!entry.IsMap() || entry.size() != 1) {
-    FailAt(
-        source, entry,
-        "'" + path + "' entries are maps of one " + std::string(what) + " (" + JoinNames(names) +
-            "), e.g. '- " + std::string(names[1]) + ": ...', got " +
-            (entry.IsMap() ? "a map of " + std::to_string(entry.size()) + " keys" : Quoted(entry)));
+    FailAt(source, entry,
+           "'" + path + "' entries are maps of one " + std::string(what) + " (" + JoinNames(names) +
+               "), e.g. '- " + std::string(names[1]) + ": ...', got " +
+               (entry.IsMap() ? "a map of " + std::to_string(entry.size()) + " keys"
+                              : DescribeNode(entry)));
   }
   const YAML::Node key = entry.begin()->first;
   const std::string name = key.IsScalar() ? key.Scalar() : "";
@@ -68,7 +58,7 @@ std::string ScalarOf(const std::string& source, const std::string& name, const Y
                      std::string_view expectation) {
   if (!value.IsScalar() || value.Scalar().empty())
     FailAt(source, value,
-           "'" + name + "' must be " + std::string(expectation) + ", got " + Quoted(value));
+           "'" + name + "' must be " + std::string(expectation) + ", got " + DescribeNode(value));
   return value.Scalar();
 }
 
@@ -217,7 +207,8 @@ void ParseLists(const std::string& source, const std::string& section, const YAM
   if (value.IsNull()) return;
   if (!value.IsMap()) {
     FailAt(source, value,
-           "'" + section + "' must be a map with include and exclude lists, got " + Quoted(value));
+           "'" + section + "' must be a map with include and exclude lists, got " +
+               DescribeNode(value));
   }
   bool seen[2] = {false, false};
   for (const auto& list : value) {
@@ -235,7 +226,8 @@ void ParseLists(const std::string& source, const std::string& section, const YAM
     seen[index] = true;
     if (list.second.IsNull()) continue;
     if (!list.second.IsSequence())
-      FailAt(source, list.second, "'" + path + "' must be a list, got " + Quoted(list.second));
+      FailAt(source, list.second,
+             "'" + path + "' must be a list, got " + DescribeNode(list.second));
     for (const auto& entry : list.second)
       (index == 0 ? include : exclude).push_back(parse(path, entry));
   }

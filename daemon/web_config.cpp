@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config.h"
+#include "yaml_errors.h"
 
 namespace netlens {
 namespace {
@@ -27,26 +28,12 @@ namespace {
 // ---- positions and messages, as config.cpp phrases them -------------------------------------
 
 std::string Where(const std::string& source, const YAML::Mark& mark) {
-  if (mark.is_null()) return source;
-  return source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  return YamlPlace(source, mark);
 }
 
 [[noreturn]] void Fail(const std::string& source, const YAML::Mark& mark,
                        const std::string& message) {
-  throw ConfigError(Where(source, mark) + ": " + message);
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    default:
-      return "an empty value";
-  }
+  FailAtMark(source, mark, message);
 }
 
 // A key and its value; errors point at the value, or at the key when the value is empty and
@@ -66,7 +53,7 @@ struct Entry {
     netlens::Fail(source, ValueMark(), message);
   }
   [[noreturn]] void FailExpected(std::string_view expectation) const {
-    Fail("'" + path + "' must be " + std::string(expectation) + ", got " + Describe(value));
+    Fail("'" + path + "' must be " + std::string(expectation) + ", got " + DescribeNode(value));
   }
   const std::string& NonEmptyScalar(std::string_view expectation) const {
     if (!value.IsScalar() || value.Scalar().empty()) FailExpected(expectation);
@@ -76,11 +63,16 @@ struct Entry {
 
 // Keys of Prometheus's web config that netlens does not implement: naming them as such is
 // clearer than "unknown key", and silently ignoring e.g. client_auth_type would be unsafe.
-constexpr std::array<std::string_view, 3> kUnsupportedTopKeys = {"http_server_config",
-                                                                 "rate_limit", "tls_config"};
-constexpr std::array<std::string_view, 8> kUnsupportedTlsKeys = {
-    "cert",           "key",          "client_ca_file",    "client_ca",
-    "cipher_suites", "curve_preferences", "client_allowed_sans", "client_auth_type"};
+constexpr std::array<std::string_view, 3> kUnsupportedTopKeys = {"http_server_config", "rate_limit",
+                                                                 "tls_config"};
+constexpr std::array<std::string_view, 8> kUnsupportedTlsKeys = {"cert",
+                                                                 "key",
+                                                                 "client_ca_file",
+                                                                 "client_ca",
+                                                                 "cipher_suites",
+                                                                 "curve_preferences",
+                                                                 "client_allowed_sans",
+                                                                 "client_auth_type"};
 
 // Walks a map, rejecting repeated keys, non-scalar keys and keys not in `known` (with a
 // "did you mean"); calls visit(name, entry) for each.
@@ -94,7 +86,7 @@ void ForEachKey(const std::string& source, const YAML::Node& map, const std::str
   for (const auto& key_value : map) {
     const YAML::Node& key = key_value.first;
     if (!key.IsScalar()) {
-      Fail(source, key.Mark(), "keys must be plain names, got " + Describe(key) + in_section);
+      Fail(source, key.Mark(), "keys must be plain names, got " + DescribeNode(key) + in_section);
     }
     const std::string& name = key.Scalar();
     if (auto seen = first_line.find(name); seen != first_line.end()) {
@@ -164,8 +156,8 @@ std::string ResolvePath(const std::string& path, const std::string& base_dir) {
 std::optional<TlsServerConfig> ParseTls(const Entry& section, const std::string& base_dir) {
   if (section.value.IsNull()) return std::nullopt;  // "tls_server_config:" alone: plain HTTP
   if (!section.value.IsMap()) section.FailExpected("a map with cert_file and key_file");
-  constexpr std::array<std::string_view, 5> kKeys = {
-      "cert_file", "key_file", "min_version", "max_version", "prefer_server_cipher_suites"};
+  constexpr std::array<std::string_view, 5> kKeys = {"cert_file", "key_file", "min_version",
+                                                     "max_version", "prefer_server_cipher_suites"};
   TlsServerConfig tls;
   tls.min_version = TLS1_2_VERSION;
   std::optional<Entry> max_entry;
@@ -209,7 +201,7 @@ std::map<std::string, std::string> ParseUsers(const Entry& section) {
   for (const auto& key_value : section.value) {
     const YAML::Node& key = key_value.first;
     if (!key.IsScalar() || key.Scalar().empty()) {
-      Fail(section.source, key.Mark(), "user names must be plain text, got " + Describe(key));
+      Fail(section.source, key.Mark(), "user names must be plain text, got " + DescribeNode(key));
     }
     const std::string& user = key.Scalar();
     if (user.find(':') != std::string::npos) {
@@ -217,9 +209,9 @@ std::map<std::string, std::string> ParseUsers(const Entry& section) {
            "user name '" + user + "' contains ':', which basic auth cannot carry");
     }
     if (auto seen = first_line.find(user); seen != first_line.end()) {
-      Fail(section.source, key.Mark(),
-           "duplicate user '" + user + "' (first set on line " + std::to_string(seen->second) +
-               ")");
+      Fail(
+          section.source, key.Mark(),
+          "duplicate user '" + user + "' (first set on line " + std::to_string(seen->second) + ")");
     }
     first_line[user] = key.Mark().line + 1;
     const Entry entry{section.source, section.path + "." + user, key, key_value.second};
@@ -288,8 +280,8 @@ bool CryptMatches(const std::string& password, const std::string& hash) {
 }
 
 bool IsBcryptChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '/';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '/';
 }
 
 }  // namespace
@@ -304,8 +296,8 @@ std::string TlsVersionName(int version) {
 bool IsBcryptHash(std::string_view hash) {
   // $2y$10$ + 22 characters of salt + 31 of checksum.
   constexpr size_t kLength = 60;
-  if (hash.size() != kLength || !(hash.starts_with("$2a$") || hash.starts_with("$2b$") ||
-                                  hash.starts_with("$2y$"))) {
+  if (hash.size() != kLength ||
+      !(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"))) {
     return false;
   }
   const std::string_view cost = hash.substr(4, 2);
@@ -319,7 +311,8 @@ bool IsBcryptHash(std::string_view hash) {
   if (!std::all_of(rest.begin(), rest.end(), IsBcryptChar)) return false;
   // Ask crypt(3) itself whether it takes this prefix and salt, at the cheapest cost (the
   // hash's own cost could take minutes): it answers with a string starting with '*' if not.
-  const std::string probe = std::string(hash.substr(0, 4)) + "04$" + std::string(rest.substr(0, 22));
+  const std::string probe =
+      std::string(hash.substr(0, 4)) + "04$" + std::string(rest.substr(0, 22));
   auto data = std::make_unique<crypt_data>();
   const char* result = crypt_r("", probe.c_str(), data.get());
   return result != nullptr && result[0] != '*';
@@ -370,7 +363,7 @@ WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& source
   if (!root.IsMap()) {
     Fail(source_name, root.Mark(),
          "the top level must be a map with tls_server_config and/or basic_auth_users, got " +
-             Describe(root));
+             DescribeNode(root));
   }
   constexpr std::array<std::string_view, 2> kKeys = {"tls_server_config", "basic_auth_users"};
   ForEachKey(source_name, root, "", kKeys, kUnsupportedTopKeys,
@@ -423,8 +416,8 @@ std::shared_ptr<ssl_ctx_st> MakeTlsContext(const TlsServerConfig& tls) {
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     throw ConfigError(tls.key_file_at + ": key_file '" + tls.key_file +
-                      "' is not the key of the certificate in cert_file '" + tls.cert_file +
-                      "' (" + OpenSslError() + ")");
+                      "' is not the key of the certificate in cert_file '" + tls.cert_file + "' (" +
+                      OpenSslError() + ")");
   }
   return context;
 }
