@@ -5,8 +5,9 @@
 // The process (comm NAME) listens on an ephemeral port of 127.0.0.1 and prints "port=PORT".
 // Then, P at a time, it forks clients (comm NAME, each a new pid): a client connects, sends B
 // bytes, closes and exits. The server accepts each connection and reads it to EOF. When all N
-// have exited it prints "received=TOTAL" and "done". With --pause it stops after the first
-// batch, prints "paused" and waits for a line on standard input (a test scrapes meanwhile).
+// have exited it prints "received=TOTAL", "receive_calls=CALLS" (receives that moved bytes)
+// and "done". With --pause it stops after the first batch, prints "paused" and waits for a
+// line on standard input (a test scrapes meanwhile).
 // Exit status 0 on success, 1 on an error.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   std::printf("port=%u\n", port);
   std::fflush(stdout);
 
-  uint64_t received = 0;
+  uint64_t received = 0, receive_calls = 0;
   std::vector<char> buffer(65536);
   for (long started = 0; started < processes;) {
     const long batch = std::min(parallel, processes - started);
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
         if (n < 0) Die("recv");
         if (n == 0) break;
         received += static_cast<uint64_t>(n);
+        ++receive_calls;
       }
       close(fd);
     }
@@ -125,6 +127,8 @@ int main(int argc, char** argv) {
       if (!std::fgets(line, sizeof(line), stdin)) Die("reading stdin");
     }
   }
-  std::printf("received=%llu\ndone\n", static_cast<unsigned long long>(received));
+  std::printf("received=%llu\nreceive_calls=%llu\ndone\n",
+              static_cast<unsigned long long>(received),
+              static_cast<unsigned long long>(receive_calls));
   return 0;
 }
