@@ -290,6 +290,29 @@ void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
     attached.Add({"program", "hook", "mode"}, {p.program, p.hook, p.mode}, p.attached ? 1 : 0);
   out.push_back(attached.Take());
 
+  MetricBuilder runs("netlens_program_runs_total",
+                     "Runs of each eBPF program; counted only while kernel.bpf_stats_enabled=1.",
+                     MetricType::Counter);
+  MetricBuilder run_time(
+      "netlens_program_run_seconds_total",
+      "Time spent in each eBPF program; counted only while kernel.bpf_stats_enabled=1.",
+      MetricType::Counter);
+  MetricBuilder missed(
+      "netlens_program_missed_runs_total",
+      "Events an eBPF program did not see: runs the kernel skipped because another "
+      "BPF run on that CPU was interrupted (tp_btf/fentry: the same program; "
+      "tracepoint/kprobe: any tracing program).",
+      MetricType::Counter);
+  for (const auto& p : tracer_.programs()) {
+    const ProgramCounters counters = tracer_.counters(p.program);
+    runs.Add({"program"}, {p.program}, static_cast<double>(counters.run_count));
+    run_time.Add({"program"}, {p.program}, static_cast<double>(counters.run_time_ns) / 1e9);
+    missed.Add({"program"}, {p.program}, static_cast<double>(counters.missed_runs));
+  }
+  out.push_back(runs.Take());
+  out.push_back(run_time.Take());
+  out.push_back(missed.Take());
+
   MetricBuilder hooks("netlens_hook_attach_info",
                       "The attach mode serving each hook and why it was picked; always 1.",
                       MetricType::Gauge);

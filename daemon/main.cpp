@@ -115,12 +115,13 @@ int Run(const CliOptions& cli) {
 
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web);
-    auto tracer = Tracer::Start(config.limits, cli.btf_path, config.attach_mode);
+    auto tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode);
     auto targets = std::make_unique<TargetSelector>(*tracer, config.limits);
     targets->Apply(config.targets, config.filters);
     auto collector = std::make_shared<Collector>(
         *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
     collector->SetTargetSelector(targets.get());
+    tracer->Attach();  // the maps that steer the programs are written: from here on, counted
     server->ServeMetrics(collector);
     spdlog::info("netlens {} serving {} (aggregation {}, config {})", NETLENS_VERSION,
                  server->metrics_url(), LevelName(config.level), config.source);

@@ -191,9 +191,9 @@ std::string TrialLoad(const std::vector<ProgramSpec>& programs,
 
 }  // namespace
 
-std::unique_ptr<Tracer> Tracer::Start(const Limits& limits,
-                                      const std::optional<std::string>& btf_path,
-                                      const std::string& attach_mode) {
+std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
+                                     const std::optional<std::string>& btf_path,
+                                     const std::string& attach_mode) {
   libbpf_set_print(LibbpfPrint);
   CheckPrivileges();
   CheckBtf(btf_path);
@@ -265,17 +265,23 @@ std::unique_ptr<Tracer> Tracer::Start(const Limits& limits,
       ThrowLoadError("initialising the latency map failed", -errno);
   }
 
-  for (const auto& [choice, programs] : chosen) {
-    for (const ProgramSpec& spec : programs) {
-      if (int err = AttachProgram(skel, spec.program); err != 0)
-        ThrowLoadError(std::string("attaching ") + spec.program + " to " + spec.target, err);
-      tracer->programs_.push_back({spec.program, spec.target, choice.mode, true});
-    }
-    spdlog::info("{}: {} ({})", choice.hook, choice.mode, choice.reason);
-    tracer->hooks_.push_back(choice);
-  }
+  tracer->chosen_ = std::move(chosen);
   TakeLibbpfWarnings();
   return tracer;
+}
+
+void Tracer::Attach() {
+  for (const auto& [choice, programs] : chosen_) {
+    for (const ProgramSpec& spec : programs) {
+      if (int err = AttachProgram(skel_, spec.program); err != 0)
+        ThrowLoadError(std::string("attaching ") + spec.program + " to " + spec.target, err);
+      programs_.push_back({spec.program, spec.target, choice.mode, true});
+    }
+    spdlog::info("{}: {} ({})", choice.hook, choice.mode, choice.reason);
+    hooks_.push_back(choice);
+  }
+  chosen_.clear();
+  TakeLibbpfWarnings();
 }
 
 Tracer::~Tracer() {
@@ -291,6 +297,14 @@ MapInfo Tracer::map(const std::string& name) const {
   bpf_map* m = bpf_object__find_map_by_name(skel_->obj, name.c_str());
   if (!m) return {name, -1, 0};
   return {name, bpf_map__fd(m), bpf_map__max_entries(m)};
+}
+
+ProgramCounters Tracer::counters(const std::string& program) const {
+  const bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, program.c_str());
+  bpf_prog_info info{};
+  uint32_t length = sizeof(info);
+  if (!prog || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &length) != 0) return {};
+  return {info.run_cnt, info.run_time_ns, info.recursion_misses};
 }
 
 void Tracer::SetKeepClosed(bool keep) {

@@ -1,12 +1,15 @@
-// Loads, attaches and owns the eBPF programs and maps (the libbpf skeleton).
+// Loads, then attaches, and owns the eBPF programs and maps (the libbpf skeleton).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "attach_modes.h"
 #include "config.h"
 
 struct netlens_bpf;
@@ -18,6 +21,15 @@ struct ProgramStatus {
   std::string hook;     // e.g. sock:sock_send_length
   std::string mode;     // e.g. tp_btf
   bool attached = false;
+};
+
+// What the kernel counts of one program's runs. run_count and run_time_ns grow only
+// while kernel.bpf_stats_enabled=1; missed_runs always: runs the kernel skipped because
+// the program was already running on that CPU (an interrupt nested into it), events lost.
+struct ProgramCounters {
+  uint64_t run_count = 0;
+  uint64_t run_time_ns = 0;
+  uint64_t missed_runs = 0;
 };
 
 // The mode picked for one hook, and why.
@@ -43,10 +55,14 @@ class Tracer {
  public:
   // Checks privileges and BTF, picks an attach mode per hook (attach_mode
   // "auto" probes; another value forces it where the hook offers it), sizes
-  // the maps from `limits`, loads and attaches.
-  static std::unique_ptr<Tracer> Start(const Limits& limits,
-                                       const std::optional<std::string>& btf_path,
-                                       const std::string& attach_mode);
+  // the maps from `limits` and loads. Nothing runs until Attach().
+  static std::unique_ptr<Tracer> Load(const Limits& limits,
+                                      const std::optional<std::string>& btf_path,
+                                      const std::string& attach_mode);
+  // Attaches the loaded programs. Call it once the maps that steer them (targets,
+  // filters, settings) are written: an event seen before that would be judged by
+  // empty maps (everything watched) and stay counted.
+  void Attach();
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
@@ -54,6 +70,7 @@ class Tracer {
   const std::vector<ProgramStatus>& programs() const { return programs_; }
   const std::vector<HookChoice>& hooks() const { return hooks_; }
   MapInfo map(const std::string& name) const;
+  ProgramCounters counters(const std::string& program) const;
   // Connection level: the kernel hands closed connections to user space.
   void SetKeepClosed(bool keep);
   // Detaches every program now; the maps stay readable.
@@ -64,6 +81,7 @@ class Tracer {
   netlens_bpf* skel_ = nullptr;
   std::vector<ProgramStatus> programs_;
   std::vector<HookChoice> hooks_;
+  std::vector<std::pair<HookChoice, std::vector<ProgramSpec>>> chosen_;  // loaded, not attached
 };
 
 }  // namespace netlens

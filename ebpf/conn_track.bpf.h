@@ -366,11 +366,17 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
   __u64 sock = (__u64)sk;
   struct nl_conn *conn;
   switch (new_state) {
+    /* SYN_SENT and LISTEN -> SYN_RECV begin a connection: whatever an ignored mark
+     * says of this address is about an earlier socket (one freed without a CLOSE
+     * event), and would hide this connection's data. */
     case TCP_SYN_SENT:
+      nl_forget_socket(sock);
       nl_conn_start(sk, NL_DIR_ACTIVE, 0, true);
       break;
     case TCP_SYN_RECV:
-      if (old_state == TCP_LISTEN) nl_start_passive(sk);
+      if (old_state != TCP_LISTEN) break;
+      nl_forget_socket(sock);
+      nl_start_passive(sk);
       break;
     case TCP_ESTABLISHED:
       conn = bpf_map_lookup_elem(&conns, &sock);
@@ -406,6 +412,13 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
         bpf_map_delete_elem(&listeners, &port);
         bpf_map_delete_elem(&target_listeners, &port);
       } else {
+        conn = bpf_map_lookup_elem(&conns, &sock);
+        /* Closing from a state past the handshake: established, even if the kernel
+         * skipped our ESTABLISHED run (netlens_program_missed_runs_total). */
+        if (conn && !conn->established && old_state != TCP_SYN_SENT && old_state != TCP_SYN_RECV) {
+          nl_read_tuple(sk, &conn->tuple);
+          conn->established = 1;
+        }
         nl_conn_close(sock, BPF_CORE_READ(sk, sk_err));
         nl_forget_socket(sock);
       }

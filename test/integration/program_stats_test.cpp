@@ -1,0 +1,83 @@
+// Self metrics of the eBPF programs: runs and run time (kernel.bpf_stats_enabled), and runs the
+// kernel skipped (recursion misses), one series per attached program.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <string>
+
+#include "expect.h"
+#include "netlens_process.h"
+
+namespace netlens::test {
+namespace {
+
+constexpr const char* kStatsSysctl = "/proc/sys/kernel/bpf_stats_enabled";
+
+// Sets kernel.bpf_stats_enabled for the scope and restores it after.
+class BpfStats {
+ public:
+  explicit BpfStats(bool enabled) {
+    std::ifstream(kStatsSysctl) >> previous_;
+    Write(enabled ? "1" : "0");
+  }
+  ~BpfStats() { Write(previous_); }
+  BpfStats(const BpfStats&) = delete;
+  BpfStats& operator=(const BpfStats&) = delete;
+
+ private:
+  static void Write(const std::string& value) {
+    std::ofstream file(kStatsSysctl);
+    file << value << "\n";
+    file.flush();
+    REQUIRE(file.good());
+  }
+  std::string previous_ = "0";
+};
+
+// Runs of the programs that serve the send hook, summed (one program per mode; fentry and
+// kprobe modes add one for tcp_sendpage on old kernels).
+double SendProgramRuns(const Scrape& scrape) {
+  double runs = 0;
+  for (const Sample& sample : scrape.samples) {
+    if (sample.name != "netlens_program_runs_total") continue;
+    const std::string& program = sample.labels.at("program");
+    if (program.find("send") != std::string::npos) runs += sample.value;
+  }
+  return runs;
+}
+
+TEST_CASE("program stats: runs counted while bpf_stats is on, frozen while off", "[self]") {
+  NetlensProcess netlens("process");
+  const Scrape first = netlens.ScrapeMetrics();
+  // One series of each family per attached program.
+  for (const Sample* attached : Select(first.samples, "netlens_program_attached", {})) {
+    if (attached->value != 1) continue;
+    const Labels program = {{"program", attached->labels.at("program")}};
+    INFO(Format(*attached));
+    REQUIRE(Select(first.samples, "netlens_program_runs_total", program).size() == 1);
+    REQUIRE(Select(first.samples, "netlens_program_run_seconds_total", program).size() == 1);
+    REQUIRE(Select(first.samples, "netlens_program_missed_runs_total", program).size() == 1);
+  }
+  const TrafficOptions options{
+      .comm = UniqueComm(), .connections = 2, .rounds = 5, .request = 100, .response = 100};
+  {
+    BpfStats on(true);
+    const Scrape before = netlens.ScrapeMetrics();
+    const TrafficReport report = RunTraffic(options);
+    const Scrape after = netlens.ScrapeMetrics();
+    // Every send of nl-traffic ran the program (other processes' sends may add more).
+    REQUIRE(SendProgramRuns(after) - SendProgramRuns(before) >=
+            static_cast<double>(report.client_send_calls + report.server_send_calls));
+    REQUIRE(Sum(after.samples, "netlens_program_run_seconds_total", {}) >
+            Sum(before.samples, "netlens_program_run_seconds_total", {}));
+  }
+  BpfStats off(false);
+  const Scrape before = netlens.ScrapeMetrics();
+  RunTraffic(options);
+  const Scrape after = netlens.ScrapeMetrics();
+  REQUIRE(SendProgramRuns(after) == SendProgramRuns(before));
+  REQUIRE(Sum(after.samples, "netlens_program_run_seconds_total", {}) ==
+          Sum(before.samples, "netlens_program_run_seconds_total", {}));
+}
+
+}  // namespace
+}  // namespace netlens::test
