@@ -260,40 +260,54 @@ static __always_inline void nl_account_untracked(struct sock *sk, const struct n
   nl_traffic_add(&total->untracked, delta);
 }
 
+/* The connection's byte and call counters. */
+static __always_inline void nl_count_data(struct nl_conn *conn, int bytes, bool is_send) {
+  if (is_send) {
+    __sync_fetch_and_add(&conn->traffic.bytes_sent, bytes);
+    __sync_fetch_and_add(&conn->traffic.send_calls, 1);
+  } else {
+    __sync_fetch_and_add(&conn->traffic.bytes_received, bytes);
+    __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
+  }
+}
+
 /* Response time, from the order of sends and receives on one connection:
  * a server answers from the first byte of a request read to the first byte
  * of the response written; a client waits from its last byte written to the
- * first byte read back. The smoothed RTT is sampled on the first receive and
- * every 16th after it. */
-static __always_inline void nl_track_response(struct sock *sk, struct nl_conn *conn, bool is_send) {
+ * first byte read back. */
+static __always_inline void nl_track_response(struct nl_conn *conn, bool is_send) {
   __u8 last = conn->last_data;
   conn->last_data = is_send ? NL_DATA_SENT : NL_DATA_RECEIVED;
   if (conn->direction == NL_DIR_UNKNOWN) return;
   /* The clock is read only on the events that start or end a phase. */
   bool server = conn->direction == NL_DIR_PASSIVE;
-  struct nl_agg_key key;
   if (server && !is_send && last != NL_DATA_RECEIVED) {
     conn->phase_ns = bpf_ktime_get_ns();
   } else if (!server && is_send) {
     conn->phase_ns = bpf_ktime_get_ns();
   } else if (conn->phase_ns &&
              ((server && last == NL_DATA_RECEIVED) || (!server && last == NL_DATA_SENT))) {
+    struct nl_agg_key key;
     nl_agg_key_of_conn(&key, conn);
     nl_hist_record(&key, NL_HIST_RESPONSE, bpf_ktime_get_ns() - conn->phase_ns);
   }
-  if (!is_send && (conn->traffic.receive_calls & 15) == 1) {
-    __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
-    if (srtt_us) {
-      nl_agg_key_of_conn(&key, conn);
-      nl_hist_record(&key, NL_HIST_RTT, (__u64)srtt_us * 1000);
-    }
-  }
 }
 
-/* A send or receive call on a TCP socket that moved `bytes` (> 0), in the
- * caller's context. */
-static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_send) {
-  if (nl_socket_ignored(sk)) return;
+/* The smoothed RTT, sampled on a connection's first receive and every 16th
+ * after it (call after nl_count_data). */
+static __always_inline void nl_sample_rtt(struct sock *sk, struct nl_conn *conn) {
+  if (conn->direction == NL_DIR_UNKNOWN || (conn->traffic.receive_calls & 15) != 1) return;
+  __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+  if (!srtt_us) return;
+  struct nl_agg_key key;
+  nl_agg_key_of_conn(&key, conn);
+  nl_hist_record(&key, NL_HIST_RTT, (__u64)srtt_us * 1000);
+}
+
+/* The connection entry a data event on sk counts into; NULL when the event was
+ * ignored or went to totals (no room in conns, or after CLOSE). */
+static __always_inline struct nl_conn *nl_data_conn(struct sock *sk, int bytes, bool is_send) {
+  if (nl_socket_ignored(sk)) return NULL;
   struct nl_conn *conn = nl_conn_get(sk, true);
   if (!conn) {
     struct nl_traffic delta = {};
@@ -305,17 +319,20 @@ static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_s
       delta.receive_calls = 1;
     }
     nl_account_untracked(sk, &delta, true);
-    return;
+    return NULL;
   }
   if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
-  if (is_send) {
-    __sync_fetch_and_add(&conn->traffic.bytes_sent, bytes);
-    __sync_fetch_and_add(&conn->traffic.send_calls, 1);
-  } else {
-    __sync_fetch_and_add(&conn->traffic.bytes_received, bytes);
-    __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
-  }
-  nl_track_response(sk, conn, is_send);
+  return conn;
+}
+
+/* A send or receive call on a TCP socket that moved `bytes` (> 0), in the
+ * caller's context. */
+static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_send) {
+  struct nl_conn *conn = nl_data_conn(sk, bytes, is_send);
+  if (!conn) return;
+  nl_count_data(conn, bytes, is_send);
+  nl_track_response(conn, is_send);
+  if (!is_send) nl_sample_rtt(sk, conn);
 }
 
 /* A send or receive call that moved `bytes` (> 0), in the caller's context. */
