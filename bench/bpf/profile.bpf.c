@@ -5,10 +5,14 @@
  * step. p_state and p_accept (netlens' state and accept programs) are attached with every
  * one of them, so connections have their direction and owner as under the daemon; the
  * object's maps are its own (a loader per measurement). */
+/* vmlinux.h must come before the libbpf headers. */
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+// clang-format on
 
 #include "accept.bpf.h" /* netlens' accounting (ebpf/), with its maps */
 #include "vmlinux.h"
@@ -46,14 +50,14 @@ P_RECV(r_check) {
 
 P_RECV(r_lookup) {
   if (!nl_recv_flags_counted(flags) || ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, false);
+  struct nl_conn *conn = nl_data_conn(sk, ret, false, true);
   if (conn && conn->last_data == 0xff) conn->last_data = 0; /* keeps the lookup; never true */
   return 0;
 }
 
 P_RECV(r_count) {
   if (!nl_recv_flags_counted(flags) || ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, false);
+  struct nl_conn *conn = nl_data_conn(sk, ret, false, true);
   if (conn) nl_count_data(conn, ret, false);
   return 0;
 }
@@ -61,7 +65,7 @@ P_RECV(r_count) {
 /* The counters and the response time, no RTT sample. */
 P_RECV(r_response) {
   if (!nl_recv_flags_counted(flags) || ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, false);
+  struct nl_conn *conn = nl_data_conn(sk, ret, false, true);
   if (!conn) return 0;
   nl_count_data(conn, ret, false);
   nl_track_response(conn, false);
@@ -71,7 +75,7 @@ P_RECV(r_response) {
 /* The counters and the RTT sample, no response time. */
 P_RECV(r_rtt) {
   if (!nl_recv_flags_counted(flags) || ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, false);
+  struct nl_conn *conn = nl_data_conn(sk, ret, false, true);
   if (!conn) return 0;
   nl_count_data(conn, ret, false);
   nl_sample_rtt(sk, conn);
@@ -94,14 +98,14 @@ P_SEND(s_check) {
 
 P_SEND(s_lookup) {
   if (ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, true);
+  struct nl_conn *conn = nl_data_conn(sk, ret, true, true);
   if (conn && conn->last_data == 0xff) conn->last_data = 0; /* keeps the lookup; never true */
   return 0;
 }
 
 P_SEND(s_count) {
   if (ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, true);
+  struct nl_conn *conn = nl_data_conn(sk, ret, true, true);
   if (conn) nl_count_data(conn, ret, true);
   return 0;
 }
@@ -109,7 +113,7 @@ P_SEND(s_count) {
 /* The counters and a clock read stored on every event (the price of one phase start). */
 P_SEND(s_clock) {
   if (ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, true);
+  struct nl_conn *conn = nl_data_conn(sk, ret, true, true);
   if (!conn) return 0;
   nl_count_data(conn, ret, true);
   conn->phase_ns = bpf_ktime_get_ns();
@@ -119,12 +123,10 @@ P_SEND(s_clock) {
 /* The counters and a histogram record on every event (the price of one response). */
 P_SEND(s_record) {
   if (ret <= 0 || !nl_is_tcp_typed(sk)) return 0;
-  struct nl_conn *conn = nl_data_conn(sk, ret, true);
+  struct nl_conn *conn = nl_data_conn(sk, ret, true, true);
   if (!conn) return 0;
   nl_count_data(conn, ret, true);
-  struct nl_agg_key key;
-  nl_agg_key_of_conn(&key, conn);
-  nl_hist_record(&key, NL_HIST_RESPONSE, 1000);
+  nl_hist_record_conn(conn, NL_HIST_RESPONSE, 1000);
   return 0;
 }
 
