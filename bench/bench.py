@@ -7,6 +7,8 @@ Parts (docs/performance.md explains every number):
   variants     ns/event of prototype send-path programs (bench/bpf/variants.bpf.c)
   profile      ns/event of netlens' send and receive programs cut after each step
                (bench/bpf/profile.bpf.c), on the per_event traffic; not in the default set
+  syscall_tp   ns per getppid() with and without an empty program on the accept hook's
+               syscall tracepoint (it puts every system call on the trace path)
   end_to_end   nginx + wrk: no monitoring (A), netlens (B), bpftrace (C), interleaved
   scrape       GET /metrics time and size at ~1k/10k/100k series
   daemon_load  netlens CPU and RSS at idle, ~10k and ~100k events/s
@@ -775,9 +777,48 @@ class Bench:
                     f"{o}over_empty_ns": statistics.fmean(values) - statistics.fmean(empty),
                 })
             rows.append(row)
-        return {"traffic": "as per_event", "mode": "tp_btf", "window_s": a.event_duration,
-                "rounds": a.repeats, "helpers": PROFILE_HELPERS,
-                "alt_object": a.profile_alt or None, "programs": rows}
+        out = {"traffic": "as per_event", "mode": "tp_btf", "window_s": a.event_duration,
+               "rounds": a.repeats, "helpers": PROFILE_HELPERS, "programs": rows}
+        if a.profile_alt:
+            out["alt_object"] = a.profile_alt
+        return out
+
+    # ---------------------------------------------------------- syscall_tp
+
+    def part_syscall_tp(self):
+        """While any syscall tracepoint has a program, every system call of every task takes
+        the kernel's syscall-trace path. getppid() loops (the cheapest call) with no program
+        (off) and with an empty one on syscalls:sys_exit_accept4 (on), interleaved."""
+        a = self.args
+        calls, batches = (20000, 5) if a.smoke else (200000, 21)
+        pairs = a.repeats * 5
+        ns = {"off": [], "on": []}
+        clean_pairs = 0  # pairs during which no other process had an accept-hook program
+        for rnd in range(pairs):
+            clean = True
+            for config in ("off", "on"):
+                log(f"syscall_tp pair {rnd + 1}/{pairs}: {config}")
+                self.quiet(f"syscall_tp pair {rnd + 1} {config}")
+                clean &= not any("accept" in n for n in self.foreign_now())
+                mon = (Loader(self, self.obj("empty"), ["empty_accept4_tp"])
+                       if config == "on" else None)
+                try:
+                    out = subprocess.run([self.tool("nl-bench-syscalls"), str(calls),
+                                          str(batches)], capture_output=True, text=True,
+                                         timeout=600, check=True).stdout
+                finally:
+                    if mon:
+                        mon.stop()
+                ns[config].append(float(re.search(r"ns_per_call=([\d.]+)", out).group(1)))
+            clean_pairs += clean
+        diffs = [on - off for on, off in zip(ns["on"], ns["off"])]
+        return {"call": "syscall(SYS_getppid)", "calls_per_batch": calls,
+                "batches": batches, "pairs": pairs, "pairs_without_foreign_accept_programs":
+                clean_pairs,
+                "per_call": "median over the batches of one run",
+                "off_ns": summary(ns["off"]), "on_ns": summary(ns["on"]),
+                "on_minus_off_ns": summary(diffs),
+                "median_on_minus_off_ns": statistics.median(diffs)}
 
     # ---------------------------------------------------------- part 4
 
@@ -1067,6 +1108,7 @@ class Bench:
             "per_event": self.part_per_event,
             "variants": self.part_variants,
             "profile": self.part_profile,
+            "syscall_tp": self.part_syscall_tp,
             "end_to_end": self.part_end_to_end,
             "scrape": self.part_scrape,
             "daemon_load": self.part_daemon_load,
@@ -1172,6 +1214,7 @@ REQUIRED = {
     "per_event": ["hooks"],
     "variants": ["variants"],
     "profile": ["programs"],
+    "syscall_tp": ["on_ns"],
     "end_to_end": ["files"],
     "scrape": ["levels"],
     "daemon_load": ["loads"],
@@ -1263,6 +1306,19 @@ def report(r):
         if alt:
             add("")
             add(f"alt: the same programs built from other eBPF sources ({pr['alt_object']}).")
+        add("")
+    if "syscall_tp" in r:
+        st = r["syscall_tp"]
+        add(f"### System calls with the accept hook's tracepoint ({st['call']}, ns per call: "
+            f"mean (min-max) over {st['pairs']} interleaved pairs of runs, "
+            f"{st['pairs_without_foreign_accept_programs']} of them with no other process's "
+            "accept-hook program loaded)")
+        add("")
+        add("| no program | empty program on syscalls:sys_exit_accept4 | difference per pair "
+            "| median difference |")
+        add("| ---: | ---: | ---: | ---: |")
+        add(f"| {spread(st['off_ns'], 1)} | {spread(st['on_ns'], 1)} | "
+            f"{spread(st['on_minus_off_ns'], 1)} | {st['median_on_minus_off_ns']:.1f} |")
         add("")
     if "variants" in r:
         v = r["variants"]
@@ -1398,7 +1454,8 @@ def main():
         a.open_connections = 10000
         a.wait_quiet = 120 if a.wait_quiet is None else a.wait_quiet
     a.wrk_threads, a.wrk_connections = 2, 32
-    a.parts = a.parts.split(",") if a.parts else [p_ for p_ in REQUIRED if p_ != "profile"]
+    a.parts = (a.parts.split(",") if a.parts else
+               [p_ for p_ in REQUIRED if p_ not in ("profile", "syscall_tp")])
     for part in a.parts:
         if part not in REQUIRED:
             p.error(f"unknown part {part}")

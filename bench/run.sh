@@ -9,8 +9,8 @@
 #   --smoke        a few seconds per part (CI): checks the harness, not the numbers
 #   --duration S   seconds per wrk run / load window (default 10; smoke 2)
 #   --repeats N    rounds of the interleaved comparisons (default 3; smoke 1)
-#   --parts LIST   comma-separated subset of per_event,variants,profile,end_to_end,scrape,
-#                  daemon_load,open_conns (default: all but profile)
+#   --parts LIST   comma-separated subset of per_event,variants,profile,syscall_tp,end_to_end,
+#                  scrape,daemon_load,open_conns (default: all but profile and syscall_tp)
 #   --netlens PATH the daemon to measure (default: build/netlens, built if missing)
 #   --baseline-netlens PATH
 #                  per_event: measure this daemon too (e.g. built from the commit before a
@@ -104,6 +104,7 @@ fi
 # shellcheck disable=SC2046  # pkg-config output is a list of flags
 cc -O2 -Wall -Wextra "${here}/loader.c" -o "${work}/nl-bench-loader" $(pkg-config --cflags --libs libbpf)
 cc -O2 -Wall -Wextra "${here}/traffic.c" -o "${work}/nl-bench-traffic"
+cc -O2 -Wall -Wextra "${here}/syscall_loop.c" -o "${work}/nl-bench-syscalls"
 
 python3 "${here}/bench.py" --work "${work}" --netlens "${netlens}" --out-dir "${out_dir}" \
   "${pass[@]+"${pass[@]}"}"
