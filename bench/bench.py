@@ -7,8 +7,10 @@ Parts (docs/performance.md explains every number):
   variants     ns/event of prototype send-path programs (bench/bpf/variants.bpf.c)
   profile      ns/event of netlens' send and receive programs cut after each step
                (bench/bpf/profile.bpf.c), on the per_event traffic; not in the default set
+               (smoke: r_full and s_full only)
   syscall_tp   ns per getppid() with and without an empty program on the accept hook's
-               syscall tracepoint (it puts every system call on the trace path)
+               syscall tracepoint (it puts every system call on the trace path); not in the
+               default set
   end_to_end   nginx + wrk: no monitoring (A), netlens (B), bpftrace (C), interleaved
   scrape       GET /metrics time and size at ~1k/10k/100k series
   daemon_load  netlens CPU and RSS at idle, ~10k and ~100k events/s
@@ -1454,8 +1456,12 @@ def main():
         a.open_connections = 10000
         a.wait_quiet = 120 if a.wait_quiet is None else a.wait_quiet
     a.wrk_threads, a.wrk_connections = 2, 32
+    # profile and syscall_tp are for investigating: only the smoke run (the harness check)
+    # includes them by default, profile with a few programs.
     a.parts = (a.parts.split(",") if a.parts else
-               [p_ for p_ in REQUIRED if p_ not in ("profile", "syscall_tp")])
+               [p_ for p_ in REQUIRED if a.smoke or p_ not in ("profile", "syscall_tp")])
+    if a.smoke and not a.profile_programs:
+        a.profile_programs = "r_full,s_full"
     for part in a.parts:
         if part not in REQUIRED:
             p.error(f"unknown part {part}")

@@ -10,7 +10,8 @@
 #   --duration S   seconds per wrk run / load window (default 10; smoke 2)
 #   --repeats N    rounds of the interleaved comparisons (default 3; smoke 1)
 #   --parts LIST   comma-separated subset of per_event,variants,profile,syscall_tp,end_to_end,
-#                  scrape,daemon_load,open_conns (default: all but profile and syscall_tp)
+#                  scrape,daemon_load,open_conns (default: all but profile and syscall_tp;
+#                  smoke: all)
 #   --netlens PATH the daemon to measure (default: build/netlens, built if missing)
 #   --baseline-netlens PATH
 #                  per_event: measure this daemon too (e.g. built from the commit before a
