@@ -5,6 +5,12 @@ Parts (docs/performance.md explains every number):
   per_event    bpf_stats ns/event of each netlens program next to an empty program on the
                same hook and the bpftrace equivalent, each attached alone, same traffic
   variants     ns/event of prototype send-path programs (bench/bpf/variants.bpf.c)
+  profile      ns/event of netlens' send and receive programs cut after each step
+               (bench/bpf/profile.bpf.c), on the per_event traffic; not in the default set
+               (smoke: r_full and s_full only)
+  syscall_tp   ns per getppid() with and without an empty program on the accept hook's
+               syscall tracepoint (it puts every system call on the trace path); not in the
+               default set
   end_to_end   nginx + wrk: no monitoring (A), netlens (B), bpftrace (C), interleaved
   scrape       GET /metrics time and size at ~1k/10k/100k series
   daemon_load  netlens CPU and RSS at idle, ~10k and ~100k events/s
@@ -67,6 +73,26 @@ VARIANTS = [
     ("v_netlens", "netlens' nl_on_data_typed() unchanged (= nl_send_tp_btf)"),
     ("v_netlens_core", "v_netlens with the TCP check by CO-RE probe reads (tracepoint mode)"),
 ]
+
+# Part "profile": (program, hook, what it runs) in bench/bpf/profile.bpf.c. Each is measured
+# alone with netlens' state and accept programs (PROFILE_HELPERS), on the per_event traffic.
+PROFILE = [
+    ("r_empty", "recv", "empty program"),
+    ("r_check", "recv", "+ flags, bytes > 0, TCP check (direct loads), target check"),
+    ("r_lookup", "recv", "+ conns entry (lookup; owner taken if not yet)"),
+    ("r_count", "recv", "+ 2 atomic adds (bytes, calls)"),
+    ("r_rtt", "recv", "r_count + RTT sample (no response time)"),
+    ("r_response", "recv", "r_count + response time (no RTT sample)"),
+    ("r_full", "recv", "everything: nl_recv_tp_btf"),
+    ("s_empty", "send", "empty program"),
+    ("s_check", "send", "+ bytes > 0, TCP check (direct loads), target check"),
+    ("s_lookup", "send", "+ conns entry (lookup; owner taken if not yet)"),
+    ("s_count", "send", "+ 2 atomic adds (bytes, calls)"),
+    ("s_clock", "send", "s_count + a clock read stored on every event"),
+    ("s_record", "send", "s_count + a response-histogram record on every event"),
+    ("s_full", "send", "everything: nl_send_tp_btf"),
+]
+PROFILE_HELPERS = ["p_state", "p_accept"]
 
 BPFTRACE_SCRIPT = """\
 // netlens' byte accounting in bpftrace: per-pid bytes sent and received, same filters
@@ -301,7 +327,7 @@ def sample_count(body):
 
 
 class Netlens:
-    def __init__(self, bench, aggregation="remote", limits=None, name="netlens"):
+    def __init__(self, bench, aggregation="remote", limits=None, name="netlens", binary=None):
         self.bench = bench
         self.port = free_port()
         self.config = os.path.join(bench.work, f"{name}-{self.port}.yaml")
@@ -314,7 +340,7 @@ class Netlens:
             f.write("\n".join(lines) + "\n")
         self.log_path = os.path.join(bench.work, f"{name}-{self.port}.log")
         self.log = open(self.log_path, "w")
-        self.proc = bench.procs.start([bench.args.netlens, "--config", self.config],
+        self.proc = bench.procs.start([binary or bench.args.netlens, "--config", self.config],
                                       stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         self._wait_ready()
@@ -638,6 +664,9 @@ class Bench:
                 "empty_send_tp", "empty_recv_tp"])),
             ("bpftrace", lambda: Bpftrace(self)),
         ]
+        if a.baseline_netlens:
+            monitors.insert(1, ("netlens_before", lambda: Netlens(
+                self, name="netlens-before", binary=a.baseline_netlens)))
         raw = {}  # (monitor, hook, mode) -> {"program", "ns": [], "eps": []}
         netlens_programs = {}
         for rnd in range(a.repeats):
@@ -646,13 +675,13 @@ class Bench:
                 self.quiet(f"per_event round {rnd + 1} {label}")
                 mon = start()
                 try:
-                    if label == "netlens":
+                    if label.startswith("netlens"):
                         netlens_programs = mon.programs
                     res = self.measure_programs(mon, self.mixed_traffic, a.event_duration)
                 finally:
                     mon.stop()
                 for name, ptype, ns, eps in res.values():
-                    if label == "netlens":
+                    if label.startswith("netlens"):
                         full = next((p for p in netlens_programs if p.startswith(name)), name)
                         hook, mode = (netlens_programs[full] if full in netlens_programs else
                                       (hook_of(name), None))
@@ -693,6 +722,10 @@ class Bench:
                 row["bpftrace_ns"] = summary(bt["ns"])
                 row["empty_tracepoint_ns"] = summary(bt_empty["ns"])
                 row["bpftrace_ratio_to_empty"] = ratio_summary(bt["ns"], bt_empty["ns"])
+            before = find("netlens_before", hook, mode)
+            if before:
+                row["before_ns"] = summary(before["ns"])
+                row["before_ratio_to_empty"] = ratio_summary(before["ns"], empty["ns"])
             hooks.append(row)
         if len(hooks) < 4:
             raise BenchError(f"expected 4 netlens programs, measured {len(hooks)}")
@@ -704,6 +737,90 @@ class Bench:
             "rounds": a.repeats,
             "hooks": hooks,
         }
+
+    # ---------------------------------------------------------- profile
+
+    def part_profile(self):
+        a = self.args
+        self.stats.set(True)
+        wanted = a.profile_programs.split(",") if a.profile_programs else []
+        programs = [p_ for p_ in PROFILE if not wanted or p_[0] in wanted
+                    or p_[0].endswith("_empty")]
+        objects = [("", self.obj("profile"))]
+        if a.profile_alt:
+            objects.append(("alt_", a.profile_alt))  # the same programs, other ebpf/ sources
+        ns = {(o, name): [] for o, _ in objects for name, _, _ in programs}
+        eps = {(o, name): [] for o, _ in objects for name, _, _ in programs}
+        for rnd in range(a.repeats):
+            for name, _, _ in programs:
+                for o, obj in objects:
+                    log(f"profile round {rnd + 1}/{a.repeats}: {o}{name}")
+                    self.quiet(f"profile round {rnd + 1} {o}{name}")
+                    mon = Loader(self, obj, PROFILE_HELPERS + [name])
+                    try:
+                        res = self.measure_programs(mon, self.mixed_traffic, a.event_duration)
+                    finally:
+                        mon.stop()
+                    for prog_name, _, prog_ns, prog_eps in res.values():
+                        if prog_name == name:
+                            ns[(o, name)].append(prog_ns)
+                            eps[(o, name)].append(prog_eps)
+        self.stats.set(False)
+        rows = []
+        for name, hook, what in programs:
+            row = {"program": name, "hook": HOOKS[hook], "what": what}
+            for o, _ in objects:
+                values, empty = ns[(o, name)], ns[(o, f"{hook[0]}_empty")]
+                row.update({
+                    f"{o}ns": summary(values),
+                    f"{o}median_ns": statistics.median(values),
+                    f"{o}events_per_s": summary(eps[(o, name)]),
+                    f"{o}ratio_to_empty": ratio_summary(values, empty),
+                    f"{o}over_empty_ns": statistics.fmean(values) - statistics.fmean(empty),
+                })
+            rows.append(row)
+        out = {"traffic": "as per_event", "mode": "tp_btf", "window_s": a.event_duration,
+               "rounds": a.repeats, "helpers": PROFILE_HELPERS, "programs": rows}
+        if a.profile_alt:
+            out["alt_object"] = a.profile_alt
+        return out
+
+    # ---------------------------------------------------------- syscall_tp
+
+    def part_syscall_tp(self):
+        """While any syscall tracepoint has a program, every system call of every task takes
+        the kernel's syscall-trace path. getppid() loops (the cheapest call) with no program
+        (off) and with an empty one on syscalls:sys_exit_accept4 (on), interleaved."""
+        a = self.args
+        calls, batches = (20000, 5) if a.smoke else (200000, 21)
+        pairs = a.repeats * 5
+        ns = {"off": [], "on": []}
+        clean_pairs = 0  # pairs during which no other process had an accept-hook program
+        for rnd in range(pairs):
+            clean = True
+            for config in ("off", "on"):
+                log(f"syscall_tp pair {rnd + 1}/{pairs}: {config}")
+                self.quiet(f"syscall_tp pair {rnd + 1} {config}")
+                clean &= not any("accept" in n for n in self.foreign_now())
+                mon = (Loader(self, self.obj("empty"), ["empty_accept4_tp"])
+                       if config == "on" else None)
+                try:
+                    out = subprocess.run([self.tool("nl-bench-syscalls"), str(calls),
+                                          str(batches)], capture_output=True, text=True,
+                                         timeout=600, check=True).stdout
+                finally:
+                    if mon:
+                        mon.stop()
+                ns[config].append(float(re.search(r"ns_per_call=([\d.]+)", out).group(1)))
+            clean_pairs += clean
+        diffs = [on - off for on, off in zip(ns["on"], ns["off"])]
+        return {"call": "syscall(SYS_getppid)", "calls_per_batch": calls,
+                "batches": batches, "pairs": pairs, "pairs_without_foreign_accept_programs":
+                clean_pairs,
+                "per_call": "median over the batches of one run",
+                "off_ns": summary(ns["off"]), "on_ns": summary(ns["on"]),
+                "on_minus_off_ns": summary(diffs),
+                "median_on_minus_off_ns": statistics.median(diffs)}
 
     # ---------------------------------------------------------- part 4
 
@@ -992,6 +1109,8 @@ class Bench:
         parts = {
             "per_event": self.part_per_event,
             "variants": self.part_variants,
+            "profile": self.part_profile,
+            "syscall_tp": self.part_syscall_tp,
             "end_to_end": self.part_end_to_end,
             "scrape": self.part_scrape,
             "daemon_load": self.part_daemon_load,
@@ -1096,6 +1215,8 @@ def check_numbers(node, path, problems):
 REQUIRED = {
     "per_event": ["hooks"],
     "variants": ["variants"],
+    "profile": ["programs"],
+    "syscall_tp": ["on_ns"],
     "end_to_end": ["files"],
     "scrape": ["levels"],
     "daemon_load": ["loads"],
@@ -1159,10 +1280,47 @@ def report(r):
         for row in pe["hooks"]:
             bt = spread(row["bpftrace_ns"]) if "bpftrace_ns" in row else "-"
             bte = spread(row["empty_tracepoint_ns"]) if "empty_tracepoint_ns" in row else "-"
+            if "before_ns" in row:
+                add(f"| {row['hook']} | {row['netlens_program']} ({row['mode']}), before "
+                    f"(--baseline-netlens) | {spread(row['before_ns'])} | "
+                    f"{spread(row['empty_ns'])} | {spread(row['before_ratio_to_empty'], 2)} | "
+                    f"- | - | - | - |")
             add(f"| {row['hook']} | {row['netlens_program']} ({row['mode']}) | "
                 f"{spread(row['netlens_ns'])} | {spread(row['empty_ns'])} | "
                 f"{spread(row['ratio_to_empty'], 2)} | {'pass' if row['pass'] else 'FAIL'} | "
                 f"{bt} | {bte} | {fmt(row['events_per_s'])} |")
+        add("")
+    if "profile" in r:
+        pr = r["profile"]
+        add(f"### Steps of the send and receive programs (tp_btf, ns/event: mean (min-max) and "
+            f"median over {pr['rounds']} rounds of {pr['window_s']} s, per_event traffic)")
+        add("")
+        alt = bool(pr.get("alt_object"))
+        add("| program | what it runs | ns/event | median | over empty | events/s |"
+            + (" alt ns/event | alt median | alt over empty |" if alt else ""))
+        add("| --- | --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: | ---: |" if alt else ""))
+        for row in pr["programs"]:
+            add(f"| {row['program']} | {row['what']} | {spread(row['ns'])} | "
+                f"{row['median_ns']:.0f} | {row['over_empty_ns']:+.0f} | "
+                f"{fmt(row['events_per_s'])} |"
+                + (f" {spread(row['alt_ns'])} | {row['alt_median_ns']:.0f} | "
+                   f"{row['alt_over_empty_ns']:+.0f} |" if alt else ""))
+        if alt:
+            add("")
+            add(f"alt: the same programs built from other eBPF sources ({pr['alt_object']}).")
+        add("")
+    if "syscall_tp" in r:
+        st = r["syscall_tp"]
+        add(f"### System calls with the accept hook's tracepoint ({st['call']}, ns per call: "
+            f"mean (min-max) over {st['pairs']} interleaved pairs of runs, "
+            f"{st['pairs_without_foreign_accept_programs']} of them with no other process's "
+            "accept-hook program loaded)")
+        add("")
+        add("| no program | empty program on syscalls:sys_exit_accept4 | difference per pair "
+            "| median difference |")
+        add("| ---: | ---: | ---: | ---: |")
+        add(f"| {spread(st['off_ns'], 1)} | {spread(st['on_ns'], 1)} | "
+            f"{spread(st['on_minus_off_ns'], 1)} | {st['median_on_minus_off_ns']:.1f} |")
         add("")
     if "variants" in r:
         v = r["variants"]
@@ -1263,6 +1421,14 @@ def main():
     p.add_argument("--repeats", type=int, help="rounds of the interleaved comparisons")
     p.add_argument("--parts", help="comma-separated subset of: " + ",".join(REQUIRED))
     p.add_argument("--note", default="", help="free text stored in the JSON")
+    p.add_argument("--profile-alt", default="",
+                   help="profile: the same programs built from other eBPF sources, measured "
+                        "interleaved with this tree's (run.sh --profile-alt-ebpf DIR)")
+    p.add_argument("--profile-programs", default="",
+                   help="profile: only these programs (comma-separated; empties always)")
+    p.add_argument("--baseline-netlens", default="",
+                   help="per_event: also measure this daemon (e.g. the code before a change), "
+                        "interleaved with --netlens")
     p.add_argument("--wait-quiet", type=float,
                    help="seconds to wait before each measurement for a quiet host "
                         "(default 120; smoke 0)")
@@ -1290,7 +1456,12 @@ def main():
         a.open_connections = 10000
         a.wait_quiet = 120 if a.wait_quiet is None else a.wait_quiet
     a.wrk_threads, a.wrk_connections = 2, 32
-    a.parts = a.parts.split(",") if a.parts else list(REQUIRED)
+    # profile and syscall_tp are for investigating: only the smoke run (the harness check)
+    # includes them by default, profile with a few programs.
+    a.parts = (a.parts.split(",") if a.parts else
+               [p_ for p_ in REQUIRED if a.smoke or p_ not in ("profile", "syscall_tp")])
+    if a.smoke and not a.profile_programs:
+        a.profile_programs = "r_full,s_full"
     for part in a.parts:
         if part not in REQUIRED:
             p.error(f"unknown part {part}")

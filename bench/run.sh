@@ -3,14 +3,24 @@
 # the table; the JSON (and the table as Markdown) go to bench/results/<timestamp>.json.
 #
 #   bench/run.sh [--smoke] [--duration S] [--repeats N] [--parts LIST] [--netlens PATH]
-#                [--out-dir DIR] [--note TEXT] [--wait-quiet S] [--keep-work]
+#                [--out-dir DIR] [--note TEXT] [--wait-quiet S] [--baseline-netlens PATH]
+#                [--profile-alt-ebpf DIR] [--profile-programs LIST] [--keep-work]
 #
 #   --smoke        a few seconds per part (CI): checks the harness, not the numbers
 #   --duration S   seconds per wrk run / load window (default 10; smoke 2)
 #   --repeats N    rounds of the interleaved comparisons (default 3; smoke 1)
-#   --parts LIST   comma-separated subset of per_event,variants,end_to_end,scrape,daemon_load,
-#                  open_conns (default: all)
+#   --parts LIST   comma-separated subset of per_event,variants,profile,syscall_tp,end_to_end,
+#                  scrape,daemon_load,open_conns (default: all but profile and syscall_tp;
+#                  smoke: all)
 #   --netlens PATH the daemon to measure (default: build/netlens, built if missing)
+#   --baseline-netlens PATH
+#                  per_event: measure this daemon too (e.g. built from the commit before a
+#                  change), interleaved with --netlens, as "before" rows
+#   --profile-alt-ebpf DIR
+#                  profile: also build bench/bpf/profile.bpf.c against DIR instead of ebpf/
+#                  (a modified copy) and measure both, interleaved, as "alt" columns
+#   --profile-programs LIST
+#                  profile: only these programs of bench/bpf/profile.bpf.c
 #   --out-dir DIR  where the JSON goes (default: bench/results)
 #   --note TEXT    free text stored in the JSON (e.g. what was changed)
 #   --wait-quiet S before each measurement wait up to S seconds (default 120; smoke 0) for a quiet
@@ -25,12 +35,16 @@ repo="$(dirname "${here}")"
 netlens=""
 out_dir="${here}/results"
 keep_work=0
+alt_ebpf=""
 pass=()
 while (($#)); do
   case "$1" in
     --smoke) pass+=(--smoke); shift ;;
     --duration|--repeats|--parts|--note|--wait-quiet) pass+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
     --netlens) netlens="${2:?--netlens needs a path}"; shift 2 ;;
+    --profile-alt-ebpf) alt_ebpf="$(realpath "${2:?$1 needs a directory}")"; shift 2 ;;
+    --profile-programs) pass+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
+    --baseline-netlens) pass+=(--baseline-netlens "$(realpath "${2:?$1 needs a path}")"); shift 2 ;;
     --out-dir) out_dir="${2:?--out-dir needs a directory}"; shift 2 ;;
     --keep-work) keep_work=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -79,13 +93,19 @@ trap cleanup EXIT
 
 # Helpers: empty and variant eBPF programs, their loader, the traffic generator.
 bpftool btf dump file /sys/kernel/btf/vmlinux format c >"${work}/vmlinux.h"
-for obj in empty variants; do
+for obj in empty variants profile; do
   clang -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I"${work}" -I"${repo}/ebpf" \
     -c "${here}/bpf/${obj}.bpf.c" -o "${work}/${obj}.bpf.o"
 done
+if [[ -n "${alt_ebpf}" ]]; then
+  clang -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I"${work}" -I"${alt_ebpf}" \
+    -c "${here}/bpf/profile.bpf.c" -o "${work}/profile-alt.bpf.o"
+  pass+=(--profile-alt "${work}/profile-alt.bpf.o")
+fi
 # shellcheck disable=SC2046  # pkg-config output is a list of flags
 cc -O2 -Wall -Wextra "${here}/loader.c" -o "${work}/nl-bench-loader" $(pkg-config --cflags --libs libbpf)
 cc -O2 -Wall -Wextra "${here}/traffic.c" -o "${work}/nl-bench-traffic"
+cc -O2 -Wall -Wextra "${here}/syscall_loop.c" -o "${work}/nl-bench-syscalls"
 
 python3 "${here}/bench.py" --work "${work}" --netlens "${netlens}" --out-dir "${out_dir}" \
   "${pass[@]+"${pass[@]}"}"

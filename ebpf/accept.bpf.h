@@ -44,9 +44,7 @@ static __always_inline void nl_on_accept(long fd) {
   if (!conn || conn->direction != NL_DIR_PASSIVE) return;
   /* accept() is a syscall on the socket: its caller owns the connection now. */
   if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
-  struct nl_agg_key key;
-  nl_agg_key_of_conn(&key, conn);
-  nl_hist_record(&key, NL_HIST_ACCEPT, bpf_ktime_get_ns() - conn->open_ns);
+  nl_hist_record_conn(conn, NL_HIST_ACCEPT, bpf_ktime_get_ns() - conn->open_ns);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")

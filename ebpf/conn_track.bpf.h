@@ -3,9 +3,9 @@
  * Connection accounting, independent of how a hook is attached: every attach
  * mode (BTF tracepoint here; fentry/kprobe later) is a thin wrapper that calls
  * nl_on_data(), nl_on_state() or nl_on_retransmit() with a struct sock pointer.
- * All socket fields are read with BPF_CORE_READ so the same code runs where the
- * pointer is not BTF-typed (kprobes, classic tracepoints); the per-event TCP
- * check has a direct-load twin (the *_typed entry points) for BTF-typed ones.
+ * Socket fields are read with BPF_CORE_READ where the pointer is not BTF-typed
+ * (kprobes, classic tracepoints) and with plain loads where it is (the tp_btf
+ * programs, through the *_typed entry points): see NL_SK_READ.
  */
 #ifndef NETLENS_CONN_TRACK_BPF_H
 #define NETLENS_CONN_TRACK_BPF_H
@@ -23,6 +23,12 @@
 static __always_inline bool nl_recv_flags_counted(int flags) {
   return !(flags & (NL_MSG_PEEK | NL_MSG_ERRQUEUE));
 }
+
+/* A field of sk: a plain load where sk is BTF-typed (`typed`: the tp_btf programs;
+ * the verifier checks the load, and it saves a bpf_probe_read_kernel call, ~10-20 ns
+ * each), a CO-RE probe read where it is not. `typed` is a constant at every call
+ * site (the entry points pass true or false), so only one of the two is compiled. */
+#define NL_SK_READ(typed, sk, field) ((typed) ? (sk)->field : BPF_CORE_READ(sk, field))
 
 static __always_inline bool nl_is_tcp(struct sock *sk) {
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -45,13 +51,16 @@ static __always_inline void nl_v4_mapped(__u8 out[16], __u32 addr_be) {
   __builtin_memcpy(out + 12, &addr_be, 4);
 }
 
-static __always_inline void nl_read_tuple(struct sock *sk, struct nl_tuple *t) {
-  t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  t->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-  t->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+static __always_inline void nl_read_tuple(struct sock *sk, struct nl_tuple *t, bool typed) {
+  t->family = NL_SK_READ(typed, sk, __sk_common.skc_family);
+  t->local_port = NL_SK_READ(typed, sk, __sk_common.skc_num);
+  t->remote_port = bpf_ntohs(NL_SK_READ(typed, sk, __sk_common.skc_dport));
   if (t->family == NL_AF_INET) {
-    nl_v4_mapped(t->local_addr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-    nl_v4_mapped(t->remote_addr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+    nl_v4_mapped(t->local_addr, NL_SK_READ(typed, sk, __sk_common.skc_rcv_saddr));
+    nl_v4_mapped(t->remote_addr, NL_SK_READ(typed, sk, __sk_common.skc_daddr));
+  } else if (typed) {
+    __builtin_memcpy(t->local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+    __builtin_memcpy(t->remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
   } else {
     BPF_CORE_READ_INTO(&t->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
     BPF_CORE_READ_INTO(&t->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
@@ -75,7 +84,8 @@ static __always_inline __u64 nl_process_start_time(void) {
 }
 
 /* Inode of the socket's network namespace, as stat -L /proc/PID/ns/net shows it. */
-static __always_inline __u32 nl_netns_of(struct sock *sk) {
+static __always_inline __u32 nl_netns_of(struct sock *sk, bool typed) {
+  if (typed) return sk->__sk_common.skc_net.net->ns.inum;
   return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
@@ -135,6 +145,16 @@ static __always_inline void nl_agg_key_of_conn(struct nl_agg_key *key, const str
   nl_agg_key_of(key, conn->pid, conn->comm, &conn->tuple, conn->direction);
   key->start_time = conn->start_time;
   key->netns = conn->netns;
+}
+
+/* A histogram sample under a connection's key, the key built where the lookup
+ * reads it (no aggregation key built first and copied). */
+static __always_inline void nl_hist_record_conn(const struct nl_conn *conn, __u32 kind, __u64 ns) {
+  struct nl_hist_key key;
+  nl_agg_key_of_conn(&key.agg, conn);
+  key.kind = kind;
+  key._pad = 0;
+  nl_hist_add(&key, ns);
 }
 
 static __always_inline void nl_traffic_add(struct nl_traffic *dst, const struct nl_traffic *src) {
@@ -206,12 +226,13 @@ static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
 /* Start tracking sk. An entry left under the same pointer (a socket freed
  * without a CLOSE we saw) is folded first so nothing it counted is lost. */
 static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction,
-                                                     __u8 established, bool process_context) {
+                                                     __u8 established, bool process_context,
+                                                     bool typed) {
   __u64 sock = (__u64)sk;
   if (bpf_map_lookup_elem(&conns, &sock)) nl_conn_close(sock, 0);
   struct nl_conn conn = {};
-  nl_read_tuple(sk, &conn.tuple);
-  conn.netns = nl_netns_of(sk);
+  nl_read_tuple(sk, &conn.tuple, typed);
+  conn.netns = nl_netns_of(sk, typed);
   conn.direction = direction;
   conn.established = established;
   conn.open_ns = bpf_ktime_get_ns();
@@ -226,20 +247,21 @@ static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direc
 }
 
 /* The entry of a socket we may not have seen open (it predates netlens). */
-static __always_inline struct nl_conn *nl_conn_get(struct sock *sk, bool process_context) {
+static __always_inline struct nl_conn *nl_conn_get(struct sock *sk, bool process_context,
+                                                   bool typed) {
   __u64 sock = (__u64)sk;
   struct nl_conn *conn = bpf_map_lookup_elem(&conns, &sock);
   if (conn) return conn;
   /* After CLOSE a new entry would never be folded: such stragglers go to totals. */
-  if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE) return NULL;
-  return nl_conn_start(sk, NL_DIR_UNKNOWN, 1, process_context);
+  if (NL_SK_READ(typed, sk, __sk_common.skc_state) == TCP_CLOSE) return NULL;
+  return nl_conn_start(sk, NL_DIR_UNKNOWN, 1, process_context, typed);
 }
 
 /* Traffic that found no connection entry goes straight into totals. */
 static __always_inline void nl_account_untracked(struct sock *sk, const struct nl_traffic *delta,
-                                                 bool process_context) {
+                                                 bool process_context, bool typed) {
   struct nl_tuple tuple;
-  nl_read_tuple(sk, &tuple);
+  nl_read_tuple(sk, &tuple, typed);
   if (!nl_untracked_watched(&tuple, process_context)) return;
   __u32 pid = 0;
   char comm[NL_COMM_LEN] = {};
@@ -253,48 +275,58 @@ static __always_inline void nl_account_untracked(struct sock *sk, const struct n
   struct nl_agg_key key;
   nl_agg_key_of(&key, pid, comm, &tuple, NL_DIR_UNKNOWN);
   key.start_time = start_time;
-  key.netns = nl_netns_of(sk);
+  key.netns = nl_netns_of(sk, typed);
   struct nl_agg_value *total = nl_totals_entry(&key);
   if (!total) return;
   nl_traffic_add(&total->traffic, delta);
   nl_traffic_add(&total->untracked, delta);
 }
 
+/* The connection's byte and call counters. */
+static __always_inline void nl_count_data(struct nl_conn *conn, int bytes, bool is_send) {
+  if (is_send) {
+    __sync_fetch_and_add(&conn->traffic.bytes_sent, bytes);
+    __sync_fetch_and_add(&conn->traffic.send_calls, 1);
+  } else {
+    __sync_fetch_and_add(&conn->traffic.bytes_received, bytes);
+    __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
+  }
+}
+
 /* Response time, from the order of sends and receives on one connection:
  * a server answers from the first byte of a request read to the first byte
  * of the response written; a client waits from its last byte written to the
- * first byte read back. The smoothed RTT is sampled on the first receive and
- * every 16th after it. */
-static __always_inline void nl_track_response(struct sock *sk, struct nl_conn *conn, bool is_send) {
+ * first byte read back. */
+static __always_inline void nl_track_response(struct nl_conn *conn, bool is_send) {
   __u8 last = conn->last_data;
   conn->last_data = is_send ? NL_DATA_SENT : NL_DATA_RECEIVED;
   if (conn->direction == NL_DIR_UNKNOWN) return;
   /* The clock is read only on the events that start or end a phase. */
   bool server = conn->direction == NL_DIR_PASSIVE;
-  struct nl_agg_key key;
   if (server && !is_send && last != NL_DATA_RECEIVED) {
     conn->phase_ns = bpf_ktime_get_ns();
   } else if (!server && is_send) {
     conn->phase_ns = bpf_ktime_get_ns();
   } else if (conn->phase_ns &&
              ((server && last == NL_DATA_RECEIVED) || (!server && last == NL_DATA_SENT))) {
-    nl_agg_key_of_conn(&key, conn);
-    nl_hist_record(&key, NL_HIST_RESPONSE, bpf_ktime_get_ns() - conn->phase_ns);
-  }
-  if (!is_send && (conn->traffic.receive_calls & 15) == 1) {
-    __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
-    if (srtt_us) {
-      nl_agg_key_of_conn(&key, conn);
-      nl_hist_record(&key, NL_HIST_RTT, (__u64)srtt_us * 1000);
-    }
+    nl_hist_record_conn(conn, NL_HIST_RESPONSE, bpf_ktime_get_ns() - conn->phase_ns);
   }
 }
 
-/* A send or receive call on a TCP socket that moved `bytes` (> 0), in the
- * caller's context. */
-static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_send) {
-  if (nl_socket_ignored(sk)) return;
-  struct nl_conn *conn = nl_conn_get(sk, true);
+/* The smoothed RTT, sampled on a connection's first receive and every 16th
+ * after it (call after nl_count_data). */
+static __always_inline void nl_sample_rtt(struct sock *sk, struct nl_conn *conn) {
+  if (conn->direction == NL_DIR_UNKNOWN || (conn->traffic.receive_calls & 15) != 1) return;
+  __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+  if (srtt_us) nl_hist_record_conn(conn, NL_HIST_RTT, (__u64)srtt_us * 1000);
+}
+
+/* The connection entry a data event on sk counts into; NULL when the event was
+ * ignored or went to totals (no room in conns, or after CLOSE). */
+static __always_inline struct nl_conn *nl_data_conn(struct sock *sk, int bytes, bool is_send,
+                                                    bool typed) {
+  if (nl_socket_ignored(sk)) return NULL;
+  struct nl_conn *conn = nl_conn_get(sk, true, typed);
   if (!conn) {
     struct nl_traffic delta = {};
     if (is_send) {
@@ -304,32 +336,35 @@ static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_s
       delta.bytes_received = bytes;
       delta.receive_calls = 1;
     }
-    nl_account_untracked(sk, &delta, true);
-    return;
+    nl_account_untracked(sk, &delta, true, typed);
+    return NULL;
   }
   if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
-  if (is_send) {
-    __sync_fetch_and_add(&conn->traffic.bytes_sent, bytes);
-    __sync_fetch_and_add(&conn->traffic.send_calls, 1);
-  } else {
-    __sync_fetch_and_add(&conn->traffic.bytes_received, bytes);
-    __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
-  }
-  nl_track_response(sk, conn, is_send);
+  return conn;
+}
+
+/* A send or receive call on a TCP socket that moved `bytes` (> 0), in the
+ * caller's context. */
+static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_send, bool typed) {
+  struct nl_conn *conn = nl_data_conn(sk, bytes, is_send, typed);
+  if (!conn) return;
+  nl_count_data(conn, bytes, is_send);
+  nl_track_response(conn, is_send);
+  if (!is_send) nl_sample_rtt(sk, conn);
 }
 
 /* A send or receive call that moved `bytes` (> 0), in the caller's context. */
 static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send) {
-  if (bytes > 0 && nl_is_tcp(sk)) nl_on_tcp_data(sk, bytes, is_send);
+  if (bytes > 0 && nl_is_tcp(sk)) nl_on_tcp_data(sk, bytes, is_send, false);
 }
 
 /* The same for BTF-typed socket pointers (the tp_btf programs). */
 static __always_inline void nl_on_data_typed(struct sock *sk, int bytes, bool is_send) {
-  if (bytes > 0 && nl_is_tcp_typed(sk)) nl_on_tcp_data(sk, bytes, is_send);
+  if (bytes > 0 && nl_is_tcp_typed(sk)) nl_on_tcp_data(sk, bytes, is_send, true);
 }
 
-static __always_inline void nl_remember_listener(struct sock *sk) {
-  __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+static __always_inline void nl_remember_listener(struct sock *sk, bool typed) {
+  __u16 port = NL_SK_READ(typed, sk, __sk_common.skc_num);
   nl_target_listener(port);
   struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32,
                                  .start_time = nl_process_start_time()};
@@ -339,10 +374,10 @@ static __always_inline void nl_remember_listener(struct sock *sk) {
     nl_stat_inc(NL_STAT_LISTENERS_FULL);
 }
 
-static __always_inline void nl_start_passive(struct sock *sk) {
-  struct nl_conn *conn = nl_conn_start(sk, NL_DIR_PASSIVE, 0, false);
+static __always_inline void nl_start_passive(struct sock *sk, bool typed) {
+  struct nl_conn *conn = nl_conn_start(sk, NL_DIR_PASSIVE, 0, false, typed);
   if (!conn) return;
-  __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  __u16 port = conn->tuple.local_port;
   struct nl_listener *listener = bpf_map_lookup_elem(&listeners, &port);
   if (!listener) return;
   conn->pid = listener->pid;
@@ -361,7 +396,8 @@ static __always_inline void nl_count_transition(int old_state, int new_state) {
 /* inet_sock_set_state. Which transitions run in process context decides where
  * pid/comm may be taken: SYN_SENT (connect), LISTEN (listen), FIN_WAIT1 and
  * LAST_ACK (close/shutdown). The others run in softirq. */
-static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int new_state) {
+static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int new_state,
+                                            bool typed) {
   nl_count_transition(old_state, new_state);
   __u64 sock = (__u64)sk;
   struct nl_conn *conn;
@@ -371,35 +407,32 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
      * event), and would hide this connection's data. */
     case TCP_SYN_SENT:
       nl_forget_socket(sock);
-      nl_conn_start(sk, NL_DIR_ACTIVE, 0, true);
+      nl_conn_start(sk, NL_DIR_ACTIVE, 0, true, typed);
       break;
     case TCP_SYN_RECV:
       if (old_state != TCP_LISTEN) break;
       nl_forget_socket(sock);
-      nl_start_passive(sk);
+      nl_start_passive(sk, typed);
       break;
     case TCP_ESTABLISHED:
       conn = bpf_map_lookup_elem(&conns, &sock);
       if (!conn && !nl_socket_ignored(sk))
-        conn =
-            nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1, false);
+        conn = nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1,
+                             false, typed);
       if (!conn) break;
-      nl_read_tuple(sk, &conn->tuple); /* ports and addresses are final only now */
+      nl_read_tuple(sk, &conn->tuple, typed); /* ports and addresses are final only now */
       if (!nl_established_passes(&conn->tuple)) {
         bpf_map_delete_elem(&conns, &sock); /* no traffic before ESTABLISHED */
         nl_ignore_socket(sock);
         break;
       }
       conn->established_ns = bpf_ktime_get_ns();
-      if (conn->direction == NL_DIR_ACTIVE && !conn->established) {
-        struct nl_agg_key key;
-        nl_agg_key_of_conn(&key, conn);
-        nl_hist_record(&key, NL_HIST_CONNECT, conn->established_ns - conn->open_ns);
-      }
+      if (conn->direction == NL_DIR_ACTIVE && !conn->established)
+        nl_hist_record_conn(conn, NL_HIST_CONNECT, conn->established_ns - conn->open_ns);
       conn->established = 1;
       break;
     case TCP_LISTEN:
-      nl_remember_listener(sk);
+      nl_remember_listener(sk, typed);
       break;
     case TCP_FIN_WAIT1:
     case TCP_LAST_ACK:
@@ -408,7 +441,7 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
       break;
     case TCP_CLOSE:
       if (old_state == TCP_LISTEN) {
-        __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        __u16 port = NL_SK_READ(typed, sk, __sk_common.skc_num);
         bpf_map_delete_elem(&listeners, &port);
         bpf_map_delete_elem(&target_listeners, &port);
       } else {
@@ -416,10 +449,10 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
         /* Closing from a state past the handshake: established, even if the kernel
          * skipped our ESTABLISHED run (netlens_program_missed_runs_total). */
         if (conn && !conn->established && old_state != TCP_SYN_SENT && old_state != TCP_SYN_RECV) {
-          nl_read_tuple(sk, &conn->tuple);
+          nl_read_tuple(sk, &conn->tuple, typed);
           conn->established = 1;
         }
-        nl_conn_close(sock, BPF_CORE_READ(sk, sk_err));
+        nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
         nl_forget_socket(sock);
       }
       break;
@@ -427,24 +460,24 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
 }
 
 static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_state) {
-  if (nl_is_tcp(sk)) nl_on_tcp_state(sk, old_state, new_state);
+  if (nl_is_tcp(sk)) nl_on_tcp_state(sk, old_state, new_state, false);
 }
 
 /* The same for BTF-typed socket pointers (the tp_btf programs). */
 static __always_inline void nl_on_state_typed(struct sock *sk, int old_state, int new_state) {
-  if (nl_is_tcp_typed(sk)) nl_on_tcp_state(sk, old_state, new_state);
+  if (nl_is_tcp_typed(sk)) nl_on_tcp_state(sk, old_state, new_state, true);
 }
 
 /* A retransmitted skb, in softirq or timer context: no pid here. */
 static __always_inline void nl_on_retransmit(struct sock *sk) {
   if (!nl_is_tcp(sk) || nl_socket_ignored(sk)) return;
-  struct nl_conn *conn = nl_conn_get(sk, false);
+  struct nl_conn *conn = nl_conn_get(sk, false, false);
   if (conn) {
     __sync_fetch_and_add(&conn->traffic.retransmits, 1);
     return;
   }
   struct nl_traffic delta = {.retransmits = 1};
-  nl_account_untracked(sk, &delta, false);
+  nl_account_untracked(sk, &delta, false, false);
 }
 
 #endif /* NETLENS_CONN_TRACK_BPF_H */
