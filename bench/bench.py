@@ -11,7 +11,8 @@ Parts (docs/performance.md explains every number):
   syscall_tp   ns per getppid() with and without an empty program on the accept hook's
                syscall tracepoint (it puts every system call on the trace path); not in the
                default set
-  end_to_end   nginx + wrk: no monitoring (A), netlens (B), bpftrace (C), interleaved
+  end_to_end   nginx + wrk: no monitoring (A), netlens (B), bpftrace (C), empty programs (E),
+               interleaved; D: --baseline-netlens
   scrape       GET /metrics time and size at ~1k/10k/100k series
   daemon_load  netlens CPU and RSS at idle, ~10k and ~100k events/s
   open_conns   netlens RSS with 10k open connections
@@ -44,6 +45,10 @@ HOOKS = {
 }
 PROG_TYPE_MODE = {"tracing": "tp_btf", "tracepoint": "tracepoint", "raw_tracepoint": "raw_tp"}
 TRACING_TYPES = ("tracing", "tracepoint", "raw_tracepoint", "kprobe", "perf_event")
+
+# Empty programs on every hook netlens uses on this kernel (tp_btf where it prefers it).
+EMPTY_ON_HOOKS = ["empty_send_btf", "empty_recv_btf", "empty_state_btf", "empty_rtx_tp",
+                  "empty_accept4_tp"]
 
 # Empty baselines: (hook, attach mode) -> program in bench/bpf/empty.bpf.c.
 EMPTY = {
@@ -657,9 +662,7 @@ class Bench:
         self.stats.set(True)
         monitors = [
             ("netlens", lambda: Netlens(self)),
-            ("empty_tp_btf", lambda: Loader(self, self.obj("empty"), [
-                "empty_send_btf", "empty_recv_btf", "empty_state_btf", "empty_rtx_tp",
-                "empty_accept4_tp"])),
+            ("empty_tp_btf", lambda: Loader(self, self.obj("empty"), EMPTY_ON_HOOKS)),
             ("empty_tracepoint", lambda: Loader(self, self.obj("empty"), [
                 "empty_send_tp", "empty_recv_tp"])),
             ("bpftrace", lambda: Bpftrace(self)),
@@ -860,13 +863,19 @@ class Bench:
         self.stats.set(False)
         for name in Nginx.FILES:  # warm-up: page cache, nginx's open file state
             self.finish(self.wrk(self.nginx.url(name), 2, 2, 32), "wrk warm-up")
-        runs = {f: {c: [] for c in "ABC"} for f in Nginx.FILES}
+        # D: the --baseline-netlens daemon, in the same rounds as B (a change measured side by side).
+        # E: empty programs on netlens' hooks: what any program there costs, the floor under B.
+        configs = "ABCDE" if a.baseline_netlens else "ABCE"
+        runs = {f: {c: [] for c in configs} for f in Nginx.FILES}
         sanity = {"netlens_nginx_bytes_counted": [], "bpftrace_pids_counted": []}
         for rnd in range(a.repeats):
-            for config in "ABC":
+            for config in configs:
                 log(f"end-to-end round {rnd + 1}/{a.repeats}: {config}")
                 self.quiet(f"end_to_end round {rnd + 1} {config}")
-                mon = Netlens(self) if config == "B" else Bpftrace(self) if config == "C" else None
+                mon = (Netlens(self) if config == "B" else Bpftrace(self) if config == "C" else
+                       Netlens(self, name="netlens-before", binary=a.baseline_netlens)
+                       if config == "D" else Loader(self, self.obj("empty"), EMPTY_ON_HOOKS)
+                       if config == "E" else None)
                 try:
                     for name in Nginx.FILES:
                         stats_on = self.stats.get()
@@ -893,7 +902,7 @@ class Bench:
                             body, "netlens_tcp_sent_bytes_total") if 'comm="nginx"' in labels)
                         sanity["netlens_nginx_bytes_counted"].append(sent)
                 finally:
-                    if config == "B":
+                    if config in "BDE":
                         mon.stop()
                     elif config == "C":
                         sanity["bpftrace_pids_counted"].append(mon.stop())
@@ -906,7 +915,7 @@ class Bench:
                     "p99_ms": summary([w["p99_ms"] for w in ws]),
                     "cpu_us_per_request": summary([w["cpu_us_per_request"] for w in ws]),
                 }
-            for config in "BC":
+            for config in configs[1:]:
                 for key in ("rps", "p99_ms", "cpu_us_per_request"):
                     out[config][f"{key}_ratio_to_A"] = ratio_summary(
                         [w[key] for w in by_config[config]], [w[key] for w in by_config["A"]])
@@ -918,7 +927,7 @@ class Bench:
             "wrk": f"wrk -t{a.wrk_threads} -c{a.wrk_connections} -d{a.duration}s --latency",
             "nginx": "nginx 2 workers, access_log off, sendfile on, 127.0.0.1",
             "rounds": a.repeats,
-            "order": "A B C per round, both files under each",
+            "order": " ".join(configs) + " per round, both files under each",
             "files": files,
             "runs": runs,
             "runs_with_bpf_stats_on": sum(1 for by_config in runs.values()
@@ -1344,9 +1353,11 @@ def report(r):
             add("")
         add("| file | config | req/s | ratio | p99 ms | ratio | nginx CPU us/req | ratio |")
         add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        names = {"A": "A: no monitoring", "B": "B: netlens", "C": "C: bpftrace"}
+        names = {"A": "A: no monitoring", "B": "B: netlens", "C": "C: bpftrace",
+                 "D": "D: netlens before (--baseline-netlens)",
+                 "E": "E: empty programs on netlens' hooks"}
         for fname, f in e["files"].items():
-            for c in "ABC":
+            for c in f:
                 x = f[c]
                 ratios = ["-", "-", "-"] if c == "A" else [
                     spread(x[f"{k}_ratio_to_A"], 3) for k in
@@ -1427,8 +1438,8 @@ def main():
     p.add_argument("--profile-programs", default="",
                    help="profile: only these programs (comma-separated; empties always)")
     p.add_argument("--baseline-netlens", default="",
-                   help="per_event: also measure this daemon (e.g. the code before a change), "
-                        "interleaved with --netlens")
+                   help="per_event and end_to_end (config D): also measure this daemon (e.g. "
+                        "the code before a change), interleaved with --netlens")
     p.add_argument("--wait-quiet", type=float,
                    help="seconds to wait before each measurement for a quiet host "
                         "(default 120; smoke 0)")

@@ -14,8 +14,9 @@
 #                  smoke: all)
 #   --netlens PATH the daemon to measure (default: build/netlens, built if missing)
 #   --baseline-netlens PATH
-#                  per_event: measure this daemon too (e.g. built from the commit before a
-#                  change), interleaved with --netlens, as "before" rows
+#                  per_event and end_to_end: measure this daemon too (e.g. built from the
+#                  commit before a change), interleaved with --netlens, as "before" rows
+#                  (end_to_end: config D)
 #   --profile-alt-ebpf DIR
 #                  profile: also build bench/bpf/profile.bpf.c against DIR instead of ebpf/
 #                  (a modified copy) and measure both, interleaved, as "alt" columns
