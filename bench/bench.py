@@ -42,19 +42,21 @@ HOOKS = {
     "state": "sock:inet_sock_set_state",
     "rtx": "tcp:tcp_retransmit_skb",
     "accept4": "syscalls:sys_exit_accept4",
+    "destroy": "tcp:tcp_destroy_sock",
 }
 PROG_TYPE_MODE = {"tracing": "tp_btf", "tracepoint": "tracepoint", "raw_tracepoint": "raw_tp"}
 TRACING_TYPES = ("tracing", "tracepoint", "raw_tracepoint", "kprobe", "perf_event")
 
 # Empty programs on every hook netlens uses on this kernel (tp_btf where it prefers it).
-EMPTY_ON_HOOKS = ["empty_send_btf", "empty_recv_btf", "empty_state_btf", "empty_rtx_tp",
-                  "empty_accept4_tp"]
+EMPTY_ON_HOOKS = ["empty_send_btf", "empty_recv_btf", "empty_state_btf", "empty_destroy_btf",
+                  "empty_rtx_tp", "empty_accept4_tp"]
 
 # Empty baselines: (hook, attach mode) -> program in bench/bpf/empty.bpf.c.
 EMPTY = {
     ("sock:sock_send_length", "tp_btf"): "empty_send_btf",
     ("sock:sock_recv_length", "tp_btf"): "empty_recv_btf",
     ("sock:inet_sock_set_state", "tp_btf"): "empty_state_btf",
+    ("tcp:tcp_destroy_sock", "tp_btf"): "empty_destroy_btf",
     ("tcp:tcp_retransmit_skb", "tracepoint"): "empty_rtx_tp",
     ("syscalls:sys_exit_accept4", "tracepoint"): "empty_accept4_tp",
     ("sock:sock_send_length", "tracepoint"): "empty_send_tp",
@@ -215,7 +217,7 @@ IDLE_PROGRAMS = {"nl_accept_exit_tp"}
 
 
 def hook_of(name):
-    for key in ("send", "recv", "state"):
+    for key in ("send", "recv", "state", "destroy"):
         if key in name:
             return HOOKS[key]
     if "rtx" in name or "retransmit" in name:

@@ -78,8 +78,12 @@ const std::vector<HookSpec>& Hooks() {
           {"nl_recvmsg_kretprobe", "tcp_recvmsg", false},
           {"nl_cleanup_rbuf_kprobe", "tcp_cleanup_rbuf", false}}}}},
       {"lifecycle",
-       {{"tp_btf", {{"nl_state_tp_btf", "sock:inet_sock_set_state", false}}},
-        {"tracepoint", {{"nl_state_tp", "sock:inet_sock_set_state", false}}}}},
+       {{"tp_btf",
+         {{"nl_state_tp_btf", "sock:inet_sock_set_state", false},
+          {"nl_destroy_tp_btf", "tcp:tcp_destroy_sock", true}}},
+        {"tracepoint",
+         {{"nl_state_tp", "sock:inet_sock_set_state", false},
+          {"nl_destroy_tp", "tcp:tcp_destroy_sock", true}}}}},
       {"retransmit", {{"tracepoint", {{"nl_retransmit_tp", "tcp:tcp_retransmit_skb", false}}}}},
       // Accept latency only: a kernel without syscall tracepoints
       // (CONFIG_FTRACE_SYSCALLS) still counts everything else.

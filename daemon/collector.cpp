@@ -347,6 +347,14 @@ void Collector::AppendSelf(std::vector<prometheus::MetricFamily>& out,
   overflows.Add({"map"}, {"calls"}, static_cast<double>(stats[NL_STAT_CALLS_FULL]));
   out.push_back(overflows.Take());
 
+  MetricBuilder late_closes(
+      "netlens_kernel_late_closes_total",
+      "Connections closed when their socket was freed, because the kernel skipped netlens' run "
+      "on their CLOSE transition (netlens_program_missed_runs_total); counted, not lost.",
+      MetricType::Counter);
+  late_closes.Add({}, {}, static_cast<double>(stats[NL_STAT_LATE_CLOSES]));
+  out.push_back(late_closes.Take());
+
   MetricBuilder series("netlens_series", "Series in a metric family at this scrape.",
                        MetricType::Gauge);
   MetricBuilder folded("netlens_series_folded",

@@ -459,6 +459,19 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
   }
 }
 
+/* tcp:tcp_destroy_sock: the socket is being freed, after its CLOSE transition. That
+ * CLOSE run normally leaves nothing here; this catches what a CLOSE run the kernel
+ * skipped (netlens_program_missed_runs_total) left behind: the connection is closed
+ * and counted now, and an ignored mark cannot outlive its socket. */
+static __always_inline void nl_on_tcp_destroy(struct sock *sk, bool typed) {
+  __u64 sock = (__u64)sk;
+  if (bpf_map_lookup_elem(&conns, &sock)) {
+    nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
+    nl_stat_inc(NL_STAT_LATE_CLOSES);
+  }
+  nl_forget_socket(sock);
+}
+
 static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_state) {
   if (nl_is_tcp(sk)) nl_on_tcp_state(sk, old_state, new_state, false);
 }

@@ -49,6 +49,24 @@ int nl_state_tp(struct trace_event_raw_inet_sock_set_state *ctx) {
   return 0;
 }
 
+/* ---- lifecycle, the safety net: tcp:tcp_destroy_sock (Linux >= 5.12) ---- */
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(nl_destroy_tp_btf, struct sock *sk) {
+  nl_on_tcp_destroy(sk, true);
+  return 0;
+}
+
+struct trace_event_raw_tcp_event_sk___nl {
+  const void *skaddr;
+} __attribute__((preserve_access_index));
+
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int nl_destroy_tp(struct trace_event_raw_tcp_event_sk___nl *ctx) {
+  nl_on_tcp_destroy((struct sock *)BPF_CORE_READ(ctx, skaddr), false);
+  return 0;
+}
+
 /* ---- retransmits: tcp:tcp_retransmit_skb ---- */
 
 /* The event class was renamed, and gained `err` (the tracepoint then also

@@ -176,7 +176,8 @@ enum nl_stat {
   NL_STAT_LISTENERS_FULL = 3, /* listen() calls that found no room in listeners */
   NL_STAT_CALLS_FULL = 4,     /* calls in progress that found no room in calls */
   NL_STAT_LATENCY_FULL = 5,   /* samples that went to the overflow key of latency */
-  NL_STAT_MAX = 6,
+  NL_STAT_LATE_CLOSES = 6, /* connections closed at tcp_destroy_sock: their CLOSE run was missed */
+  NL_STAT_MAX = 7,
 };
 
 /* proc_cgroups (LRU hash, limits.processes): a process's cgroup v2 id (its

@@ -3,14 +3,15 @@
  * Their bpf_stats run time is the fixed cost of being attached to that hook
  * (dispatch + the stats clock reads), the floor any accounting program pays.
  * The loader (bench/loader.c) attaches only the programs named on its command line. */
-#include "vmlinux.h"
-
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "vmlinux.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* tp_btf: the attach mode of nl_send_tp_btf, nl_recv_tp_btf, nl_state_tp_btf. */
+/* tp_btf: the attach mode of nl_send_tp_btf, nl_recv_tp_btf, nl_state_tp_btf,
+ * nl_destroy_tp_btf. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(empty_send_btf) { return 0; }
 
@@ -19,6 +20,9 @@ int BPF_PROG(empty_recv_btf) { return 0; }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(empty_state_btf) { return 0; }
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(empty_destroy_btf) { return 0; }
 
 /* Classic tracepoints: the attach mode of nl_retransmit_tp, and of bpftrace's
  * tracepoint:sock:sock_{send,recv}_length probes. */

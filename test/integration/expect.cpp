@@ -34,6 +34,10 @@ void RequireValue(const Scrape& scrape, std::string_view metric, const Labels& l
   INFO("series: " << series << (match == Match::kSum ? " (sum)" : " (exactly one)"));
   INFO("scraped from " << scrape.source << ", lines of the same comm:\n"
                        << RelevantLines(scrape, metric, labels));
+  // A count off by a few is most often an event the kernel did not run netlens for.
+  INFO("runs the kernel skipped, and closes made good at socket free:\n"
+       << Lines(Select(scrape.samples, "netlens_program_missed_runs_total", {}))
+       << Lines(Select(scrape.samples, "netlens_kernel_late_closes_total", {})));
   std::vector<const Sample*> selected = Select(scrape.samples, metric, labels);
   double value = Sum(scrape.samples, metric, labels);
   if (match == Match::kOne) REQUIRE(selected.size() == 1);

@@ -51,6 +51,61 @@ print_tail() {  # file
   tail -n "$tail_lines" "$1" | sed -e "s/^/MATRIX-TAIL kernel=${kernel} mode=${mode} | /"
 }
 
+# True while PID runs (a zombie, exited but not yet reaped, does not count).
+alive() {  # pid
+  _state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+  [ -n "$_state" ] && [ "$_state" != Z ]
+}
+
+# What every process is blocked in: name, state, wait channel and kernel stack. Printed when
+# something overruns its deadline, so that a hang (in CI, in a guest nobody can log into)
+# names its place instead of only its timeout.
+hang_report() {
+  echo "---- our processes at the deadline (pid comm state wchan; kernel stack) ----"
+  for dir in /proc/[0-9]*; do
+    # Ours: run from the directories of netlens or the tests (nl-traffic and the helpers too).
+    cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null)
+    case "$cmd" in "${KM_NETLENS%/*}/"* | "${KM_INTEGRATION_TESTS%/*}/"*) ;; *) continue ;; esac
+    comm=$(cat "$dir/comm" 2>/dev/null) || continue
+    state=$(sed -n 's/^State:[[:space:]]*//p' "$dir/status" 2>/dev/null)
+    echo "${dir#/proc/} $comm $state wchan=$(cat "$dir/wchan" 2>/dev/null)"
+    sed 's/^/    /' "$dir/stack" 2>/dev/null | head -n 12
+  done
+  echo "---- kernel log, last lines ----"
+  dmesg 2>/dev/null | tail -n 20
+}
+
+# Runs a command with its output in a file and a hard deadline: at the deadline the hang report
+# goes to HANG_FILE, then TERM, and KILL 10 s later (a process that ignores or deadlocks on TERM
+# must not hold the whole matrix). Returns the command's status (124 if the deadline hit it).
+run_with_deadline() {  # seconds logfile hangfile command...
+  _secs=$1
+  _log=$2
+  _hang=$3
+  shift 3
+  "$@" >"$_log" 2>&1 &
+  _pid=$!
+  # The watchdog's output goes to the hang file, never to our stdout: a leftover sleep must not
+  # hold the pipe ctest reads.
+  (
+    sleep "$_secs"
+    alive "$_pid" || exit 0
+    hang_report
+    kill -TERM "$_pid" 2>/dev/null
+    sleep 10
+    kill -KILL "$_pid" 2>/dev/null
+  ) >"$_hang" 2>&1 &
+  _watchdog=$!
+  wait "$_pid"
+  _status=$?
+  if [ -s "$_hang" ]; then
+    _status=124
+    sleep 1 # let the watchdog finish its KILL
+  fi
+  kill "$_watchdog" 2>/dev/null
+  return $_status
+}
+
 # ---- probe: does netlens start in this mode? --------------------------------------------------
 # netlens logs "serving http://..." once its programs are attached and /metrics is served.
 probe_log="$work/probe.log"
@@ -88,7 +143,14 @@ while [ $try -lt 3 ]; do
     kill -TERM "$pid" 2>/dev/null
     sleep 1
     kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    # Reap it, but never wait on a process stuck in the kernel (it would hold the cell forever).
+    gone=0
+    while [ $gone -lt 10 ] && alive "$pid"; do sleep 1; gone=$((gone + 1)); done
+    if alive "$pid"; then
+      [ "$probe_state" = hung ] && hang_report >>"$probe_log"
+    else
+      wait "$pid" 2>/dev/null
+    fi
   fi
   # A port taken by someone else is not the mode's fault: try another.
   if [ "$probe_state" = exited ] && grep -q "127.0.0.1:$port" "$probe_log" &&
@@ -132,9 +194,19 @@ fi
 
 # ---- the exact-count integration tests in this mode ------------------------------------------
 out="$work/integration_tests.log"
-NETLENS_TEST_ATTACH_MODE="$mode" CI=true TMPDIR="$work" \
-  timeout "$test_timeout" "$KM_INTEGRATION_TESTS" "$KM_TESTS" --durations yes >"$out" 2>&1
+hang="$work/hang.txt"
+run_with_deadline "$test_timeout" "$out" "$hang" env NETLENS_TEST_ATTACH_MODE="$mode" CI=true \
+  TMPDIR="$work" "$KM_INTEGRATION_TESTS" "$KM_TESTS" --durations yes
 status=$?
+# Children of a killed test run (netlens, nl-traffic) must not outlive the cell. Matched on
+# their executable, not their command line: the matrix scripts name netlens in theirs.
+if [ "$status" -eq 124 ]; then
+  for dir in /proc/[0-9]*; do
+    case "$(readlink "$dir/exe" 2>/dev/null)" in
+      "$KM_NETLENS" | "${KM_INTEGRATION_TESTS%/*}/"*) kill -KILL "${dir#/proc/}" 2>/dev/null ;;
+    esac
+  done
+fi
 
 # Catch2 v2 summaries: "All tests passed (N assertions in M test cases)", or
 # "test cases: T | P passed | F failed" and "assertions: T | P passed | F failed".
@@ -166,7 +238,7 @@ if [ "$status" -eq 0 ] && [ -n "$cases" ] && [ "${cases%/*}" -gt 0 ]; then
   exit 0
 fi
 case "$status" in
-  124 | 143) detail="integration_tests timed out after ${test_timeout} s" ;;
+  124 | 143 | 137) detail="integration_tests timed out after ${test_timeout} s (processes at the deadline below)" ;;
   0) detail="no test case ran (spec: $KM_TESTS)" ;;
   *)
     # The first failure Catch2 reports: the source line and the message after it.
@@ -176,4 +248,5 @@ case "$status" in
 esac
 result_line fail "$detail" "$started_field" "$counts"
 print_tail "$out.clean"
+[ -s "$hang" ] && sed -e "s/^/MATRIX-TAIL kernel=${kernel} mode=${mode} | /" "$hang"
 exit 1

@@ -23,9 +23,9 @@
 #   NETLENS_KM_QEMU_MODES       modes expected to pass on 6.1 (default "kprobe fentry auto")
 #   NETLENS_KM_TESTS            Catch2 test spec (default "[process],[remote],[connection],[churn],[monotonic],[accept-latency],[targets-matrix]")
 #   NETLENS_KM_SKIP_HOST=1, NETLENS_KM_SKIP_QEMU=1   leave out one side
-#   NETLENS_KM_QEMU_TIMEOUT     seconds for the whole boot (default 600)
+#   NETLENS_KM_QEMU_TIMEOUT     seconds for one boot, i.e. one mode (default 420)
 #   NETLENS_KM_HOST_TEST_TIMEOUT, NETLENS_KM_GUEST_TEST_TIMEOUT
-#                               seconds for the tests of one cell (default 300, 180)
+#                               seconds for the tests of one cell (default 300 both)
 #   NETLENS_KM_TAIL_LINES       lines of output shown for a failed cell (default 40)
 #   NETLENS_KM_WORK             work directory (default: a new one under ${TMPDIR:-/tmp}; kept)
 #   NETLENS_KM_REPORT           also write the table to this file
@@ -67,9 +67,9 @@ host_modes=(${NETLENS_KM_HOST_MODES-tp_btf tracepoint auto})
 host_unsupported=(${NETLENS_KM_HOST_UNSUPPORTED-fentry kprobe})
 qemu_modes=(${NETLENS_KM_QEMU_MODES-kprobe fentry auto})
 tests="${NETLENS_KM_TESTS:-[process],[remote],[connection],[churn],[monotonic],[accept-latency],[targets-matrix]}"
-qemu_timeout="${NETLENS_KM_QEMU_TIMEOUT:-600}"
+qemu_timeout="${NETLENS_KM_QEMU_TIMEOUT:-420}"
 host_test_timeout="${NETLENS_KM_HOST_TEST_TIMEOUT:-300}"    # per cell
-guest_test_timeout="${NETLENS_KM_GUEST_TEST_TIMEOUT:-180}"  # per cell, under TCG
+guest_test_timeout="${NETLENS_KM_GUEST_TEST_TIMEOUT:-300}"  # per cell, under TCG (a cell takes 80-90 s here)
 tail_lines="${NETLENS_KM_TAIL_LINES:-40}"
 [[ ${NETLENS_KM_SKIP_HOST:-0} == 1 ]] && host_modes=() host_unsupported=()
 [[ ${NETLENS_KM_SKIP_QEMU:-0} == 1 ]] && qemu_modes=()
@@ -110,7 +110,8 @@ cell_env=(KM_NETLENS="$netlens" KM_INTEGRATION_TESTS="$integration_tests" KM_TES
 
 expected=()  # "kernel_label|mode|expect" in table order
 timings=()   # lines for the timings section
-qemu_note="" # why the qemu cells have no result, if they have none
+qemu_note="" # why no qemu cell has a result (no kernel, no initramfs), if so
+declare -A qemu_notes # mode -> why that boot gave no result (timeout, qemu's exit status)
 declare -A skipped   # "kernel_label|mode" -> reason
 
 # ---- host cells ---------------------------------------------------------------------------------
@@ -248,32 +249,38 @@ build_initramfs() {  # -> $work/initramfs.cpio.gz
   timings+=("initramfs: $(elapsed "$t0") s ($(du -m "$work/initramfs.cpio.gz" | cut -f1) MiB compressed)")
 }
 
-run_qemu() {  # modes (comma-separated)
-  local t0=${EPOCHREALTIME} line stamp rest status
-  log "booting $kernel_release under qemu (TCG) for modes $1 (timeout ${qemu_timeout} s) ..."
-  # Each console line gets the host's time, so the boot and every mode can be timed.
+# One boot per mode: a guest that hangs costs that mode's cell, not the others'.
+run_qemu() {  # mode
+  local mode="$1" t0=${EPOCHREALTIME} line stamp rest status serial="$work/serial-$1"
+  log "booting $kernel_release under qemu (TCG) for mode $mode (timeout ${qemu_timeout} s) ..."
+  # Each console line gets the host's time, so the boot and the cell can be timed.
   timeout --kill-after=10 "$qemu_timeout" \
     qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nographic -no-reboot -nic none \
       -kernel "$kernel_dir/vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-      -append "console=ttyS0 panic=-1 quiet netlens_modes=$1" </dev/null 2>&1 |
+      -append "console=ttyS0 panic=-1 quiet netlens_modes=$mode" </dev/null 2>&1 |
     while IFS= read -r line; do
       line="${line%$'\r'}"
-      printf '%s %s\n' "${EPOCHREALTIME}" "$line" >>"$work/serial.log"
+      printf '%s %s\n' "${EPOCHREALTIME}" "$line" >>"$serial.log"
       [[ $line == *MATRIX* && $line != *MATRIX-TAIL* ]] && echo "  qemu: MATRIX${line#*MATRIX}"
     done
   status=${PIPESTATUS[0]}
   # Without the terminal escapes SeaBIOS and the kernel print.
-  sed -E 's/\x1b(\[[0-9;?]*[A-Za-z]|c)//g' "$work/serial.log" >"$work/serial.clean"
-  qemu_seconds="$(elapsed "$t0")"
-  ((status == 124 || status == 137)) && qemu_note="qemu timed out after ${qemu_timeout} s"
-  ((status != 0 && status != 124 && status != 137)) && qemu_note="qemu exited with status $status"
-  # Host-side timing: from qemu's start to the guest's init, and between results.
+  sed -E 's/\x1b(\[[0-9;?]*[A-Za-z]|c)//g' "$serial.log" >"$serial.clean"
+  timings+=("qemu $mode: $(elapsed "$t0") s")
+  ((status == 124 || status == 137)) && qemu_notes[$mode]="qemu timed out after ${qemu_timeout} s"
+  ((status != 0 && status != 124 && status != 137)) && qemu_notes[$mode]="qemu exited with status $status"
+  # Host-side timing: from qemu's start to the guest's init.
   while read -r stamp rest; do
     case "$rest" in
-      MATRIX-BOOT*) timings+=("boot to init: $(awk -v a="$t0" -v b="$stamp" 'BEGIN{printf "%.1f", b-a}') s (qemu start to /init)") ;;
+      MATRIX-BOOT*) timings+=("qemu $mode boot to init: $(awk -v a="$t0" -v b="$stamp" 'BEGIN{printf "%.1f", b-a}') s") ;;
     esac
-  done <"$work/serial.clean"
-  sed -n 's/^[0-9.]* \(MATRIX.*\)$/\1/p' "$work/serial.clean" >>"$results"
+  done <"$serial.clean"
+  sed -n 's/^[0-9.]* \(MATRIX.*\)$/\1/p' "$serial.clean" >>"$results"
+  # A guest that gave no result: its console's last lines (kernel messages, a hang) say why.
+  if ! grep -q "^MATRIX kernel=$kernel_release mode=$mode " "$results"; then
+    tail -n "$tail_lines" "$serial.clean" | cut -d' ' -f2- |
+      sed -e "s/^/MATRIX-TAIL kernel=$kernel_release mode=$mode | console: /" >>"$results"
+  fi
 }
 
 qemu_label=""
@@ -293,10 +300,10 @@ if ((${#qemu_modes[@]} > 0)); then
     fi
   done
   if ((${#guest_modes[@]} > 0 && kernel_ok)) && build_initramfs; then
-    run_qemu "$(IFS=,; echo "${guest_modes[*]}")"
-    timings+=("qemu total: $qemu_seconds s")
+    for mode in "${guest_modes[@]}"; do run_qemu "$mode"; done
   fi
   [[ -n $qemu_note ]] && log "qemu: $qemu_note"
+  for mode in "${!qemu_notes[@]}"; do log "qemu $mode: ${qemu_notes[$mode]}"; done
 fi
 
 # ---- the table ----------------------------------------------------------------------------------
@@ -325,7 +332,9 @@ for cell in "${expected[@]}"; do
     fi
   elif [[ -z $line ]]; then
     result="FAIL"
-    detail="no result${qemu_note:+ ($qemu_note)}"
+    note="${qemu_note:-${qemu_notes[$mode]:-}}"
+    [[ $label == "$qemu_label" ]] || note=""
+    detail="no result${note:+ ($note)}"
     failed=$((failed + 1))
   else
     result="$(field "$line" result)"
