@@ -94,6 +94,14 @@ void Reload(const CliOptions& cli, Config& current, Collector& collector, Target
 }
 
 int Run(const CliOptions& cli) {
+  // Signals are taken synchronously by the main thread (the loop below); block them before
+  // anything else, so that none of the other threads receives one and a SIGTERM during start-up
+  // waits for the loop (a clean exit 0) instead of killing a half-loaded daemon.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   Config config;
   WebConfig web;
   try {
@@ -106,17 +114,14 @@ int Run(const CliOptions& cli) {
   }
   ApplyLogLevel(config.log_level);
 
-  // Signals are taken synchronously by the main thread; block them before any
-  // thread starts so none of them receives one.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+  // Declared before the server so that they are destroyed after it: on an error after
+  // ServeMetrics, no scrape in flight may outlive the tracer and selector it reads.
+  std::unique_ptr<Tracer> tracer;
+  std::unique_ptr<TargetSelector> targets;
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web);
-    auto tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode);
-    auto targets = std::make_unique<TargetSelector>(*tracer, config.limits);
+    tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode);
+    targets = std::make_unique<TargetSelector>(*tracer, config.limits);
     targets->Apply(config.targets, config.filters);
     auto collector = std::make_shared<Collector>(
         *tracer, SettingsOf(config), BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
@@ -163,7 +168,8 @@ int Run(const CliOptions& cli) {
         systemd::NotifyStopping("stopping (signal " + std::to_string(signal) + ")");
         tracer->Detach();
         spdlog::info("signal {}: programs detached, exiting", signal);
-        spdlog::shutdown();
+        // Flushed, not shut down: the HTTP threads still run and may log until _Exit.
+        spdlog::default_logger()->flush();
         std::_Exit(0);
       } else {
         collector->Refresh();
