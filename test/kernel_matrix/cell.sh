@@ -238,7 +238,12 @@ if [ "$status" -eq 0 ] && [ -n "$cases" ] && [ "${cases%/*}" -gt 0 ]; then
   exit 0
 fi
 case "$status" in
-  124 | 143 | 137) detail="integration_tests timed out after ${test_timeout} s (processes at the deadline below)" ;;
+  124) detail="integration_tests timed out after ${test_timeout} s (processes at the deadline below)" ;;
+  129 | 13[0-9] | 14[0-9] | 15[0-9])
+    # Not our watchdog: a kernel oops kills the process that hit it (see the kernel log below).
+    detail="integration_tests was killed by signal $((status - 128))"
+    dmesg 2>/dev/null | tail -n 20 >"$hang"
+    ;;
   0) detail="no test case ran (spec: $KM_TESTS)" ;;
   *)
     # The first failure Catch2 reports: the source line and the message after it.
