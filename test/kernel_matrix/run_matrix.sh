@@ -264,6 +264,12 @@ run_qemu() {  # mode attempt
       line="${line%$'\r'}"
       printf '%s %s\n' "${EPOCHREALTIME}" "$line" >>"$serial.log"
       [[ $line == *MATRIX* && $line != *MATRIX-TAIL* ]] && echo "  qemu: MATRIX${line#*MATRIX}"
+      # A soft lockup has never ended on its own here: stop the boot instead of waiting for
+      # its deadline (the retry gets the time).
+      if [[ $line == *"soft lockup"* ]]; then
+        echo "  qemu: $mode: guest soft lockup, stopping this boot"
+        pkill -f "initrd $work/initramfs.cpio.gz -append .*netlens_modes=$mode"
+      fi
     done
   status=${PIPESTATUS[0]}
   # Without the terminal escapes SeaBIOS and the kernel print.
@@ -290,8 +296,9 @@ run_qemu() {  # mode attempt
     } >>"$work/guest-kernel-failures.txt"
   fi
   sed -n 's/^[0-9.]* \(MATRIX.*\)$/\1/p' "$serial.clean" >>"$results"
-  # A guest that gave no result: its console's last lines (kernel messages, a hang) say why.
-  if ! grep -q "^MATRIX kernel=$kernel_release mode=$mode " "$results"; then
+  # A guest that gave no result: its console's last lines say why (a failed kernel has its
+  # trace printed in the guest kernel failures section instead).
+  if [[ -z $guest_kernel_failure ]] && ! grep -q "^MATRIX kernel=$kernel_release mode=$mode " "$results"; then
     tail -n "$tail_lines" "$serial.clean" | cut -d' ' -f2- |
       sed -e "s/^/MATRIX-TAIL kernel=$kernel_release mode=$mode | console: /" >>"$results"
   fi
