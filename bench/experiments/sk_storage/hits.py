@@ -48,7 +48,8 @@ def measure(a, obj, prog):
 
 
 def main():
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     for opt in ("--loader", "--traffic", "--main", "--alt"):
         p.add_argument(opt, required=True)
     p.add_argument("--rounds", type=int, default=4)
