@@ -93,13 +93,17 @@ cleanup() {
 trap cleanup EXIT
 
 # Helpers: empty and variant eBPF programs, their loader, the traffic generator.
-bpftool btf dump file /sys/kernel/btf/vmlinux format c >"${work}/vmlinux.h"
+# Compiled like netlens' own programs: against the pinned kernel types of this architecture
+# (cmake/BpfObject.cmake), never the host's.
+arch_file="$(grep -lw -- "$(uname -m)" "${repo}"/ebpf/vmlinux/*/arch.cmake | head -n 1)"
+[[ -n "${arch_file}" ]] || { echo "run.sh: no ebpf/vmlinux/*/arch.cmake lists $(uname -m)" >&2; exit 1; }
+arch="$(basename "$(dirname "${arch_file}")")"
+bpf_cflags=(-g -O2 -Wall -Werror -target bpf "-D__TARGET_ARCH_${arch}" -I"${repo}/ebpf/vmlinux/${arch}")
 for obj in empty variants profile; do
-  clang -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I"${work}" -I"${repo}/ebpf" \
-    -c "${here}/bpf/${obj}.bpf.c" -o "${work}/${obj}.bpf.o"
+  clang "${bpf_cflags[@]}" -I"${repo}/ebpf" -c "${here}/bpf/${obj}.bpf.c" -o "${work}/${obj}.bpf.o"
 done
 if [[ -n "${alt_ebpf}" ]]; then
-  clang -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I"${work}" -I"${alt_ebpf}" \
+  clang "${bpf_cflags[@]}" -I"${alt_ebpf}" \
     -c "${here}/bpf/profile.bpf.c" -o "${work}/profile-alt.bpf.o"
   pass+=(--profile-alt "${work}/profile-alt.bpf.o")
 fi

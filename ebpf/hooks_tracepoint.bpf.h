@@ -5,6 +5,7 @@
 #define NETLENS_HOOKS_TRACEPOINT_BPF_H
 
 #include "conn_track.bpf.h"
+#include "lib/core_fixes.bpf.h"
 
 /* ---- send / receive: sock:sock_send_length, sock:sock_recv_length (Linux >= 6.3) ---- */
 
@@ -22,13 +23,13 @@ int BPF_PROG(nl_recv_tp_btf, struct sock *sk, int ret, int flags) {
 }
 
 SEC("tracepoint/sock/sock_send_length")
-int nl_send_tp(struct trace_event_raw_sock_msg_length *ctx) {
+int nl_send_tp(struct trace_event_raw_sock_msg_length___nl *ctx) {
   nl_on_data((struct sock *)BPF_CORE_READ(ctx, sk), BPF_CORE_READ(ctx, ret), true);
   return 0;
 }
 
 SEC("tracepoint/sock/sock_recv_length")
-int nl_recv_tp(struct trace_event_raw_sock_msg_length *ctx) {
+int nl_recv_tp(struct trace_event_raw_sock_msg_length___nl *ctx) {
   if (!nl_recv_flags_counted(BPF_CORE_READ(ctx, flags))) return 0;
   nl_on_data((struct sock *)BPF_CORE_READ(ctx, sk), BPF_CORE_READ(ctx, ret), false);
   return 0;
@@ -57,10 +58,6 @@ int BPF_PROG(nl_destroy_tp_btf, struct sock *sk) {
   return 0;
 }
 
-struct trace_event_raw_tcp_event_sk___nl {
-  const void *skaddr;
-} __attribute__((preserve_access_index));
-
 SEC("tracepoint/tcp/tcp_destroy_sock")
 int nl_destroy_tp(struct trace_event_raw_tcp_event_sk___nl *ctx) {
   nl_on_tcp_destroy((struct sock *)BPF_CORE_READ(ctx, skaddr), false);
@@ -69,17 +66,7 @@ int nl_destroy_tp(struct trace_event_raw_tcp_event_sk___nl *ctx) {
 
 /* ---- retransmits: tcp:tcp_retransmit_skb ---- */
 
-/* The event class was renamed, and gained `err` (the tracepoint then also
- * fires for failed attempts), in newer kernels; CO-RE tells which we run on. */
-struct trace_event_raw_tcp_retransmit_skb___nl {
-  const void *skaddr;
-  int err;
-} __attribute__((preserve_access_index));
-
-struct trace_event_raw_tcp_event_sk_skb___nl {
-  const void *skaddr;
-} __attribute__((preserve_access_index));
-
+/* The event class differs between kernels (lib/core_fixes.bpf.h). */
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int nl_retransmit_tp(void *ctx) {
   struct sock *sk;

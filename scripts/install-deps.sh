@@ -13,6 +13,7 @@ PACKAGES=(
   catch2                                      # unit tests
   prometheus                                  # promtool (metrics lint in tests)
   curl iproute2 procps                        # integration tests
+  lz4                                         # kernel BTF from a bzImage (scripts/kernel)
   nginx wrk bpftrace python3                  # benchmark (bench/run.sh)
   qemu-system-x86 busybox-static cpio         # kernel matrix (test/kernel_matrix)
   libsystemd-dev libssl-dev libcrypt-dev      # sd_notify; TLS and bcrypt for /metrics

@@ -142,51 +142,15 @@ for mode in "${host_unsupported[@]}"; do run_host_cell "$mode" unsupported; done
 # Resolves the kernel package, downloads it once into the cache and extracts /boot from it.
 # Sets kernel_dir (vmlinuz, config) and kernel_release.
 fetch_kernel() {
-  local package="${NETLENS_KM_KERNEL_PACKAGE:-}" pattern='^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$'
-  newest() { apt-cache search --names-only "$pattern" 2>/dev/null | awk '{print $1}' | sort -V | tail -n 1; }
-  if [[ -z $package ]]; then
-    package="$(newest)"
-    if [[ -z $package ]]; then
-      log "apt knows no $pattern; apt-get update"
-      apt-get -q -o DPkg::Lock::Timeout=300 update >"$work/apt-update.log" 2>&1
-      package="$(newest)"
-    fi
-    if [[ -z $package ]]; then  # offline: the newest one already in the cache
-      package="$(find "$cache" -maxdepth 2 -name vmlinuz -printf '%h\n' 2>/dev/null | xargs -r -n1 basename | sort -V | tail -n 1)"
-    fi
-    [[ -n $package ]] || { qemu_note="no Debian 6.1 cloud kernel package found (apt-cache search '$pattern')"; return 1; }
+  local t0=${EPOCHREALTIME}
+  if ! kernel_dir="$(NETLENS_KERNEL_CACHE="$cache" "$here/../../scripts/kernel/fetch-debian-kernel.sh" \
+                     amd64 "${NETLENS_KM_KERNEL_PACKAGE:-}" 2>"$work/fetch-kernel.log")"; then
+    qemu_note="$(tail -n 2 "$work/fetch-kernel.log" | tr '\n' ' ')"
+    return 1
   fi
-  kernel_dir="$cache/$package"
-  if [[ ! -s $kernel_dir/vmlinuz ]]; then
-    local t0=${EPOCHREALTIME} deb
-    mkdir -p "$cache"
-    log "downloading $package into $cache ..."
-    if ! (cd "$cache" && apt-get -q -o APT::Sandbox::User=root download "$package") >"$work/apt-download.log" 2>&1; then
-      qemu_note="apt-get download $package failed: $(tail -n 2 "$work/apt-download.log" | tr '\n' ' ')"
-      return 1
-    fi
-    deb="$(ls -t "$cache/${package}"_*.deb | head -n 1)"
-    timings+=("download $package: $(elapsed "$t0") s ($(du -m "$deb" | cut -f1) MiB)")
-    t0=${EPOCHREALTIME}
-    # Extracted aside and renamed into place, so that a concurrent run never sees half of it.
-    local tmp
-    tmp="$(mktemp -d "$cache/.extract.XXXXXX")"
-    if ! dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./boot; then
-      rm -rf "$tmp"
-      qemu_note="cannot extract /boot from $deb"
-      return 1
-    fi
-    mv "$tmp"/boot/vmlinuz-* "$tmp/vmlinuz"
-    mv "$tmp"/boot/config-* "$tmp/config"
-    rm -rf "$tmp/boot"
-    chmod 755 "$tmp"
-    rm -rf "$kernel_dir"
-    mv -T "$tmp" "$kernel_dir" 2>/dev/null || rm -rf "$tmp"
-    timings+=("extract vmlinuz: $(elapsed "$t0") s")
-  else
-    timings+=("kernel $package: cached in $kernel_dir")
-  fi
-  kernel_release="${package#linux-image-}"
+  timings+=("kernel $(basename "$kernel_dir"): $(elapsed "$t0") s (in $kernel_dir)")
+  kernel_release="$(basename "$kernel_dir")"
+  kernel_release="${kernel_release#linux-image-}"
   kernel_release="${kernel_release%-unsigned}"
 }
 
