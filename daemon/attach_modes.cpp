@@ -20,6 +20,11 @@ bool TracepointExists(const std::string& category_event) {
   return false;
 }
 
+bool TracefsMounted() {
+  return std::filesystem::exists("/sys/kernel/tracing/events") ||
+         std::filesystem::exists("/sys/kernel/debug/tracing/events");
+}
+
 bool KprobesAvailable() {
   return std::filesystem::exists("/sys/bus/event_source/devices/kprobe") ||
          std::filesystem::exists("/sys/kernel/tracing/kprobe_events") ||
@@ -38,7 +43,11 @@ std::string PrecheckProgram(const std::string& mode, const ProgramSpec& program,
     return "";
   }
   if (mode == "tracepoint") {
-    return TracepointExists(target) ? "" : "no tracepoint " + target + " in tracefs";
+    if (TracepointExists(target)) return "";
+    if (!TracefsMounted())
+      return "tracefs is not mounted (mount -t tracefs tracefs /sys/kernel/tracing; systemd "
+             "mounts it at boot)";
+    return "no tracepoint " + target + " in tracefs";
   }
   if (mode == "fentry") {
     if (!btf) return "no kernel BTF";

@@ -7,5 +7,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 "${root}/scripts/install-deps.sh"
 "${root}/scripts/build.sh"
+"${root}/scripts/kernel/mount-tracefs.sh"
 echo "run.sh: starting netlens; in another shell: curl -s localhost:9750/metrics"
 exec "${root}/build/netlens" "$@"

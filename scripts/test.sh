@@ -6,4 +6,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ./scripts/install-deps.sh
 ./scripts/build.sh
+./scripts/kernel/mount-tracefs.sh
 exec ctest --test-dir build --output-on-failure
