@@ -1083,7 +1083,7 @@ class Bench:
                     elapsed, body = nl.scrape()
                     times.append(elapsed * 1e3)
                 entries = [v for labels, v in metric_values(body, "netlens_map_entries")
-                           if 'map="conns"' in labels]
+                           if 'map="tcp_conns"' in labels]
                 results.append({
                     "aggregation": aggregation,
                     "connections": a.open_connections,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* All netlens programs in one object. Every hook has a program per attach
+/* All netlens programs in one object; each concern has its folder (tcp/, targets/,
+ * process/; helpers in lib/). Includes are rooted at ebpf/. Every hook has a program per attach
  * mode; the daemon probes the kernel and loads only the ones it picks
  * (see daemon/attach_modes.cpp). */
 /* vmlinux.h must come before the libbpf headers. */
@@ -11,8 +12,8 @@
 #include <bpf/bpf_tracing.h>
 // clang-format on
 
-#include "accept.bpf.h"
-#include "hooks_function.bpf.h"
-#include "hooks_tracepoint.bpf.h"
+#include "tcp/accept.bpf.h"
+#include "tcp/hooks_function.bpf.h"
+#include "tcp/hooks_tracepoint.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config            # toolchain
+  clang-format git                            # format check (test/build)
   clang llvm libbpf-dev bpftool               # eBPF objects, skeletons
   libelf-dev zlib1g-dev                       # libbpf's link dependencies
   prometheus-cpp-dev libcivetweb-dev          # /metrics exposer

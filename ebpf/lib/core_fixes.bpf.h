@@ -7,7 +7,7 @@
  * flavour: libbpf strips the suffix and matches the kernel's own type by name at load time,
  * relocating each field (preserve_access_index), so one object serves kernels that have the
  * type in any layout. A program that uses a type its kernel lacks is never loaded there: the
- * attach mode is picked per hook (daemon/attach_modes.cpp).
+ * attach mode is picked per hook (daemon/bpf/attach_modes.cpp).
  */
 #ifndef NETLENS_LIB_CORE_FIXES_BPF_H
 #define NETLENS_LIB_CORE_FIXES_BPF_H

@@ -21,8 +21,8 @@
 
 #include "expect.h"
 #include "exposition.h"
-#include "sides.h"
 #include "ports.h"
+#include "sides.h"
 #include "test_outcome.h"
 
 #ifndef NETLENS_BINARY
@@ -37,10 +37,10 @@ namespace fs = std::filesystem;
 
 // The Debian package of each program the tests run, for the message when one is missing.
 const std::map<std::string, std::string> kPackageOf = {
-    {"curl", "curl"},          {"openssl", "openssl"},          {"htpasswd", "apache2-utils"},
-    {"setpriv", "util-linux"}, {"unshare", "util-linux"},       {"systemd-analyze", "systemd"},
-    {"dpkg-deb", "dpkg"},      {"readelf", "binutils"},         {"cp", "coreutils"},
-    {"env", "coreutils"},      {"dpkg-shlibdeps", "dpkg-dev"},  {"mknod", "coreutils"}};
+    {"curl", "curl"},          {"openssl", "openssl"},         {"htpasswd", "apache2-utils"},
+    {"setpriv", "util-linux"}, {"unshare", "util-linux"},      {"systemd-analyze", "systemd"},
+    {"dpkg-deb", "dpkg"},      {"readelf", "binutils"},        {"cp", "coreutils"},
+    {"env", "coreutils"},      {"dpkg-shlibdeps", "dpkg-dev"}, {"mknod", "coreutils"}};
 
 }  // namespace
 
@@ -105,8 +105,8 @@ std::vector<std::string> ListTree(const std::string& root) {
 Certificate MakeCertificate(const TempDir& dir, const std::string& name) {
   Certificate cert{dir.PathOf(name + ".crt"), dir.PathOf(name + ".key")};
   RunOk({Tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", cert.key_file, "-out",
-         cert.cert_file, "-days", "2", "-subj", "/CN=localhost", "-addext",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", cert.key_file, "-out", cert.cert_file,
+         "-days", "2", "-subj", "/CN=localhost", "-addext",
          "subjectAltName=IP:127.0.0.1,DNS:localhost"});
   return cert;
 }
@@ -185,9 +185,9 @@ Daemon::Daemon(DaemonOptions options)
       port_(FreeLoopbackPort()),
       failures_at_start_(FailedAssertions()) {
   const std::string listen = "127.0.0.1:" + std::to_string(port_);
-  config_path_ = dir_.Write("netlens.yaml", "listen: \"" + listen + "\"\naggregation: " +
-                                                options_.aggregation + "\nlog_level: debug\n" +
-                                                options_.extra_config);
+  config_path_ = dir_.Write("netlens.yaml", "listen: \"" + listen +
+                                                "\"\naggregation: " + options_.aggregation +
+                                                "\nlog_level: debug\n" + options_.extra_config);
   log_path_ = dir_.PathOf("netlens.log");
   std::vector<std::string> argv = options_.wrapper;
   argv.push_back(options_.binary.empty() ? std::string(NETLENS_BINARY) : options_.binary);
@@ -211,9 +211,9 @@ std::string Daemon::Describe() const {
   std::string log = Log();
   constexpr size_t kTail = 6000;
   if (log.size() > kTail) log = "[...]" + log.substr(log.size() - kTail);
-  return "netlens (pid " + std::to_string(child_->pid()) + ") on 127.0.0.1:" +
-         std::to_string(port_) + ", started as: " + child_->command() + "\nlog " + log_path_ +
-         ":\n" + log;
+  return "netlens (pid " + std::to_string(child_->pid()) +
+         ") on 127.0.0.1:" + std::to_string(port_) + ", started as: " + child_->command() +
+         "\nlog " + log_path_ + ":\n" + log;
 }
 
 void Daemon::WaitUntilServing() {
@@ -249,11 +249,8 @@ std::string Daemon::Stop() {
 Scrape Daemon::ScrapeMetrics() const { return netlens::test::ScrapeMetrics(port_, Describe()); }
 
 void RequireExactTraffic(const std::function<Scrape()>& scrape, bool per_connection) {
-  TrafficOptions options{.comm = UniqueComm(),
-                         .connections = 3,
-                         .rounds = 4,
-                         .request = 1000,
-                         .response = 20000};
+  TrafficOptions options{
+      .comm = UniqueComm(), .connections = 3, .rounds = 4, .request = 1000, .response = 20000};
   const TrafficReport report = RunTraffic(options);
   RequireHelperCalls(options, report);
   const Scrape scraped = scrape();
@@ -269,8 +266,7 @@ void RequireExactTraffic(const std::function<Scrape()>& scrape, bool per_connect
                          options.connections);
     } else {
       RequireTraffic(scraped, side.process, side.counts);
-      RequireConnections(scraped, DirectionLabels(side), options.connections,
-                         options.connections);
+      RequireConnections(scraped, DirectionLabels(side), options.connections, options.connections);
     }
   }
 }

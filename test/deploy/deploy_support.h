@@ -22,10 +22,10 @@ namespace netlens::test {
 // Paths of this build (compile definitions of test/deploy/CMakeLists.txt).
 std::string SourceDir();
 std::string BuildDir();
-std::string InstallPrefix();  // CMAKE_INSTALL_PREFIX, e.g. /usr
-std::string InstallSbinDir();  // full paths: /usr/sbin
-std::string InstallSysconfDir();  // /etc
-std::string InstallLibDir();  // /usr/lib/x86_64-linux-gnu
+std::string InstallPrefix();                // CMAKE_INSTALL_PREFIX, e.g. /usr
+std::string InstallSbinDir();               // full paths: /usr/sbin
+std::string InstallSysconfDir();            // /etc
+std::string InstallLibDir();                // /usr/lib/x86_64-linux-gnu
 std::string Tool(const std::string& name);  // the path CMake found for a program
 
 // Runs argv (120 s at most) and fails the test with its output unless it exits 0.
@@ -69,13 +69,13 @@ constexpr uint64_t kCapBpfBit = uint64_t{1} << 39;
 // netlens started for one test, from a config file written in its own directory.
 struct DaemonOptions {
   std::string aggregation = "process";
-  std::string extra_config;               // appended to the config file
-  std::vector<std::string> extra_args;    // after --config FILE
-  std::vector<std::string> wrapper;       // e.g. {"setpriv", ...} or {"env", "A=b"}: exec netlens
-  std::string binary;                     // default: the netlens of the build tree
+  std::string extra_config;             // appended to the config file
+  std::vector<std::string> extra_args;  // after --config FILE
+  std::vector<std::string> wrapper;     // e.g. {"setpriv", ...} or {"env", "A=b"}: exec netlens
+  std::string binary;                   // default: the netlens of the build tree
   // Whether netlens serves: default GET http://127.0.0.1:PORT/metrics answers 200.
   std::function<bool(uint16_t port)> serving;
-  bool wait = true;                       // wait (20 s at most) until serving
+  bool wait = true;  // wait (20 s at most) until serving
 };
 
 class Daemon {

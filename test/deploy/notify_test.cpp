@@ -81,12 +81,12 @@ TEST_CASE("sd_notify: a configuration error is the service status", "[systemd][u
   const std::string socket_path = dir.PathOf("notify");
   NotifySocket notify(socket_path);
   const std::string config = dir.Write("netlens.yaml", "listen: \"127.0.0.1:9750\"\nlimts: {}\n");
-  Output output = Run({Tool("env"), "NOTIFY_SOCKET=" + socket_path, NETLENS_BINARY, "--config",
-                       config},
-                      20s);
+  Output output =
+      Run({Tool("env"), "NOTIFY_SOCKET=" + socket_path, NETLENS_BINARY, "--config", config}, 20s);
   CHECK(output.status.Describe() == "exit code 2");
   // stderr: "netlens: MESSAGE\n"; the status: "STATUS=failed: MESSAGE".
-  const std::string prefix = "netlens: " + config + ":2:1: unknown key 'limts' (did you mean 'limits'?)";
+  const std::string prefix =
+      "netlens: " + config + ":2:1: unknown key 'limts' (did you mean 'limits'?)";
   REQUIRE(output.err.rfind(prefix, 0) == 0);
   REQUIRE(output.err.back() == '\n');
   const std::string message = output.err.substr(9, output.err.size() - 10);

@@ -19,10 +19,8 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> ExpectedInstall() {
   std::vector<std::string> files = {
-      InstallSbinDir() + "/netlens",
-      InstallPrefix() + "/lib/systemd/system/netlens.service",
-      InstallSysconfDir() + "/netlens/netlens.yaml",
-      InstallLibDir() + "/netlens/libssl.so",
+      InstallSbinDir() + "/netlens", InstallPrefix() + "/lib/systemd/system/netlens.service",
+      InstallSysconfDir() + "/netlens/netlens.yaml", InstallLibDir() + "/netlens/libssl.so",
       InstallLibDir() + "/netlens/libcrypto.so -> " +
           fs::canonical("/usr/lib/x86_64-linux-gnu/libcrypto.so.3").string()};
   std::sort(files.begin(), files.end());
@@ -33,7 +31,8 @@ std::vector<std::string> ExpectedInstall() {
 std::string ExpectedUnit() {
   std::string unit = ReadFile(SourceDir() + "/deploy/systemd/netlens.service");
   const auto replace = [&](const std::string& from, const std::string& to) {
-    for (size_t at = unit.find(from); at != std::string::npos; at = unit.find(from, at + to.size())) {
+    for (size_t at = unit.find(from); at != std::string::npos;
+         at = unit.find(from, at + to.size())) {
       unit.replace(at, from.size(), to);
     }
   };
@@ -42,9 +41,10 @@ std::string ExpectedUnit() {
   return unit;
 }
 
-TEST_CASE("install: cmake --install puts exactly the binary, the unit, the config and the "
-          "OpenSSL links in place",
-          "[install][unprivileged]") {
+TEST_CASE(
+    "install: cmake --install puts exactly the binary, the unit, the config and the "
+    "OpenSSL links in place",
+    "[install][unprivileged]") {
   TempDir destdir;
   InstallInto(destdir.path());
   CHECK(ListTree(destdir.path()) == ExpectedInstall());
@@ -60,16 +60,18 @@ TEST_CASE("install: cmake --install puts exactly the binary, the unit, the confi
                          "/netlens]\n") != std::string::npos);
   CHECK(dynamic.out.find("(RUNPATH)") == std::string::npos);
   // The private libssl.so adds SSL_get_peer_certificate over the real libssl.so.3.
-  const Output shim =
-      RunOk({Tool("readelf"), "-d", "--dyn-syms", "-W", root + InstallLibDir() + "/netlens/libssl.so"});
+  const Output shim = RunOk(
+      {Tool("readelf"), "-d", "--dyn-syms", "-W", root + InstallLibDir() + "/netlens/libssl.so"});
   CHECK(shim.out.find("Shared library: [libssl.so.3]") != std::string::npos);
-  CHECK(std::regex_search(shim.out, std::regex(" FUNC +GLOBAL +DEFAULT +[0-9]+ SSL_get_peer_certificate\n")));
+  CHECK(std::regex_search(shim.out,
+                          std::regex(" FUNC +GLOBAL +DEFAULT +[0-9]+ SSL_get_peer_certificate\n")));
 
   const Output version = RunOk({root + InstallSbinDir() + "/netlens", "--version"});
   CHECK(version.out.rfind("netlens ", 0) == 0);
 }
 
-TEST_CASE("systemd unit: systemd-analyze verify finds nothing to report", "[install][unprivileged]") {
+TEST_CASE("systemd unit: systemd-analyze verify finds nothing to report",
+          "[install][unprivileged]") {
   // An offline root: the installed files, the host's own units (sysinit.target, ...) and the
   // kill of ExecReload, as verify checks that every command exists.
   TempDir root;
@@ -77,9 +79,9 @@ TEST_CASE("systemd unit: systemd-analyze verify finds nothing to report", "[inst
   RunOk({Tool("cp"), "-r", "/usr/lib/systemd/system/.", root.path() + "/usr/lib/systemd/system"});
   fs::create_directories(root.path() + "/bin");
   fs::copy_file("/bin/kill", root.path() + "/bin/kill");
-  const Output output = Run({Tool("systemd-analyze"), "verify", "--man=no",
-                             "--root=" + root.path(), "netlens.service"},
-                            120s);
+  const Output output = Run(
+      {Tool("systemd-analyze"), "verify", "--man=no", "--root=" + root.path(), "netlens.service"},
+      120s);
   INFO(output.out << output.err);
   CHECK(output.status.Describe() == "exit code 0");
   // Unknown keys and bad values are warnings with exit code 0: no output at all is the pass.
@@ -90,9 +92,9 @@ TEST_CASE("systemd unit: systemd-analyze verify finds nothing to report", "[inst
     std::string unit = ReadFile(root.path() + "/usr/lib/systemd/system/netlens.service");
     unit.replace(unit.find("MemoryDenyWriteExecute=yes"), 26, "MemoryDenyWriteExecute=maybe");
     root.Write("usr/lib/systemd/system/netlens.service", unit);
-    const Output broken = Run({Tool("systemd-analyze"), "verify", "--man=no",
-                               "--root=" + root.path(), "netlens.service"},
-                              120s);
+    const Output broken = Run(
+        {Tool("systemd-analyze"), "verify", "--man=no", "--root=" + root.path(), "netlens.service"},
+        120s);
     CHECK(broken.err.find("netlens.service:") != std::string::npos);
     CHECK(broken.err.find("Failed to parse boolean value, ignoring: maybe") != std::string::npos);
   }
@@ -107,11 +109,10 @@ TEST_CASE("systemd unit: Type=notify, the commands, restart, and what bounds the
        {"Type=notify", "ExecStart=/usr/sbin/netlens --config /etc/netlens/netlens.yaml",
         "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
         "CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE CAP_SETPCAP",
-        "NoNewPrivileges=yes", "LimitMEMLOCK=infinity", "ProtectSystem=strict",
-        "ProtectHome=yes", "PrivateTmp=yes", "ProtectKernelModules=yes",
-        "ProtectControlGroups=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-        "SystemCallArchitectures=native", "LockPersonality=yes", "MemoryDenyWriteExecute=yes",
-        "WantedBy=multi-user.target"}) {
+        "NoNewPrivileges=yes", "LimitMEMLOCK=infinity", "ProtectSystem=strict", "ProtectHome=yes",
+        "PrivateTmp=yes", "ProtectKernelModules=yes", "ProtectControlGroups=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "SystemCallArchitectures=native",
+        "LockPersonality=yes", "MemoryDenyWriteExecute=yes", "WantedBy=multi-user.target"}) {
     INFO(expected);
     CHECK(lines.count(expected) == 1);
   }
@@ -136,12 +137,14 @@ std::set<std::string> PackageNames(const std::string& depends) {
   return names;
 }
 
-TEST_CASE("deb: cpack -G DEB builds a package with the installed files, the dependencies and "
-          "the conffile",
-          "[install][unprivileged]") {
-  INFO("this build installs under " << InstallPrefix()
-                                    << "; the .deb needs a build configured with "
-                                       "CMAKE_INSTALL_PREFIX=/usr (a new build directory's default)");
+TEST_CASE(
+    "deb: cpack -G DEB builds a package with the installed files, the dependencies and "
+    "the conffile",
+    "[install][unprivileged]") {
+  INFO("this build installs under "
+       << InstallPrefix()
+       << "; the .deb needs a build configured with "
+          "CMAKE_INSTALL_PREFIX=/usr (a new build directory's default)");
   REQUIRE(InstallPrefix() == "/usr");
   TempDir out;
   RunOk({Tool("cpack"), "-G", "DEB", "--config", BuildDir() + "/CPackConfig.cmake", "-B",

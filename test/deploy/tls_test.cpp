@@ -27,8 +27,8 @@ CurlResult Curl(const TempDir& dir, std::vector<std::string> options, const std:
   const std::string body = dir.PathOf("curl.body");
   std::filesystem::remove(headers);
   std::filesystem::remove(body);
-  std::vector<std::string> argv = {Tool("curl"), "-sS", "--max-time", "20", "-D", headers, "-o",
-                                   body, "-w", "%{http_code}"};
+  std::vector<std::string> argv = {Tool("curl"), "-sS", "--max-time", "20", "-D",
+                                   headers,      "-o",  body,         "-w", "%{http_code}"};
   argv.insert(argv.end(), options.begin(), options.end());
   argv.push_back(url);
   const Output output = Run(argv, 30s);
@@ -36,14 +36,15 @@ CurlResult Curl(const TempDir& dir, std::vector<std::string> options, const std:
 }
 
 std::string WebConfig(const Certificate& cert, const std::string& hash) {
-  return "tls_server_config:\n  cert_file: " + cert.cert_file + "\n  key_file: " +
-         cert.key_file + "\nbasic_auth_users:\n  alice: " + hash + "\n";
+  return "tls_server_config:\n  cert_file: " + cert.cert_file + "\n  key_file: " + cert.key_file +
+         "\nbasic_auth_users:\n  alice: " + hash + "\n";
 }
 
 TEST_CASE("TLS and basic auth: only HTTPS with alice's password gets the metrics", "[tls]") {
   TempDir files;
   const Certificate cert = MakeCertificate(files, "server");
-  const std::string web_config = files.Write("web.yml", WebConfig(cert, BcryptHash("alice", kPassword)));
+  const std::string web_config =
+      files.Write("web.yml", WebConfig(cert, BcryptHash("alice", kPassword)));
   const std::string credentials = std::string("alice:") + kPassword;
   const std::vector<std::string> trusted = {"--cacert", cert.cert_file};
   const auto https = [](uint16_t port, const std::string& path) {
@@ -78,26 +79,28 @@ TEST_CASE("TLS and basic auth: only HTTPS with alice's password gets the metrics
     CHECK(landing.body.find("href=\"/metrics\"") != std::string::npos);
   }
   SECTION("a wrong password, an unknown user, no credentials: 401 on every path") {
-    for (const auto& [user_password, path] :
-         std::vector<std::pair<std::string, std::string>>{{"alice:wrong", "/metrics"},
-                                                          {"bob:" + std::string(kPassword), "/metrics"},
-                                                          {"", "/metrics"},
-                                                          {"", "/"},
-                                                          {"alice:wrong", "/nothing-here"}}) {
+    for (const auto& [user_password, path] : std::vector<std::pair<std::string, std::string>>{
+             {"alice:wrong", "/metrics"},
+             {"bob:" + std::string(kPassword), "/metrics"},
+             {"", "/metrics"},
+             {"", "/"},
+             {"alice:wrong", "/nothing-here"}}) {
       INFO("credentials '" << user_password << "' on " << path);
       std::vector<std::string> options = trusted;
       if (!user_password.empty()) options.insert(options.end(), {"-u", user_password});
       const CurlResult result = Curl(files, options, https(netlens.port(), path));
       CHECK(result.exit == "exit code 0");
       CHECK(result.http_code == "401");
-      CHECK(result.headers.find("WWW-Authenticate: Basic realm=\"netlens\", charset=\"UTF-8\"\r\n") !=
-            std::string::npos);
+      CHECK(
+          result.headers.find("WWW-Authenticate: Basic realm=\"netlens\", charset=\"UTF-8\"\r\n") !=
+          std::string::npos);
       CHECK(result.body == "401 Unauthorized\n");
     }
   }
   SECTION("plain HTTP on the TLS port gets no HTTP answer") {
     const CurlResult result =
-        Curl(files, {"-u", credentials}, "http://127.0.0.1:" + std::to_string(netlens.port()) + "/metrics");
+        Curl(files, {"-u", credentials},
+             "http://127.0.0.1:" + std::to_string(netlens.port()) + "/metrics");
     CHECK(result.exit == "exit code 52");
     CHECK(result.err == "curl: (52) Empty reply from server\n");
     CHECK(result.http_code == "000");
@@ -114,8 +117,8 @@ TEST_CASE("TLS and basic auth: only HTTPS with alice's password gets the metrics
 
 // netlens --check-config CONFIG, whose web_config_file is `web_config` (relative to CONFIG).
 Output CheckConfig(const TempDir& dir, const std::string& web_config) {
-  const std::string config = dir.Write(
-      "netlens.yaml", "aggregation: process\nweb_config_file: " + web_config + "\n");
+  const std::string config =
+      dir.Write("netlens.yaml", "aggregation: process\nweb_config_file: " + web_config + "\n");
   return Run({NETLENS_BINARY, "--check-config", config}, 20s);
 }
 
@@ -128,8 +131,10 @@ TEST_CASE("TLS: --check-config reads the web config and its files, with FILE:LIN
   const std::string web = dir.PathOf("web.yml");
 
   SECTION("valid, with paths relative to the files that name them") {
-    dir.Write("web.yml", "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n"
-                         "basic_auth_users:\n  alice: " + hash + "\n");
+    dir.Write("web.yml",
+              "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n"
+              "basic_auth_users:\n  alice: " +
+                  hash + "\n");
     const Output output = CheckConfig(dir, "web.yml");
     CHECK(output.status.Describe() == "exit code 0");
     CHECK(output.out == dir.PathOf("netlens.yaml") + ": OK (aggregation process)\n");
@@ -147,23 +152,24 @@ TEST_CASE("TLS: --check-config reads the web config and its files, with FILE:LIN
     dir.Write("web.yml", "tls_server_config:\n  cert_file: a.crt\n  key_file: a.crt\n");
     const Output output = CheckConfig(dir, "web.yml");
     CHECK(output.status.Describe() == "exit code 2");
-    CHECK(output.err.rfind(web + ":3:13: key_file '" + a.cert_file +
-                               "' holds no usable PEM private key (",
-                           0) == 0);
+    CHECK(output.err.rfind(
+              web + ":3:13: key_file '" + a.cert_file + "' holds no usable PEM private key (", 0) ==
+          0);
   }
   SECTION("a plain-text password") {
     dir.Write("web.yml", "basic_auth_users:\n  alice: hunter2\n");
     const Output output = CheckConfig(dir, "web.yml");
     CHECK(output.status.Describe() == "exit code 2");
-    CHECK(output.err == web + ":2:10: 'basic_auth_users.alice' must be a bcrypt hash ($2y$, $2b$ "
-                              "or $2a$, cost 04-31, 60 characters), e.g. from `htpasswd -nBC 10 "
-                              "alice`; plain-text passwords are not accepted\n");
+    CHECK(output.err == web +
+                            ":2:10: 'basic_auth_users.alice' must be a bcrypt hash ($2y$, $2b$ "
+                            "or $2a$, cost 04-31, 60 characters), e.g. from `htpasswd -nBC 10 "
+                            "alice`; plain-text passwords are not accepted\n");
   }
   SECTION("a missing web config file") {
     const Output output = CheckConfig(dir, "absent.yml");
     CHECK(output.status.Describe() == "exit code 2");
-    CHECK(output.err ==
-          dir.PathOf("absent.yml") + ": cannot read the web config file: No such file or directory\n");
+    CHECK(output.err == dir.PathOf("absent.yml") +
+                            ": cannot read the web config file: No such file or directory\n");
   }
 }
 
@@ -178,7 +184,8 @@ TEST_CASE("TLS: --web-config-file errors stop netlens before anything loads",
                           "key_file)\n");
 }
 
-TEST_CASE("TLS: the installed netlens serves HTTPS on a host without libssl-dev", "[tls][install]") {
+TEST_CASE("TLS: the installed netlens serves HTTPS on a host without libssl-dev",
+          "[tls][install]") {
   // Debian's civetweb opens "libssl.so" and "libcrypto.so", links that only libssl-dev
   // installs. In a mount namespace whose library directory lacks them and holds what the
   // package installs (the private directory), the installed binary must still serve HTTPS.
@@ -186,19 +193,33 @@ TEST_CASE("TLS: the installed netlens serves HTTPS on a host without libssl-dev"
   InstallInto(install.path());
   TempDir files;
   const Certificate cert = MakeCertificate(files, "server");
-  const std::string web_config = files.Write("web.yml", WebConfig(cert, BcryptHash("alice", kPassword)));
+  const std::string web_config =
+      files.Write("web.yml", WebConfig(cert, BcryptHash("alice", kPassword)));
   const std::string libdir = InstallLibDir();
   const std::string upper = files.PathOf("upper");
   const std::string script =
       "set -e\n"
-      "mkdir -p " + upper + " " + files.PathOf("work") + "\n"
-      "cp -a " + install.path() + libdir + "/netlens " + upper + "/netlens\n"
-      "mknod " + upper + "/libssl.so c 0 0\n"
-      "mknod " + upper + "/libcrypto.so c 0 0\n"
-      "mount -t overlay overlay -o lowerdir=" + libdir + ",upperdir=" + upper +
-      ",workdir=" + files.PathOf("work") + " " + libdir + "\n"
-      "test ! -e " + libdir + "/libssl.so && test ! -e " + libdir + "/libcrypto.so\n"
-      "echo 'namespace: no libssl.so, no libcrypto.so in " + libdir + "'\n"
+      "mkdir -p " +
+      upper + " " + files.PathOf("work") +
+      "\n"
+      "cp -a " +
+      install.path() + libdir + "/netlens " + upper +
+      "/netlens\n"
+      "mknod " +
+      upper +
+      "/libssl.so c 0 0\n"
+      "mknod " +
+      upper +
+      "/libcrypto.so c 0 0\n"
+      "mount -t overlay overlay -o lowerdir=" +
+      libdir + ",upperdir=" + upper + ",workdir=" + files.PathOf("work") + " " + libdir +
+      "\n"
+      "test ! -e " +
+      libdir + "/libssl.so && test ! -e " + libdir +
+      "/libcrypto.so\n"
+      "echo 'namespace: no libssl.so, no libcrypto.so in " +
+      libdir +
+      "'\n"
       "exec \"$0\" \"$@\"\n";
   const std::string credentials = std::string("alice:") + kPassword;
   Daemon netlens({.aggregation = "process",

@@ -265,7 +265,7 @@ def _inhibit_scenario(base, received, cond, am):
     alerts = [
         # h1: netlens down; its other alerts are inhibited.
         alert(alertname="NetlensDown", severity="critical", instance="h1:9750"),
-        alert(alertname="NetlensMapNearlyFull", severity="warning", instance="h1:9750", map="conns"),
+        alert(alertname="NetlensMapNearlyFull", severity="warning", instance="h1:9750", map="tcp_conns"),
         alert(alertname="TcpConnectFailures", severity="warning", instance="h1:9750", comm="app"),
         alert(alertname="TcpConnectionChurnHigh", severity="info", instance="h1:9750", comm="php"),
         # h2: same alert on a host whose netlens is up: delivered.

@@ -49,7 +49,8 @@ NetworkNamespace::NetworkNamespace(const std::string& tag) {
 }
 
 NetworkNamespace::~NetworkNamespace() {
-  Run({FindProgram("ip"), "netns", "del", name_}, std::chrono::seconds(20));  // also removes its veth ends
+  Run({FindProgram("ip"), "netns", "del", name_},
+      std::chrono::seconds(20));  // also removes its veth ends
 }
 
 void NetworkNamespace::Ip(const std::vector<std::string>& args) const {

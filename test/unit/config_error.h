@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
 
 namespace netlens {
 

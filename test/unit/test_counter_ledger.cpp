@@ -3,7 +3,7 @@
 #include <map>
 #include <random>
 
-#include "counter_ledger.h"
+#include "metrics/counter_ledger.h"
 
 using netlens::CounterLedger;
 using netlens::SeriesRef;

@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "histogram_render.h"
+#include "metrics/histogram_render.h"
 
 namespace netlens {
 namespace {

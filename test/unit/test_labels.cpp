@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "labels.h"
-#include "netlens.h"
+#include "ebpf/lib/common.h"
+#include "metrics/labels.h"
 
 using namespace netlens;
 

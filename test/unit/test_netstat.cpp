@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "netstat.h"
+#include "tcp/netstat.h"
 
 namespace netlens {
 namespace {

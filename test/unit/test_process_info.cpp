@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "process_info.h"
+#include "process/process_info.h"
 
 using netlens::CgroupInfo;
 using netlens::ParseProcCgroup;

@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pod_directory.h"
-#include "process_cache.h"
-#include "process_labels.h"
-#include "service_rules.h"
+#include "process/pod_directory.h"
+#include "process/process_cache.h"
+#include "process/process_labels.h"
+#include "process/service_rules.h"
 
 using namespace netlens;
 

@@ -2,9 +2,9 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
 #include "config_error.h"
-#include "target_match.h"
+#include "targets/target_match.h"
 
 namespace netlens {
 namespace {

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
+#include "config/web_config.h"
 #include "config_error.h"
-#include "web_config.h"
 
 namespace netlens {
 namespace {

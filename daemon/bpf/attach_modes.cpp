@@ -1,0 +1,131 @@
+#include "bpf/attach_modes.h"
+
+#include <bpf/btf.h>
+
+#include <filesystem>
+
+namespace netlens {
+namespace {
+
+bool HasBtf(const struct btf* btf, const std::string& name, int kind) {
+  return btf && btf__find_by_name_kind(btf, name.c_str(), kind) >= 0;
+}
+
+bool TracepointExists(const std::string& category_event) {
+  const auto colon = category_event.find(':');
+  const std::string path = category_event.substr(0, colon) + "/" + category_event.substr(colon + 1);
+  for (const char* root : {"/sys/kernel/tracing/events/", "/sys/kernel/debug/tracing/events/"}) {
+    if (std::filesystem::exists(root + path)) return true;
+  }
+  return false;
+}
+
+bool TracefsMounted() {
+  return std::filesystem::exists("/sys/kernel/tracing/events") ||
+         std::filesystem::exists("/sys/kernel/debug/tracing/events");
+}
+
+bool KprobesAvailable() {
+  return std::filesystem::exists("/sys/bus/event_source/devices/kprobe") ||
+         std::filesystem::exists("/sys/kernel/tracing/kprobe_events") ||
+         std::filesystem::exists("/sys/kernel/debug/tracing/kprobe_events");
+}
+
+// Why one program of `mode` cannot attach here, or "".
+std::string PrecheckProgram(const std::string& mode, const ProgramSpec& program,
+                            const struct btf* btf) {
+  const std::string target = program.target;
+  if (mode == "tp_btf") {
+    const std::string event = target.substr(target.find(':') + 1);
+    if (!btf) return "no kernel BTF";
+    if (!HasBtf(btf, "btf_trace_" + event, BTF_KIND_TYPEDEF))
+      return "no BTF tracepoint " + target + " (Linux >= 6.3 for the sock length events)";
+    return "";
+  }
+  if (mode == "tracepoint") {
+    if (TracepointExists(target)) return "";
+    if (!TracefsMounted())
+      return "tracefs is not mounted (mount -t tracefs tracefs /sys/kernel/tracing; systemd "
+             "mounts it at boot)";
+    return "no tracepoint " + target + " in tracefs";
+  }
+  if (mode == "fentry") {
+    if (!btf) return "no kernel BTF";
+    return HasBtf(btf, target, BTF_KIND_FUNC) ? "" : "no BTF for function " + target;
+  }
+  if (mode == "kprobe") {
+    if (!KprobesAvailable()) return "kprobes are not available (CONFIG_KPROBES off?)";
+    if (btf && !HasBtf(btf, target, BTF_KIND_FUNC)) return "no kernel function " + target;
+    return "";
+  }
+  return "unknown mode " + mode;
+}
+
+}  // namespace
+
+const std::vector<HookSpec>& Hooks() {
+  static const std::vector<HookSpec> kHooks = {
+      {"send/receive",
+       {{"tp_btf",
+         {{"nl_send_tp_btf", "sock:sock_send_length", false},
+          {"nl_recv_tp_btf", "sock:sock_recv_length", false}}},
+        {"tracepoint",
+         {{"nl_send_tp", "sock:sock_send_length", false},
+          {"nl_recv_tp", "sock:sock_recv_length", false}}},
+        {"fentry",
+         {{"nl_sendmsg_fexit", "tcp_sendmsg", false},
+          {"nl_sendpage_fexit", "tcp_sendpage", true},
+          {"nl_recvmsg_fentry", "tcp_recvmsg", false},
+          {"nl_recvmsg_fexit", "tcp_recvmsg", false},
+          {"nl_cleanup_rbuf_fentry", "tcp_cleanup_rbuf", false}}},
+        {"kprobe",
+         {{"nl_sendmsg_kprobe", "tcp_sendmsg", false},
+          {"nl_sendmsg_kretprobe", "tcp_sendmsg", false},
+          {"nl_sendpage_kprobe", "tcp_sendpage", true},
+          {"nl_sendpage_kretprobe", "tcp_sendpage", true},
+          {"nl_recvmsg_kprobe", "tcp_recvmsg", false},
+          {"nl_recvmsg_kretprobe", "tcp_recvmsg", false},
+          {"nl_cleanup_rbuf_kprobe", "tcp_cleanup_rbuf", false}}}}},
+      {"lifecycle",
+       {{"tp_btf",
+         {{"nl_state_tp_btf", "sock:inet_sock_set_state", false},
+          {"nl_destroy_tp_btf", "tcp:tcp_destroy_sock", true}}},
+        {"tracepoint",
+         {{"nl_state_tp", "sock:inet_sock_set_state", false},
+          {"nl_destroy_tp", "tcp:tcp_destroy_sock", true}}}}},
+      {"retransmit", {{"tracepoint", {{"nl_retransmit_tp", "tcp:tcp_retransmit_skb", false}}}}},
+      // Accept latency only: a kernel without syscall tracepoints
+      // (CONFIG_FTRACE_SYSCALLS) still counts everything else.
+      {"accept",
+       {{"tracepoint",
+         {{"nl_accept4_exit_tp", "syscalls:sys_exit_accept4", false},
+          {"nl_accept_exit_tp", "syscalls:sys_exit_accept", true}}}},
+       true},
+  };
+  return kHooks;
+}
+
+std::string PrecheckMode(const ModeSpec& mode, const struct btf* kernel_btf,
+                         std::vector<ProgramSpec>& usable) {
+  usable.clear();
+  for (const ProgramSpec& program : mode.programs) {
+    const std::string why = PrecheckProgram(mode.mode, program, kernel_btf);
+    if (why.empty()) {
+      usable.push_back(program);
+    } else if (!program.optional) {
+      return why;
+    }
+  }
+  return "";
+}
+
+unsigned RecvmsgFlagsArg(const struct btf* kernel_btf) {
+  if (!kernel_btf) return 3;
+  const int id = btf__find_by_name_kind(kernel_btf, "tcp_recvmsg", BTF_KIND_FUNC);
+  if (id < 0) return 3;
+  const struct btf_type* func = btf__type_by_id(kernel_btf, id);
+  const struct btf_type* proto = btf__type_by_id(kernel_btf, func->type);
+  return btf_vlen(proto) >= 6 ? 4 : 3;  // (sk, msg, len, [nonblock,] flags, addr_len)
+}
+
+}  // namespace netlens

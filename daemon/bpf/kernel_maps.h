@@ -1,0 +1,44 @@
+// Reads the kernel maps into a KernelSnapshot, with batched lookups.
+#pragma once
+
+#include <vector>
+
+#include "bpf/kernel_snapshot.h"
+#include "bpf/tracer.h"
+
+namespace netlens {
+
+// Keys and values of one batch lookup, kept between scrapes.
+template <typename K, typename V>
+struct BatchBuffer {
+  std::vector<K> keys;
+  std::vector<V> values;
+};
+
+class KernelMaps {
+ public:
+  explicit KernelMaps(const Tracer& tracer);
+
+  // Reads totals, then conns, then closed: the order the kernel's fold relies on
+  // (see conn_track.bpf.h). With drain_closed, the closed entries read are deleted.
+  // Fills `snapshot` in place: its vectors keep their capacity between scrapes.
+  void Read(bool drain_closed, KernelSnapshot& snapshot);
+  void DeleteTotals(const std::vector<nl_agg_key>& keys);
+  void DeleteLatency(const std::vector<nl_hist_key>& keys);
+
+  const MapInfo& conns() const { return conns_; }
+  const MapInfo& totals() const { return totals_; }
+  const MapInfo& closed() const { return closed_; }
+  const MapInfo& listeners() const { return listeners_; }
+  const MapInfo& latency() const { return latency_; }
+
+ private:
+  MapInfo conns_, totals_, closed_, listeners_, latency_, stats_, transitions_;
+  int cpus_;
+  BatchBuffer<nl_agg_key, nl_agg_value> totals_buffer_;
+  BatchBuffer<uint64_t, nl_conn> conns_buffer_;
+  BatchBuffer<nl_closed_key, nl_conn> closed_buffer_;
+  BatchBuffer<nl_hist_key, nl_hist> latency_buffer_;
+};
+
+}  // namespace netlens

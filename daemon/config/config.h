@@ -1,0 +1,124 @@
+// netlens configuration: the YAML schema, its defaults and its validation.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "targets/target_config.h"
+
+namespace netlens {
+
+// How finely traffic series are broken down (see docs/metrics.md).
+enum class Level {
+  kProcess,     // pid, comm
+  kRemote,      // + direction, family, remote_address, service_port
+  kConnection,  // + full five-tuple
+};
+
+struct Limits {
+  uint32_t connections = 65536;         // live connections tracked in the kernel (conns map)
+  uint32_t aggregates = 16384;          // per-process/remote totals in the kernel (totals map)
+  uint32_t closed_connections = 16384;  // closed connections awaiting a scrape (connection level)
+  uint32_t listeners = 4096;            // listening ports remembered for accepted connections
+  uint32_t series_per_family = 10000;   // series per metric family before folding into "other"
+  uint32_t processes = 16384;           // processes whose metadata (labels) is cached
+  uint32_t target_processes = 16384;    // processes judged by user space (targets: comm_regex, exe)
+  uint32_t target_cgroups = 16384;      // cgroups listed for cgroup/unit/container selectors
+};
+
+// A `services` rule: every condition it gives must hold; the first rule that matches names
+// the `service` label of a series.
+struct ServiceRule {
+  std::string name;
+  std::string comm;    // exact process name; "" = any
+  std::string exe;     // glob (fnmatch) on the executable path; "" = any
+  std::string cgroup;  // glob (fnmatch) on the cgroup path; "" = any
+  uint16_t port = 0;   // the service port of the series (docs/metrics.md); 0 = any
+  bool operator==(const ServiceRule&) const = default;
+};
+
+// Labels from process metadata, each switchable (config `labels`, `metadata`, `services`).
+struct LabelSettings {
+  bool exe = false;
+  bool cgroup = false;
+  bool container_id = true;
+  bool pod = true;
+  bool k8s_namespace = true;  // the `namespace` label
+  bool systemd_unit = true;
+  bool netns = false;
+  bool netns_name = false;
+  bool service = true;  // shown only when there are `services` rules
+  bool instance = false;
+  std::string instance_value;  // "" = this host's name
+  std::string pods_directory = "/var/log/pods";
+  std::string netns_directory = "/run/netns";
+  std::chrono::seconds refresh{60};  // a process's metadata is read again after this long
+  uint32_t processes = 16384;        // metadata cache bound, from limits.processes
+  std::vector<ServiceRule> services;
+  bool operator==(const LabelSettings&) const = default;
+};
+
+// The bucket bounds (le) of the latency histograms that /metrics shows; the kernel keeps
+// fixed log2 buckets, finer and wider (docs/metrics.md).
+struct LatencyBuckets {
+  std::chrono::nanoseconds min{1'000};           // first bound: the smallest one >= min
+  std::chrono::nanoseconds max{60'000'000'000};  // last bound: the smallest one >= max
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:9750";
+  Level level = Level::kRemote;
+  std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
+  std::string attach_mode = "auto";  // send/receive hooks: auto or one of kAttachModeNames
+  Limits limits;
+  LatencyBuckets latency_buckets;
+  LabelSettings labels;
+  std::chrono::seconds process_ttl{300};       // series of an exited process are kept this long
+  std::chrono::seconds closed_retention{300};  // connection level: closed connections kept
+  // TLS and basic auth of the HTTP endpoint (web_config.h); unset: plain HTTP, no auth.
+  // A relative path in a config file is taken against that file's directory.
+  std::optional<std::string> web_config_file;
+  TargetsConfig targets;                      // which processes are watched (target_config.h)
+  FiltersConfig filters;                      // which of their connections are watched
+  std::string source = "<embedded default>";  // where this config came from, for logs
+};
+
+// Every configuration error; what() is "SOURCE:LINE:COLUMN: message" whenever
+// the error has a place in the file.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Config ParseConfig(const std::string& yaml_text, const std::string& source_name);
+Config LoadConfigFile(const std::string& path);
+// The whole file; ConfigError "PATH: cannot read<what>: <strerror>" if it cannot be read.
+std::string ReadConfigText(const std::string& path, const std::string& what);
+Config DefaultConfig();
+std::string_view EmbeddedDefaultConfig();
+std::string_view LevelName(Level level);
+
+// The accepted log_level values (spdlog's level names), least to most severe.
+inline constexpr std::array<std::string_view, 7> kLogLevelNames = {
+    "trace", "debug", "info", "warn", "error", "critical", "off"};
+
+// The accepted attach_mode values; "auto" probes the kernel (docs/kernels.md).
+inline constexpr std::array<std::string_view, 5> kAttachModeNames = {"auto", "tp_btf", "tracepoint",
+                                                                     "fentry", "kprobe"};
+
+// Shared with the command-line parser so both phrase their errors alike.
+// "a, b, c": for the list of valid keys or values in an error message.
+std::string JoinNames(std::span<const std::string_view> names);
+// The "did you mean" of error messages: the candidate closest to `word` if it is at most 2
+// edits away (a transposition counts as one), else the first one that `word` abbreviates or
+// extends ("crit", "warning"; the shorter of the two has 3+ characters), else empty.
+std::string_view ClosestName(std::string_view word, std::span<const std::string_view> candidates);
+
+}  // namespace netlens

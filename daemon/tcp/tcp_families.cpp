@@ -1,0 +1,162 @@
+#include "tcp/tcp_families.h"
+
+#include <algorithm>
+
+#include "metrics/histogram_render.h"
+#include "metrics/labels.h"
+#include "metrics/metric_builder.h"
+
+namespace netlens {
+namespace {
+
+struct TrafficFamily {
+  const char* name;
+  const char* help;
+};
+constexpr TrafficFamily kTrafficFamilies[] = {
+    {"netlens_tcp_sent_bytes_total", "TCP payload bytes sent by successful send calls."},
+    {"netlens_tcp_received_bytes_total",
+     "TCP payload bytes received by successful receive calls (MSG_PEEK excluded)."},
+    {"netlens_tcp_send_calls_total", "Send calls that moved at least one byte."},
+    {"netlens_tcp_receive_calls_total",
+     "Receive calls that moved at least one byte (MSG_PEEK excluded)."},
+    {"netlens_tcp_retransmits_total", "Retransmitted TCP segments (skbs)."},
+};
+
+constexpr const char* kFailureReasons[NL_FAIL_REASONS] = {"refused",     "timeout", "reset",
+                                                          "unreachable", "aborted", "other"};
+
+struct LatencyFamily {
+  const char* name;
+  const char* help;
+};
+constexpr LatencyFamily kLatencyFamilies[NL_HIST_KINDS] = {
+    {"netlens_tcp_rtt_seconds",
+     "Smoothed round-trip time (srtt), sampled on the first receive of a connection and every "
+     "16th after."},
+    {"netlens_tcp_connect_duration_seconds", "Time from SYN_SENT to ESTABLISHED of connects."},
+    {"netlens_tcp_connection_duration_seconds", "Lifetime of connections, ESTABLISHED to CLOSE."},
+    {"netlens_tcp_response_time_seconds",
+     "As a server (direction passive): first byte of a request read to first byte of the "
+     "response written; as a client (active): last byte written to first byte read back."},
+    {"netlens_tcp_accept_duration_seconds",
+     "Time from an accepted connection's handshake completing (it enters the accept queue) to "
+     "accept() returning it."},
+};
+
+// Ledger series sorted by labels, so the output is stable between scrapes.
+template <typename Ledger>
+std::vector<const typename Ledger::Series*> Sorted(const Ledger& ledger) {
+  std::vector<const typename Ledger::Series*> out;
+  for (const auto& [key, series] : ledger.series()) out.push_back(&series);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->labels < b->labels; });
+  return out;
+}
+
+void AppendTraffic(const Aggregator& aggregator, std::vector<prometheus::MetricFamily>& out) {
+  const auto& names = aggregator.traffic_labels();
+  const auto series = Sorted(aggregator.traffic());
+  for (size_t i = 0; i < std::size(kTrafficFamilies); ++i) {
+    MetricBuilder family(kTrafficFamilies[i].name, kTrafficFamilies[i].help,
+                         prometheus::MetricType::Counter);
+    family.Reserve(series.size());
+    for (const auto* s : series) family.Add(names, s->labels, static_cast<double>(s->value[i]));
+    out.push_back(family.Take());
+  }
+}
+
+void AppendConnections(const Aggregator& aggregator, std::vector<prometheus::MetricFamily>& out) {
+  const auto& names = aggregator.connection_labels();
+  const auto series = Sorted(aggregator.connections());
+  MetricBuilder opened("netlens_tcp_connections_opened_total",
+                       "TCP connections that reached ESTABLISHED.",
+                       prometheus::MetricType::Counter);
+  MetricBuilder closed("netlens_tcp_connections_closed_total",
+                       "Established TCP connections that closed.", prometheus::MetricType::Counter);
+  MetricBuilder failures("netlens_tcp_connect_failures_total",
+                         "Connects that closed before reaching ESTABLISHED, by reason.",
+                         prometheus::MetricType::Counter);
+  std::vector<std::string> failure_names = names;
+  failure_names.push_back("reason");
+  MetricBuilder open("netlens_tcp_connections_open", "Established TCP connections open now.",
+                     prometheus::MetricType::Gauge);
+  // Open connections of keys folded into the overflow series count there.
+  uint64_t folded_open = 0;
+  for (const auto& [labels, count] : aggregator.open_connections()) {
+    if (!aggregator.connections().series().count(SeriesKeyOf(labels))) folded_open += count;
+  }
+  for (const auto* s : series) {
+    opened.Add(names, s->labels, static_cast<double>(s->value[0]));
+    closed.Add(names, s->labels, static_cast<double>(s->value[1]));
+    for (uint32_t reason = 0; reason < NL_FAIL_REASONS; ++reason) {
+      const uint64_t count = s->value[2 + reason];
+      if (count == 0) continue;
+      std::vector<std::string> labels = s->labels;
+      labels.push_back(kFailureReasons[reason]);
+      failures.Add(failure_names, labels, static_cast<double>(count));
+    }
+    const auto it = aggregator.open_connections().find(s->labels);
+    uint64_t now_open = it == aggregator.open_connections().end() ? 0 : it->second;
+    if (std::all_of(s->labels.begin(), s->labels.end(), [](auto& v) { return v == "other"; }))
+      now_open += folded_open;
+    open.Add(names, s->labels, static_cast<double>(now_open));
+  }
+  for (MetricBuilder* family : {&opened, &closed, &failures, &open}) out.push_back(family->Take());
+
+  MetricBuilder transitions("netlens_tcp_state_transitions_total",
+                            "TCP state changes on this host (sock:inet_sock_set_state).",
+                            prometheus::MetricType::Counter);
+  const auto& counts = aggregator.transitions();
+  for (unsigned slot = 0; slot < counts.size(); ++slot) {
+    if (counts[slot] == 0) continue;
+    transitions.Add(
+        {"from_state", "to_state"},
+        {TcpStateName(slot / NL_TCP_STATE_SLOTS), TcpStateName(slot % NL_TCP_STATE_SLOTS)},
+        static_cast<double>(counts[slot]));
+  }
+  out.push_back(transitions.Take());
+}
+
+void AppendLatency(const Aggregator& aggregator, std::vector<prometheus::MetricFamily>& out) {
+  const auto& names = aggregator.connection_labels();
+  const ShownBuckets shown = ShownBucketsOf(aggregator.settings().latency_buckets);
+  for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
+    prometheus::MetricFamily family;
+    family.name = kLatencyFamilies[kind].name;
+    family.help = kLatencyFamilies[kind].help;
+    family.type = prometheus::MetricType::Histogram;
+    for (const auto* s : Sorted(aggregator.latency(kind))) {
+      prometheus::ClientMetric metric;
+      metric.label.reserve(names.size());
+      for (size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], s->labels[i]});
+      metric.histogram = RenderHistogram(
+          std::span<const uint64_t, NL_HIST_BUCKETS>(s->value.data(), NL_HIST_BUCKETS),
+          s->value[NL_HIST_BUCKETS], shown);
+      family.metric.push_back(std::move(metric));
+    }
+    out.push_back(std::move(family));
+  }
+}
+
+}  // namespace
+
+void AppendTcpFamilies(const Aggregator& aggregator, std::vector<prometheus::MetricFamily>& out) {
+  AppendTraffic(aggregator, out);
+  AppendConnections(aggregator, out);
+  AppendLatency(aggregator, out);
+}
+
+// Per connection and process series are budgeted; host-wide families (state transitions,
+// listen queues) are not.
+void DeclareTcpBudgets(const Aggregator& aggregator, std::vector<SeriesBudgetUse>& budgets) {
+  for (const auto& family : kTrafficFamilies)
+    budgets.push_back({family.name, aggregator.traffic().folded_keys()});
+  for (const char* family :
+       {"netlens_tcp_connections_opened_total", "netlens_tcp_connections_closed_total",
+        "netlens_tcp_connect_failures_total", "netlens_tcp_connections_open"})
+    budgets.push_back({family, aggregator.connections().folded_keys()});
+  for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind)
+    budgets.push_back({kLatencyFamilies[kind].name, aggregator.latency(kind).folded_keys()});
+}
+
+}  // namespace netlens

@@ -1,0 +1,177 @@
+#include "tcp/tcp_source.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <tuple>
+
+#include "metrics/histogram_render.h"
+#include "metrics/labels.h"
+#include "metrics/metric_builder.h"
+#include "process/process_info.h"
+#include "tcp/netstat.h"
+#include "tcp/tcp_families.h"
+
+namespace netlens {
+namespace {
+
+constexpr auto kGcInterval = std::chrono::seconds(5);
+
+// The start time of the process running under pid (it may be another process than the
+// series' one: the pid may have been reused).
+std::optional<uint64_t> StartTimeOfPid(uint32_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!file || !std::getline(file, stat)) return std::nullopt;
+  return ParseStatStartTime(stat);
+}
+
+}  // namespace
+
+TcpSource::TcpSource(Tracer& tracer, const AggregatorSettings& settings)
+    : tracer_(tracer),
+      process_cgroups_(tracer.maps().proc_cgroups, tracer.maps().tgt_cgroups.max_entries),
+      maps_(tracer),
+      aggregator_(WithProcessCgroups(settings)) {
+  tracer_.SetKeepClosed(settings.level == Level::kConnection);
+}
+
+AggregatorSettings TcpSource::WithProcessCgroups(AggregatorSettings settings) {
+  settings.cgroup_of = [this](uint32_t pid, uint64_t start_time) {
+    return process_cgroups_.PathOf(pid, start_time);
+  };
+  return settings;
+}
+
+void TcpSource::Reconfigure(const AggregatorSettings& settings) {
+  std::lock_guard lock(mutex_);
+  aggregator_.Reconfigure(WithProcessCgroups(settings));
+  tracer_.SetKeepClosed(settings.level == Level::kConnection);
+}
+
+void TcpSource::Refresh() {
+  std::lock_guard lock(mutex_);
+  RefreshLocked();
+}
+
+void TcpSource::RefreshLocked() const {
+  const auto now = SteadyClock::now();
+  const bool connection_level = aggregator_.settings().level == Level::kConnection;
+  KernelSnapshot& snapshot = snapshot_;
+  maps_.Read(/*drain_closed=*/true, snapshot);
+  conns_seen_ = snapshot.conns.size();
+  totals_seen_ = snapshot.totals.size();
+  closed_seen_ = snapshot.closed.size();
+  listeners_seen_ = snapshot.listeners;
+  if (!connection_level) snapshot.closed.clear();  // left over from a level change
+  if (targets_) {
+    const TargetSelector::Dropped dropped = targets_->Settle(snapshot);
+    maps_.DeleteTotals(dropped.totals);
+    maps_.DeleteLatency(dropped.latency);
+  }
+  aggregator_.Update(snapshot, now);
+  if (now - last_gc_ >= kGcInterval) {
+    const Aggregator::Expired expired = aggregator_.CollectGarbage(now, StartTimeOfPid);
+    maps_.DeleteTotals(expired.totals);
+    maps_.DeleteLatency(expired.latency);
+    last_gc_ = now;
+  }
+}
+
+void TcpSource::Collect(SourceOutput out) {
+  std::lock_guard lock(mutex_);
+  RefreshLocked();
+  AppendTcpFamilies(aggregator_, out.families);
+  AppendListenQueue(out.families);
+  AppendMapUse(out.families);
+  AppendProcessCache(out.families);
+  DeclareTcpBudgets(aggregator_, out.budgets);
+}
+
+void TcpSource::AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const {
+  const std::optional<ListenQueueDrops> drops = ReadListenQueueDrops();
+  if (!drops) return;  // no /proc/net/netstat: the families are left out
+  const std::tuple<const char*, const char*, uint64_t> families[] = {
+      {"netlens_tcp_listen_overflows_total",
+       "SYNs and handshake ACKs dropped because a listener's accept queue was full, in netlens' "
+       "network namespace (TcpExt ListenOverflows).",
+       drops->overflows},
+      {"netlens_tcp_listen_drops_total",
+       "SYNs and handshake ACKs dropped by listeners for any reason, in netlens' network "
+       "namespace (TcpExt ListenDrops).",
+       drops->drops}};
+  for (const auto& [name, help, value] : families) {
+    MetricBuilder family(name, help, prometheus::MetricType::Counter);
+    family.Add({}, {}, static_cast<double>(value));
+    out.push_back(family.Take());
+  }
+}
+
+void TcpSource::AppendProcessCache(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  const ProcessCache& cache = aggregator_.process_labels().cache();
+  MetricBuilder entries("netlens_process_cache_entries",
+                        "Processes whose metadata (label values) is cached.", MetricType::Gauge);
+  entries.Add({}, {}, static_cast<double>(cache.size()));
+  out.push_back(entries.Take());
+  MetricBuilder misses("netlens_process_cache_misses_total",
+                       "Process metadata lookups that read /proc (new or refreshed processes).",
+                       MetricType::Counter);
+  misses.Add({}, {}, static_cast<double>(cache.stats().misses));
+  out.push_back(misses.Take());
+  MetricBuilder evictions("netlens_process_cache_evictions_total",
+                          "Processes dropped from the metadata cache to stay within "
+                          "limits.processes.",
+                          MetricType::Counter);
+  evictions.Add({}, {}, static_cast<double>(cache.stats().evictions));
+  out.push_back(evictions.Take());
+  MetricBuilder listings("netlens_process_cgroup_listings_total",
+                         "Listings of the cgroup v2 hierarchy to name the cgroup id of a process "
+                         "that exited; full: stopped at limits.target_cgroups.",
+                         MetricType::Counter);
+  listings.Add({"result"}, {"complete"},
+               static_cast<double>(process_cgroups_.listings() - process_cgroups_.listings_full()));
+  listings.Add({"result"}, {"full"}, static_cast<double>(process_cgroups_.listings_full()));
+  out.push_back(listings.Take());
+}
+
+void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  MetricBuilder entries("netlens_map_entries", "Entries in a kernel map at this scrape.",
+                        MetricType::Gauge);
+  MetricBuilder capacity("netlens_map_max_entries", "Capacity of a kernel map (limits.*).",
+                         MetricType::Gauge);
+  const std::pair<const MapInfo*, size_t> maps[] = {{&maps_.conns(), conns_seen_},
+                                                    {&maps_.totals(), totals_seen_},
+                                                    {&maps_.closed(), closed_seen_},
+                                                    {&maps_.listeners(), listeners_seen_}};
+  for (const auto& [info, seen] : maps) {
+    entries.Add({"map"}, {info->name}, static_cast<double>(seen));
+    capacity.Add({"map"}, {info->name}, info->max_entries);
+  }
+  out.push_back(entries.Take());
+  out.push_back(capacity.Take());
+
+  MetricBuilder overflows("netlens_kernel_overflows_total",
+                          "Events or folds that found a kernel map full; their counts went to a "
+                          "coarser key, not lost.",
+                          MetricType::Counter);
+  const auto& stats = aggregator_.kernel_stats();
+  overflows.Add({"map"}, {"tcp_conns"}, static_cast<double>(stats[NL_STAT_CONNS_FULL]));
+  overflows.Add({"map"}, {"tcp_totals"}, static_cast<double>(stats[NL_STAT_TOTALS_FULL]));
+  overflows.Add({"map"}, {"tcp_closed"}, static_cast<double>(stats[NL_STAT_CLOSED_FULL]));
+  overflows.Add({"map"}, {"tcp_listeners"}, static_cast<double>(stats[NL_STAT_LISTENERS_FULL]));
+  overflows.Add({"map"}, {"tcp_calls"}, static_cast<double>(stats[NL_STAT_CALLS_FULL]));
+  out.push_back(overflows.Take());
+
+  MetricBuilder late_closes(
+      "netlens_kernel_late_closes_total",
+      "Connections closed when their socket was freed, because the kernel skipped netlens' run "
+      "on their CLOSE transition (netlens_program_missed_runs_total); counted, not lost.",
+      MetricType::Counter);
+  late_closes.Add({}, {}, static_cast<double>(stats[NL_STAT_LATE_CLOSES]));
+  out.push_back(late_closes.Take());
+}
+
+}  // namespace netlens

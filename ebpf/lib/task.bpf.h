@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The current process: its name and start time. Helpers only, no maps. */
+#ifndef NETLENS_LIB_TASK_BPF_H
+#define NETLENS_LIB_TASK_BPF_H
+
+#include "lib/common.h"
+
+/* The process's name: its main thread's comm, as /proc/PID/comm shows it
+ * (bpf_get_current_comm would give the thread's, e.g. "civetweb-worker"). */
+static __always_inline void nl_process_comm(char comm[NL_COMM_LEN]) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  if (!leader || bpf_core_read(comm, NL_COMM_LEN, &leader->comm) != 0)
+    bpf_get_current_comm(comm, NL_COMM_LEN);
+}
+
+/* When the current process started, in boot-clock ns: with the pid it names one
+ * process for good (pids are reused), and /proc/PID/stat shows the same clock. */
+static __always_inline __u64 nl_process_start_time(void) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+#endif /* NETLENS_LIB_TASK_BPF_H */

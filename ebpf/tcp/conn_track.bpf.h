@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Connection accounting, independent of how a hook is attached: every attach
+ * mode (BTF tracepoint here; fentry/kprobe later) is a thin wrapper that calls
+ * nl_on_data(), nl_on_state() or nl_on_retransmit() with a struct sock pointer.
+ * Socket fields are read with BPF_CORE_READ where the pointer is not BTF-typed
+ * (kprobes, classic tracepoints) and with plain loads where it is (the tp_btf
+ * programs, through the *_typed entry points): see NL_SK_READ.
+ */
+#ifndef NETLENS_TCP_CONN_TRACK_BPF_H
+#define NETLENS_TCP_CONN_TRACK_BPF_H
+
+#include "lib/sock.bpf.h"
+#include "lib/task.bpf.h"
+#include "process/cgroups.bpf.h"
+#include "targets/targets.bpf.h"
+#include "tcp/latency.bpf.h"
+#include "tcp/maps.bpf.h"
+
+#define NL_MSG_PEEK 0x2
+#define NL_MSG_ERRQUEUE 0x2000
+
+/* Peeked data is read again later; the error queue carries no payload. */
+static __always_inline bool nl_recv_flags_counted(int flags) {
+  return !(flags & (NL_MSG_PEEK | NL_MSG_ERRQUEUE));
+}
+
+/* Only called where the current task is the one acting on the socket. */
+static __always_inline void nl_take_owner(struct nl_conn *conn) {
+  conn->pid = bpf_get_current_pid_tgid() >> 32;
+  nl_process_comm(conn->comm);
+  conn->start_time = nl_process_start_time();
+  conn->owner = NL_OWNER_PROCESS;
+  nl_note_cgroup(conn->pid, conn->start_time);
+}
+
+static __always_inline __u16 nl_service_port(const struct nl_tuple *t, __u8 direction) {
+  if (direction == NL_DIR_ACTIVE) return t->remote_port;
+  if (direction == NL_DIR_PASSIVE) return t->local_port;
+  return t->local_port < t->remote_port ? t->local_port : t->remote_port;
+}
+
+/* The totals entry for key; created on first use, the overflow entry (inserted
+ * by the daemon before attach) when totals is full. */
+static __always_inline struct nl_agg_value *nl_totals_entry(struct nl_agg_key *key) {
+  struct nl_agg_value *value = bpf_map_lookup_elem(&tcp_totals, key);
+  if (value) return value;
+  bpf_map_update_elem(&tcp_totals, key, &nl_zero_agg_value, BPF_NOEXIST); /* lookup decides */
+  value = bpf_map_lookup_elem(&tcp_totals, key);
+  if (value) return value;
+  nl_stat_inc(NL_STAT_TOTALS_FULL);
+  __builtin_memset(key, 0, sizeof(*key));
+  key->direction = NL_DIR_OVERFLOW;
+  return bpf_map_lookup_elem(&tcp_totals, key);
+}
+
+static __always_inline void nl_agg_key_of(struct nl_agg_key *key, __u32 pid, const char *comm,
+                                          const struct nl_tuple *t, __u8 direction) {
+  __builtin_memset(key, 0, sizeof(*key));
+  key->pid = pid;
+  __builtin_memcpy(key->comm, comm, NL_COMM_LEN);
+  key->family = t->family;
+  key->direction = direction;
+  key->service_port = nl_service_port(t, direction);
+  __builtin_memcpy(key->remote_addr, t->remote_addr, 16);
+}
+
+/* The totals/latency key a connection folds into: its process (pid, start) and netns. */
+static __always_inline void nl_agg_key_of_conn(struct nl_agg_key *key, const struct nl_conn *conn) {
+  nl_agg_key_of(key, conn->pid, conn->comm, &conn->tuple, conn->direction);
+  key->start_time = conn->start_time;
+  key->netns = conn->netns;
+}
+
+/* A histogram sample under a connection's key, the key built where the lookup
+ * reads it (no aggregation key built first and copied). */
+static __always_inline void nl_hist_record_conn(const struct nl_conn *conn, __u32 kind, __u64 ns) {
+  struct nl_hist_key key;
+  nl_agg_key_of_conn(&key.agg, conn);
+  key.kind = kind;
+  key._pad = 0;
+  nl_hist_add(&key, ns);
+}
+
+static __always_inline void nl_traffic_add(struct nl_traffic *dst, const struct nl_traffic *src) {
+  if (src->bytes_sent) __sync_fetch_and_add(&dst->bytes_sent, src->bytes_sent);
+  if (src->bytes_received) __sync_fetch_and_add(&dst->bytes_received, src->bytes_received);
+  if (src->send_calls) __sync_fetch_and_add(&dst->send_calls, src->send_calls);
+  if (src->receive_calls) __sync_fetch_and_add(&dst->receive_calls, src->receive_calls);
+  if (src->retransmits) __sync_fetch_and_add(&dst->retransmits, src->retransmits);
+}
+
+static __always_inline bool nl_keep_closed(void) {
+  __u32 zero = 0;
+  struct nl_settings *s = bpf_map_lookup_elem(&tcp_settings, &zero);
+  return s && s->keep_closed;
+}
+
+static __always_inline __u32 nl_failure_reason(int sk_err) {
+  switch (sk_err) {
+    case 111: /* ECONNREFUSED */
+      return NL_FAIL_REFUSED;
+    case 110: /* ETIMEDOUT */
+      return NL_FAIL_TIMEOUT;
+    case 104: /* ECONNRESET */
+      return NL_FAIL_RESET;
+    case 113: /* EHOSTUNREACH */
+    case 101: /* ENETUNREACH */
+      return NL_FAIL_UNREACHABLE;
+    case 0:
+      return NL_FAIL_ABORTED;
+    default:
+      return NL_FAIL_OTHER;
+  }
+}
+
+/* Connection closed: hand it to user space (connection level), delete it, then
+ * fold it into totals. Delete-before-fold with user space reading totals before
+ * conns means a scrape can miss a closing connection once, never count it twice.
+ * sk_err says why a connect failed. */
+static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
+  struct nl_conn *live = bpf_map_lookup_elem(&tcp_conns, &sock);
+  if (!live) return;
+  struct nl_conn conn = *live;
+  bool keep_closed = conn.established && nl_keep_closed();
+  bool handed_off = false;
+  if (keep_closed) {
+    struct nl_closed_key closed_key = {.sock = sock, .open_ns = conn.open_ns};
+    handed_off = bpf_map_update_elem(&tcp_closed, &closed_key, &conn, BPF_NOEXIST) == 0;
+    if (!handed_off) nl_stat_inc(NL_STAT_CLOSED_FULL);
+  }
+  bpf_map_delete_elem(&tcp_conns, &sock);
+
+  struct nl_agg_key key;
+  nl_agg_key_of_conn(&key, &conn);
+  if (conn.established_ns)
+    nl_hist_record(&key, NL_HIST_LIFETIME, bpf_ktime_get_ns() - conn.established_ns);
+  struct nl_agg_value *total = nl_totals_entry(&key);
+  if (!total) return;
+  if (conn.established) {
+    __sync_fetch_and_add(&total->connections_opened, 1);
+    __sync_fetch_and_add(&total->connections_closed, 1);
+  } else if (conn.direction == NL_DIR_ACTIVE) {
+    __u32 reason = nl_failure_reason(sk_err);
+    if (reason < NL_FAIL_REASONS) __sync_fetch_and_add(&total->connect_failures[reason], 1);
+  }
+  nl_traffic_add(&total->traffic, &conn.traffic);
+  if (keep_closed && !handed_off) nl_traffic_add(&total->untracked, &conn.traffic);
+}
+
+/* Start tracking sk. An entry left under the same pointer (a socket freed
+ * without a CLOSE we saw) is folded first so nothing it counted is lost. */
+static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction,
+                                                     __u8 established, bool process_context,
+                                                     bool typed) {
+  __u64 sock = (__u64)sk;
+  if (bpf_map_lookup_elem(&tcp_conns, &sock)) nl_conn_close(sock, 0);
+  struct nl_conn conn = {};
+  nl_read_tuple(sk, &conn.tuple, typed);
+  conn.netns = nl_netns_of(sk, typed);
+  conn.direction = direction;
+  conn.established = established;
+  conn.open_ns = bpf_ktime_get_ns();
+  if (!nl_conn_watched(sk, &conn.tuple, direction, process_context)) return NULL;
+  if (process_context) nl_take_owner(&conn);
+  if (bpf_map_update_elem(&tcp_conns, &sock, &conn, BPF_NOEXIST) != 0) {
+    struct nl_conn *raced = bpf_map_lookup_elem(&tcp_conns, &sock);
+    if (!raced) nl_stat_inc(NL_STAT_CONNS_FULL);
+    return raced;
+  }
+  return bpf_map_lookup_elem(&tcp_conns, &sock);
+}
+
+/* The entry of a socket we may not have seen open (it predates netlens). */
+static __always_inline struct nl_conn *nl_conn_get(struct sock *sk, bool process_context,
+                                                   bool typed) {
+  __u64 sock = (__u64)sk;
+  struct nl_conn *conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+  if (conn) return conn;
+  /* After CLOSE a new entry would never be folded: such stragglers go to totals. */
+  if (NL_SK_READ(typed, sk, __sk_common.skc_state) == TCP_CLOSE) return NULL;
+  return nl_conn_start(sk, NL_DIR_UNKNOWN, 1, process_context, typed);
+}
+
+/* Traffic that found no connection entry goes straight into totals. */
+static __always_inline void nl_account_untracked(struct sock *sk, const struct nl_traffic *delta,
+                                                 bool process_context, bool typed) {
+  struct nl_tuple tuple;
+  nl_read_tuple(sk, &tuple, typed);
+  if (!nl_untracked_watched(&tuple, process_context)) return;
+  __u32 pid = 0;
+  char comm[NL_COMM_LEN] = {};
+  __u64 start_time = 0;
+  if (process_context) {
+    pid = bpf_get_current_pid_tgid() >> 32;
+    nl_process_comm(comm);
+    start_time = nl_process_start_time();
+    nl_note_cgroup(pid, start_time);
+  }
+  struct nl_agg_key key;
+  nl_agg_key_of(&key, pid, comm, &tuple, NL_DIR_UNKNOWN);
+  key.start_time = start_time;
+  key.netns = nl_netns_of(sk, typed);
+  struct nl_agg_value *total = nl_totals_entry(&key);
+  if (!total) return;
+  nl_traffic_add(&total->traffic, delta);
+  nl_traffic_add(&total->untracked, delta);
+}
+
+/* The connection's byte and call counters. */
+static __always_inline void nl_count_data(struct nl_conn *conn, int bytes, bool is_send) {
+  if (is_send) {
+    __sync_fetch_and_add(&conn->traffic.bytes_sent, bytes);
+    __sync_fetch_and_add(&conn->traffic.send_calls, 1);
+  } else {
+    __sync_fetch_and_add(&conn->traffic.bytes_received, bytes);
+    __sync_fetch_and_add(&conn->traffic.receive_calls, 1);
+  }
+}
+
+/* Response time, from the order of sends and receives on one connection:
+ * a server answers from the first byte of a request read to the first byte
+ * of the response written; a client waits from its last byte written to the
+ * first byte read back. */
+static __always_inline void nl_track_response(struct nl_conn *conn, bool is_send) {
+  __u8 last = conn->last_data;
+  conn->last_data = is_send ? NL_DATA_SENT : NL_DATA_RECEIVED;
+  if (conn->direction == NL_DIR_UNKNOWN) return;
+  /* The clock is read only on the events that start or end a phase. */
+  bool server = conn->direction == NL_DIR_PASSIVE;
+  if (server && !is_send && last != NL_DATA_RECEIVED) {
+    conn->phase_ns = bpf_ktime_get_ns();
+  } else if (!server && is_send) {
+    conn->phase_ns = bpf_ktime_get_ns();
+  } else if (conn->phase_ns &&
+             ((server && last == NL_DATA_RECEIVED) || (!server && last == NL_DATA_SENT))) {
+    nl_hist_record_conn(conn, NL_HIST_RESPONSE, bpf_ktime_get_ns() - conn->phase_ns);
+  }
+}
+
+/* The smoothed RTT, sampled on a connection's first receive and every 16th
+ * after it (call after nl_count_data). */
+static __always_inline void nl_sample_rtt(struct sock *sk, struct nl_conn *conn) {
+  if (conn->direction == NL_DIR_UNKNOWN || (conn->traffic.receive_calls & 15) != 1) return;
+  __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+  if (srtt_us) nl_hist_record_conn(conn, NL_HIST_RTT, (__u64)srtt_us * 1000);
+}
+
+/* The connection entry a data event on sk counts into; NULL when the event was
+ * ignored or went to totals (no room in conns, or after CLOSE). */
+static __always_inline struct nl_conn *nl_data_conn(struct sock *sk, int bytes, bool is_send,
+                                                    bool typed) {
+  if (nl_socket_ignored(sk)) return NULL;
+  struct nl_conn *conn = nl_conn_get(sk, true, typed);
+  if (!conn) {
+    struct nl_traffic delta = {};
+    if (is_send) {
+      delta.bytes_sent = bytes;
+      delta.send_calls = 1;
+    } else {
+      delta.bytes_received = bytes;
+      delta.receive_calls = 1;
+    }
+    nl_account_untracked(sk, &delta, true, typed);
+    return NULL;
+  }
+  if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
+  return conn;
+}
+
+/* A send or receive call on a TCP socket that moved `bytes` (> 0), in the
+ * caller's context. */
+static __always_inline void nl_on_tcp_data(struct sock *sk, int bytes, bool is_send, bool typed) {
+  struct nl_conn *conn = nl_data_conn(sk, bytes, is_send, typed);
+  if (!conn) return;
+  nl_count_data(conn, bytes, is_send);
+  nl_track_response(conn, is_send);
+  if (!is_send) nl_sample_rtt(sk, conn);
+}
+
+/* A send or receive call that moved `bytes` (> 0), in the caller's context. */
+static __always_inline void nl_on_data(struct sock *sk, int bytes, bool is_send) {
+  if (bytes > 0 && nl_is_tcp(sk)) nl_on_tcp_data(sk, bytes, is_send, false);
+}
+
+/* The same for BTF-typed socket pointers (the tp_btf programs). */
+static __always_inline void nl_on_data_typed(struct sock *sk, int bytes, bool is_send) {
+  if (bytes > 0 && nl_is_tcp_typed(sk)) nl_on_tcp_data(sk, bytes, is_send, true);
+}
+
+static __always_inline void nl_remember_listener(struct sock *sk, bool typed) {
+  __u16 port = NL_SK_READ(typed, sk, __sk_common.skc_num);
+  nl_target_listener(port);
+  struct nl_listener listener = {.pid = bpf_get_current_pid_tgid() >> 32,
+                                 .start_time = nl_process_start_time()};
+  nl_process_comm(listener.comm);
+  nl_note_cgroup(listener.pid, listener.start_time);
+  if (bpf_map_update_elem(&tcp_listeners, &port, &listener, BPF_ANY) != 0)
+    nl_stat_inc(NL_STAT_LISTENERS_FULL);
+}
+
+static __always_inline void nl_start_passive(struct sock *sk, bool typed) {
+  struct nl_conn *conn = nl_conn_start(sk, NL_DIR_PASSIVE, 0, false, typed);
+  if (!conn) return;
+  __u16 port = conn->tuple.local_port;
+  struct nl_listener *listener = bpf_map_lookup_elem(&tcp_listeners, &port);
+  if (!listener) return;
+  conn->pid = listener->pid;
+  conn->start_time = listener->start_time;
+  __builtin_memcpy(conn->comm, listener->comm, NL_COMM_LEN);
+  conn->owner = NL_OWNER_LISTENER;
+}
+
+static __always_inline void nl_count_transition(int old_state, int new_state) {
+  __u32 slot = ((__u32)old_state & (NL_TCP_STATE_SLOTS - 1)) * NL_TCP_STATE_SLOTS +
+               ((__u32)new_state & (NL_TCP_STATE_SLOTS - 1));
+  __u64 *count = bpf_map_lookup_elem(&tcp_transitions, &slot);
+  if (count) *count += 1;
+}
+
+/* inet_sock_set_state. Which transitions run in process context decides where
+ * pid/comm may be taken: SYN_SENT (connect), LISTEN (listen), FIN_WAIT1 and
+ * LAST_ACK (close/shutdown). The others run in softirq. */
+static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int new_state,
+                                            bool typed) {
+  nl_count_transition(old_state, new_state);
+  __u64 sock = (__u64)sk;
+  struct nl_conn *conn;
+  switch (new_state) {
+    /* SYN_SENT and LISTEN -> SYN_RECV begin a connection: whatever an ignored mark
+     * says of this address is about an earlier socket (one freed without a CLOSE
+     * event), and would hide this connection's data. */
+    case TCP_SYN_SENT:
+      nl_forget_socket(sock);
+      nl_conn_start(sk, NL_DIR_ACTIVE, 0, true, typed);
+      break;
+    case TCP_SYN_RECV:
+      if (old_state != TCP_LISTEN) break;
+      nl_forget_socket(sock);
+      nl_start_passive(sk, typed);
+      break;
+    case TCP_ESTABLISHED:
+      conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+      if (!conn && !nl_socket_ignored(sk))
+        conn = nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1,
+                             false, typed);
+      if (!conn) break;
+      nl_read_tuple(sk, &conn->tuple, typed); /* ports and addresses are final only now */
+      if (!nl_established_passes(&conn->tuple)) {
+        bpf_map_delete_elem(&tcp_conns, &sock); /* no traffic before ESTABLISHED */
+        nl_ignore_socket(sock);
+        break;
+      }
+      conn->established_ns = bpf_ktime_get_ns();
+      if (conn->direction == NL_DIR_ACTIVE && !conn->established)
+        nl_hist_record_conn(conn, NL_HIST_CONNECT, conn->established_ns - conn->open_ns);
+      conn->established = 1;
+      break;
+    case TCP_LISTEN:
+      nl_remember_listener(sk, typed);
+      break;
+    case TCP_FIN_WAIT1:
+    case TCP_LAST_ACK:
+      conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+      if (conn && conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
+      break;
+    case TCP_CLOSE:
+      if (old_state == TCP_LISTEN) {
+        __u16 port = NL_SK_READ(typed, sk, __sk_common.skc_num);
+        bpf_map_delete_elem(&tcp_listeners, &port);
+        bpf_map_delete_elem(&tgt_listeners, &port);
+      } else {
+        conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+        /* Closing from a state past the handshake: established, even if the kernel
+         * skipped our ESTABLISHED run (netlens_program_missed_runs_total). */
+        if (conn && !conn->established && old_state != TCP_SYN_SENT && old_state != TCP_SYN_RECV) {
+          nl_read_tuple(sk, &conn->tuple, typed);
+          conn->established = 1;
+        }
+        nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
+        nl_forget_socket(sock);
+      }
+      break;
+  }
+}
+
+/* tcp:tcp_destroy_sock: the socket is being freed, after its CLOSE transition. That
+ * CLOSE run normally leaves nothing here; this catches what a CLOSE run the kernel
+ * skipped (netlens_program_missed_runs_total) left behind: the connection is closed
+ * and counted now, and an ignored mark cannot outlive its socket. */
+static __always_inline void nl_on_tcp_destroy(struct sock *sk, bool typed) {
+  __u64 sock = (__u64)sk;
+  if (bpf_map_lookup_elem(&tcp_conns, &sock)) {
+    nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
+    nl_stat_inc(NL_STAT_LATE_CLOSES);
+  }
+  nl_forget_socket(sock);
+}
+
+static __always_inline void nl_on_state(struct sock *sk, int old_state, int new_state) {
+  if (nl_is_tcp(sk)) nl_on_tcp_state(sk, old_state, new_state, false);
+}
+
+/* The same for BTF-typed socket pointers (the tp_btf programs). */
+static __always_inline void nl_on_state_typed(struct sock *sk, int old_state, int new_state) {
+  if (nl_is_tcp_typed(sk)) nl_on_tcp_state(sk, old_state, new_state, true);
+}
+
+/* A retransmitted skb, in softirq or timer context: no pid here. */
+static __always_inline void nl_on_retransmit(struct sock *sk) {
+  if (!nl_is_tcp(sk) || nl_socket_ignored(sk)) return;
+  struct nl_conn *conn = nl_conn_get(sk, false, false);
+  if (conn) {
+    __sync_fetch_and_add(&conn->traffic.retransmits, 1);
+    return;
+  }
+  struct nl_traffic delta = {.retransmits = 1};
+  nl_account_untracked(sk, &delta, false, false);
+}
+
+#endif /* NETLENS_TCP_CONN_TRACK_BPF_H */
