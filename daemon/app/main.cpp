@@ -16,6 +16,8 @@
 #include "bpf/tracer.h"
 #include "config/config.h"
 #include "metrics/source_registry.h"
+#include "process/cgroup_directory.h"
+#include "process/process_info.h"
 #include "self/self_source.h"
 #include "serve/http_server.h"
 #include "targets/target_selector.h"
@@ -120,15 +122,17 @@ int Run(const CliOptions& cli) {
   // Declared before the server so that they are destroyed after it: on an error after
   // ServeMetrics, no scrape in flight may outlive the tracer and selector it reads.
   std::unique_ptr<Tracer> tracer;
+  std::unique_ptr<CgroupDirectory> cgroups;
   std::unique_ptr<TargetSelector> targets;
   std::unique_ptr<TcpSource> tcp;
   std::unique_ptr<SelfSource> self;
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web);
     tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode);
-    targets = std::make_unique<TargetSelector>(*tracer, config.limits);
+    cgroups = std::make_unique<CgroupDirectory>(CgroupV2Root(), config.limits.target_cgroups);
+    targets = std::make_unique<TargetSelector>(*tracer, config.limits, *cgroups);
     targets->Apply(config.targets, config.filters);
-    tcp = std::make_unique<TcpSource>(*tracer, SettingsOf(config));
+    tcp = std::make_unique<TcpSource>(*tracer, SettingsOf(config), *cgroups);
     tcp->SetTargetSelector(targets.get());
     self = std::make_unique<SelfSource>(
         *tracer, BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});

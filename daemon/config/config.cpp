@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "app/cli.h"  // ValidateListenAddress: the config and --listen accept the same addresses
-#include "config/yaml_errors.h"
+#include "config/yaml_walk.h"
 
 namespace netlens {
 namespace {
@@ -36,39 +36,7 @@ constexpr std::array<std::string_view, 3> kLevelNames = {"process", "remote", "c
   FailAtMark(source, mark, message);
 }
 
-// One "key: value" of the file, with what an error about it must say and point at.
-class Field {
- public:
-  Field(const std::string& source, std::string path, const YAML::Node& key, const YAML::Node& value)
-      : source_(source), path_(std::move(path)), key_(key), value_(value) {}
-
-  const std::string& source() const { return source_; }
-  const std::string& path() const { return path_; }  // "limits.connections"
-  const YAML::Node& value() const { return value_; }
-
-  // Points at the value. An empty value has no text of its own and yaml-cpp places it at the
-  // next token, possibly lines below, so then the error points at its key.
-  [[noreturn]] void Fail(const std::string& message) const {
-    const bool value_is_elsewhere = value_.IsNull() && value_.Mark().line != key_.Mark().line;
-    netlens::Fail(source_, value_is_elsewhere ? key_.Mark() : value_.Mark(), message);
-  }
-
-  [[noreturn]] void FailExpected(std::string_view expectation) const {
-    Fail("'" + path_ + "' must be " + std::string(expectation) + ", got " + DescribeNode(value_));
-  }
-
-  // The value's text; a list, map or empty value is reported as not being `expectation`.
-  const std::string& Scalar(std::string_view expectation) const {
-    if (!value_.IsScalar()) FailExpected(expectation);
-    return value_.Scalar();
-  }
-
- private:
-  const std::string& source_;
-  std::string path_;
-  YAML::Node key_;
-  YAML::Node value_;
-};
+using Field = YamlField;
 
 // Decimal digits only (no sign, no 0x). Saturates at the uint64_t maximum, which every range
 // check then rejects, quoting the text as written.
@@ -200,41 +168,15 @@ std::string ParseListen(const Field& field) {
   return text;
 }
 
-// Walks the map `node` of the section `section` ("" for the top level): rejects unknown and
-// repeated keys and calls apply(entry, field) with the `table` entry named by each key.
+// Walks the map `node` of the section `section` ("" for the top level) and calls
+// apply(entry, field) with the `table` entry named by each key (yaml_walk.h checks the keys).
 template <typename Entry, size_t N, typename Apply>
 void ParseSection(const std::string& source, const YAML::Node& node, const std::string& section,
                   const std::array<Entry, N>& table, Apply apply) {
   std::array<std::string_view, N> names;
   std::transform(table.begin(), table.end(), names.begin(), [](const Entry& e) { return e.name; });
-  const std::string path_prefix = section.empty() ? "" : section + ".";
-  const std::string in_section = section.empty() ? "" : " in '" + section + "'";
-
-  std::array<std::optional<YAML::Mark>, N> first_seen_at;
-  for (const auto& key_value : node) {
-    const YAML::Node& key = key_value.first;
-    if (!key.IsScalar()) {
-      Fail(source, key.Mark(), "keys must be plain names, got " + DescribeNode(key) + in_section);
-    }
-    const std::string& name = key.Scalar();
-    const auto known = std::find(names.begin(), names.end(), name);
-    if (known == names.end()) {
-      std::string message = "unknown key '" + name + "'" + in_section;
-      if (std::string_view closest = ClosestName(name, names); !closest.empty()) {
-        message += " (did you mean '" + std::string(closest) + "'?)";
-      }
-      Fail(source, key.Mark(), message + "; valid keys" + in_section + ": " + JoinNames(names));
-    }
-    // yaml-cpp keeps both entries of a repeated key; silently using one would hide a mistake.
-    std::optional<YAML::Mark>& first_mark = first_seen_at[known - names.begin()];
-    if (first_mark) {
-      Fail(source, key.Mark(),
-           "duplicate key '" + path_prefix + name + "' (first set on line " +
-               std::to_string(first_mark->line + 1) + ")");
-    }
-    first_mark = key.Mark();
-    apply(table[known - names.begin()], Field(source, path_prefix + name, key, key_value.second));
-  }
+  ForEachKey(source, node, section, {names},
+             [&](size_t index, const Field& field) { apply(table[index], field); });
 }
 
 struct LimitKey {
@@ -411,46 +353,6 @@ constexpr std::array<SettingKey, 14> kSettingKeys = {{
     {"targets", [](const Field& f, Config& c) { c.targets = ParseTargets(f.source(), f.value()); }},
     {"filters", [](const Field& f, Config& c) { c.filters = ParseFilters(f.source(), f.value()); }},
 }};
-
-// Line `index` (0-based) of `text`, for hints about common syntax mistakes.
-std::string_view LineAt(std::string_view text, int index) {
-  for (int i = 0; i < index; ++i) {
-    const size_t newline = text.find('\n');
-    if (newline == std::string_view::npos) return {};
-    text.remove_prefix(newline + 1);
-  }
-  return text.substr(0, text.find('\n'));
-}
-
-std::string SyntaxErrorMessage(std::string_view yaml_text, const YAML::Exception& error) {
-  // yaml-cpp's complaints name the grammar rule, not the usual mistakes behind them.
-  std::string message = "invalid YAML: " + error.msg;
-  std::string_view line = LineAt(yaml_text, error.mark.line);
-  const size_t indent_end = std::min(line.find_first_not_of(" \t"), line.size());
-  if (line.substr(0, indent_end).find('\t') != std::string_view::npos) {
-    message += " (indent with spaces; YAML does not allow tabs)";
-  }
-  line.remove_prefix(indent_end);
-  // An unquoted [::1]:9750 starts a YAML list.
-  if (line.starts_with("listen:") && line.find('[') != std::string_view::npos) {
-    message += " (quote IPv6 addresses: listen: \"[::1]:9750\")";
-  }
-  return message;
-}
-
-YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& source) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(yaml_text);
-  } catch (const YAML::Exception& error) {
-    Fail(source, error.mark, SyntaxErrorMessage(yaml_text, error));
-  }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    Fail(source, documents[1].Mark(), "a second YAML document ('---'); netlens reads only one");
-  }
-  return documents.front();
-}
 
 }  // namespace
 

@@ -20,46 +20,19 @@
 #include <vector>
 
 #include "config/config.h"
-#include "config/yaml_errors.h"
+#include "config/yaml_walk.h"
 
 namespace netlens {
 namespace {
 
 // ---- positions and messages, as config.cpp phrases them -------------------------------------
 
-std::string Where(const std::string& source, const YAML::Mark& mark) {
-  return YamlPlace(source, mark);
-}
-
 [[noreturn]] void Fail(const std::string& source, const YAML::Mark& mark,
                        const std::string& message) {
   FailAtMark(source, mark, message);
 }
 
-// A key and its value; errors point at the value, or at the key when the value is empty and
-// yaml-cpp placed it elsewhere (at the next token).
-struct Entry {
-  const std::string& source;
-  std::string path;  // "tls_server_config.cert_file"
-  YAML::Node key;
-  YAML::Node value;
-
-  YAML::Mark ValueMark() const {
-    const bool elsewhere = value.IsNull() && value.Mark().line != key.Mark().line;
-    return elsewhere ? key.Mark() : value.Mark();
-  }
-  std::string At() const { return Where(source, ValueMark()); }
-  [[noreturn]] void Fail(const std::string& message) const {
-    netlens::Fail(source, ValueMark(), message);
-  }
-  [[noreturn]] void FailExpected(std::string_view expectation) const {
-    Fail("'" + path + "' must be " + std::string(expectation) + ", got " + DescribeNode(value));
-  }
-  const std::string& NonEmptyScalar(std::string_view expectation) const {
-    if (!value.IsScalar() || value.Scalar().empty()) FailExpected(expectation);
-    return value.Scalar();
-  }
-};
+using Entry = YamlField;
 
 // Keys of Prometheus's web config that netlens does not implement: naming them as such is
 // clearer than "unknown key", and silently ignoring e.g. client_auth_type would be unsafe.
@@ -74,46 +47,19 @@ constexpr std::array<std::string_view, 8> kUnsupportedTlsKeys = {"cert",
                                                                  "client_allowed_sans",
                                                                  "client_auth_type"};
 
-// Walks a map, rejecting repeated keys, non-scalar keys and keys not in `known` (with a
-// "did you mean"); calls visit(name, entry) for each.
+// The shared walker (yaml_walk.h), by key name. client_auth_type: NoClientCert, the default,
+// is what netlens does: it is accepted and ignored.
 template <size_t N, size_t M, typename Visit>
-void ForEachKey(const std::string& source, const YAML::Node& map, const std::string& section,
-                const std::array<std::string_view, N>& known,
-                const std::array<std::string_view, M>& unsupported, Visit visit) {
-  const std::string prefix = section.empty() ? "" : section + ".";
-  const std::string in_section = section.empty() ? "" : " in '" + section + "'";
-  std::map<std::string, int> first_line;
-  for (const auto& key_value : map) {
-    const YAML::Node& key = key_value.first;
-    if (!key.IsScalar()) {
-      Fail(source, key.Mark(), "keys must be plain names, got " + DescribeNode(key) + in_section);
-    }
-    const std::string& name = key.Scalar();
-    if (auto seen = first_line.find(name); seen != first_line.end()) {
-      Fail(source, key.Mark(),
-           "duplicate key '" + prefix + name + "' (first set on line " +
-               std::to_string(seen->second) + ")");
-    }
-    first_line[name] = key.Mark().line + 1;
-    Entry entry{source, prefix + name, key, key_value.second};
-    if (name == "client_auth_type" && key_value.second.IsScalar() &&
-        key_value.second.Scalar() == "NoClientCert") {
-      continue;  // the default: no client certificates, which is what netlens does
-    }
-    if (std::find(unsupported.begin(), unsupported.end(), name) != unsupported.end()) {
-      Fail(source, key.Mark(),
-           "'" + prefix + name + "' is not supported by netlens; supported" + in_section + ": " +
-               JoinNames(known));
-    }
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string message = "unknown key '" + name + "'" + in_section;
-      if (std::string_view closest = ClosestName(name, known); !closest.empty()) {
-        message += " (did you mean '" + std::string(closest) + "'?)";
-      }
-      Fail(source, key.Mark(), message + "; valid keys" + in_section + ": " + JoinNames(known));
-    }
-    visit(name, entry);
-  }
+void ForEachWebKey(const std::string& source, const YAML::Node& map, const std::string& section,
+                   const std::array<std::string_view, N>& known,
+                   const std::array<std::string_view, M>& unsupported, Visit visit) {
+  ForEachKey(
+      source, map, section, {known, unsupported},
+      [&](size_t index, const Entry& entry) { visit(known[index], entry); },
+      [](const Entry& entry) {
+        return entry.key().Scalar() == "client_auth_type" && entry.value().IsScalar() &&
+               entry.value().Scalar() == "NoClientCert";
+      });
 }
 
 struct TlsVersion {
@@ -134,7 +80,7 @@ int ParseTlsVersion(const Entry& entry) {
   for (const TlsVersion& v : kTlsVersions) {
     if (text == v.name) return v.version;
   }
-  std::string message = "'" + entry.path + "' must be " + expectation + ", got '" + text + "'";
+  std::string message = "'" + entry.path() + "' must be " + expectation + ", got '" + text + "'";
   if (std::string_view closest = ClosestName(text, names); !closest.empty()) {
     message += " (did you mean '" + std::string(closest) + "'?)";
   }
@@ -154,40 +100,40 @@ std::string ResolvePath(const std::string& path, const std::string& base_dir) {
 }
 
 std::optional<TlsServerConfig> ParseTls(const Entry& section, const std::string& base_dir) {
-  if (section.value.IsNull()) return std::nullopt;  // "tls_server_config:" alone: plain HTTP
-  if (!section.value.IsMap()) section.FailExpected("a map with cert_file and key_file");
+  if (section.value().IsNull()) return std::nullopt;  // "tls_server_config:" alone: plain HTTP
+  if (!section.value().IsMap()) section.FailExpected("a map with cert_file and key_file");
   constexpr std::array<std::string_view, 5> kKeys = {"cert_file", "key_file", "min_version",
                                                      "max_version", "prefer_server_cipher_suites"};
   TlsServerConfig tls;
   tls.min_version = TLS1_2_VERSION;
   std::optional<Entry> max_entry;
-  ForEachKey(section.source, section.value, section.path, kKeys, kUnsupportedTlsKeys,
-             [&](const std::string& name, const Entry& entry) {
-               if (name == "cert_file") {
-                 tls.cert_file = ResolvePath(entry.NonEmptyScalar("a file path"), base_dir);
-                 tls.cert_file_at = entry.At();
-               } else if (name == "key_file") {
-                 tls.key_file = ResolvePath(entry.NonEmptyScalar("a file path"), base_dir);
-                 tls.key_file_at = entry.At();
-               } else if (name == "min_version") {
-                 tls.min_version = ParseTlsVersion(entry);
-               } else if (name == "max_version") {
-                 tls.max_version = ParseTlsVersion(entry);
-                 max_entry.emplace(entry);
-               } else {
-                 tls.prefer_server_cipher_suites = ParseBool(entry);
-               }
-             });
+  ForEachWebKey(section.source(), section.value(), section.path(), kKeys, kUnsupportedTlsKeys,
+                [&](std::string_view name, const Entry& entry) {
+                  if (name == "cert_file") {
+                    tls.cert_file = ResolvePath(entry.NonEmptyScalar("a file path"), base_dir);
+                    tls.cert_file_at = entry.At();
+                  } else if (name == "key_file") {
+                    tls.key_file = ResolvePath(entry.NonEmptyScalar("a file path"), base_dir);
+                    tls.key_file_at = entry.At();
+                  } else if (name == "min_version") {
+                    tls.min_version = ParseTlsVersion(entry);
+                  } else if (name == "max_version") {
+                    tls.max_version = ParseTlsVersion(entry);
+                    max_entry.emplace(entry);
+                  } else {
+                    tls.prefer_server_cipher_suites = ParseBool(entry);
+                  }
+                });
   std::vector<std::string_view> missing;
   if (tls.cert_file.empty()) missing.push_back("cert_file");
   if (tls.key_file.empty()) missing.push_back("key_file");
   if (!missing.empty()) {
-    Fail(section.source, section.key.Mark(),
-         "'" + section.path + "' needs cert_file and key_file (missing: " + JoinNames(missing) +
+    Fail(section.source(), section.key().Mark(),
+         "'" + section.path() + "' needs cert_file and key_file (missing: " + JoinNames(missing) +
              ")");
   }
   if (max_entry && tls.max_version < tls.min_version) {
-    max_entry->Fail("'" + max_entry->path + "' (" + TlsVersionName(tls.max_version) +
+    max_entry->Fail("'" + max_entry->path() + "' (" + TlsVersionName(tls.max_version) +
                     ") is below min_version (" + TlsVersionName(tls.min_version) + ")");
   }
   return tls;
@@ -195,29 +141,29 @@ std::optional<TlsServerConfig> ParseTls(const Entry& section, const std::string&
 
 std::map<std::string, std::string> ParseUsers(const Entry& section) {
   std::map<std::string, std::string> users;
-  if (section.value.IsNull()) return users;
-  if (!section.value.IsMap()) section.FailExpected("a map of user: bcrypt-hash");
+  if (section.value().IsNull()) return users;
+  if (!section.value().IsMap()) section.FailExpected("a map of user: bcrypt-hash");
   std::map<std::string, int> first_line;
-  for (const auto& key_value : section.value) {
+  for (const auto& key_value : section.value()) {
     const YAML::Node& key = key_value.first;
     if (!key.IsScalar() || key.Scalar().empty()) {
-      Fail(section.source, key.Mark(), "user names must be plain text, got " + DescribeNode(key));
+      Fail(section.source(), key.Mark(), "user names must be plain text, got " + DescribeNode(key));
     }
     const std::string& user = key.Scalar();
     if (user.find(':') != std::string::npos) {
-      Fail(section.source, key.Mark(),
+      Fail(section.source(), key.Mark(),
            "user name '" + user + "' contains ':', which basic auth cannot carry");
     }
     if (auto seen = first_line.find(user); seen != first_line.end()) {
       Fail(
-          section.source, key.Mark(),
+          section.source(), key.Mark(),
           "duplicate user '" + user + "' (first set on line " + std::to_string(seen->second) + ")");
     }
     first_line[user] = key.Mark().line + 1;
-    const Entry entry{section.source, section.path + "." + user, key, key_value.second};
+    const Entry entry(section.source(), section.path() + "." + user, key, key_value.second);
     const std::string& hash = entry.NonEmptyScalar("a bcrypt hash");
     if (!IsBcryptHash(hash)) {
-      entry.Fail("'" + entry.path +
+      entry.Fail("'" + entry.path() +
                  "' must be a bcrypt hash ($2y$, $2b$ or $2a$, cost 04-31, 60 characters), "
                  "e.g. from `htpasswd -nBC 10 " +
                  user + "`; plain-text passwords are not accepted");
@@ -225,20 +171,6 @@ std::map<std::string, std::string> ParseUsers(const Entry& section) {
     users.emplace(user, hash);
   }
   return users;
-}
-
-YAML::Node LoadSingleDocument(const std::string& text, const std::string& source) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(text);
-  } catch (const YAML::Exception& error) {
-    Fail(source, error.mark, "invalid YAML: " + error.msg);
-  }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    Fail(source, documents[1].Mark(), "a second YAML document ('---'); netlens reads only one");
-  }
-  return documents.front();
 }
 
 // ---- OpenSSL --------------------------------------------------------------------------------
@@ -366,14 +298,14 @@ WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& source
              DescribeNode(root));
   }
   constexpr std::array<std::string_view, 2> kKeys = {"tls_server_config", "basic_auth_users"};
-  ForEachKey(source_name, root, "", kKeys, kUnsupportedTopKeys,
-             [&](const std::string& name, const Entry& entry) {
-               if (name == "tls_server_config") {
-                 config.tls = ParseTls(entry, base_dir);
-               } else {
-                 config.basic_auth_users = ParseUsers(entry);
-               }
-             });
+  ForEachWebKey(source_name, root, "", kKeys, kUnsupportedTopKeys,
+                [&](std::string_view name, const Entry& entry) {
+                  if (name == "tls_server_config") {
+                    config.tls = ParseTls(entry, base_dir);
+                  } else {
+                    config.basic_auth_users = ParseUsers(entry);
+                  }
+                });
   return config;
 }
 

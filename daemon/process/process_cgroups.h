@@ -11,17 +11,14 @@
 #include <unordered_map>
 
 #include "bpf/tracer.h"
+#include "process/cgroup_directory.h"
 
 namespace netlens {
 
-// Calls visit(id, path) for the root ("/") and every cgroup below it, until it returns false.
-void ForEachCgroup(const std::string& root,
-                   const std::function<bool(uint64_t id, const std::string& path)>& visit);
-
 class ProcessCgroups {
  public:
-  // map: the kernel's proc_cgroups; capacity: how many cgroups a listing keeps at most.
-  ProcessCgroups(MapInfo map, size_t capacity);
+  // map: the kernel's proc_cgroups; cgroups: the directory shared with the targets.
+  ProcessCgroups(MapInfo map, CgroupDirectory& cgroups);
 
   // The v2 path ("/a/b") of the cgroup the process (pid, start time in boot-clock ns) was in;
   // "" when the kernel has none for it or no cgroup has its id (removed before it was listed).
@@ -32,13 +29,8 @@ class ProcessCgroups {
   uint64_t listings_full() const { return listings_full_; }
 
  private:
-  void List();
-
   MapInfo map_;
-  size_t capacity_;
-  std::optional<std::string> root_;
-  std::unordered_map<uint64_t, std::string> paths_;  // at the last listing
-  std::chrono::steady_clock::time_point listed_at_{};
+  CgroupDirectory& cgroups_;
   uint64_t listings_ = 0, listings_full_ = 0;
 };
 

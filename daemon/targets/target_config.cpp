@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "config/config.h"
-#include "config/yaml_errors.h"
+#include "config/yaml_walk.h"
 
 namespace netlens {
 namespace {
@@ -48,10 +48,9 @@ size_t EntryKey(const std::string& source, const std::string& path, const YAML::
   const std::string name = key.IsScalar() ? key.Scalar() : "";
   const auto known = std::find(names.begin(), names.end(), name);
   if (known != names.end()) return known - names.begin();
-  std::string message = "unknown " + std::string(what) + " '" + name + "' in '" + path + "'";
-  if (std::string_view closest = ClosestName(name, names); !closest.empty())
-    message += " (did you mean '" + std::string(closest) + "'?)";
-  FailAt(source, key, message + "; valid: " + JoinNames(names));
+  FailAt(
+      source, key,
+      UnknownNameMessage(what, name, names, " in '" + path + "'") + "; valid: " + JoinNames(names));
 }
 
 std::string ScalarOf(const std::string& source, const std::string& name, const YAML::Node& value,

@@ -100,7 +100,7 @@ uint32_t FlagsOf(const TargetsConfig& targets, const FiltersConfig& filters) {
 
 }  // namespace
 
-TargetSelector::TargetSelector(const Tracer& tracer, const Limits& limits)
+TargetSelector::TargetSelector(const Tracer& tracer, const Limits& limits, CgroupDirectory& cgroups)
     : settings_(tracer.maps().tgt_settings),
       pids_(tracer.maps().tgt_pids),
       comms_(tracer.maps().tgt_comms),
@@ -112,8 +112,7 @@ TargetSelector::TargetSelector(const Tracer& tracer, const Limits& limits)
       listeners_(tracer.maps().tcp_listeners),
       target_listeners_(tracer.maps().tgt_listeners),
       max_processes_(limits.target_processes),
-      max_cgroups_(limits.target_cgroups),
-      cgroup_root_(CgroupV2Root()),
+      cgroup_directory_(cgroups),
       cpus_(libbpf_num_possible_cpus()) {
   events_ = ring_buffer__new(tracer.maps().tgt_events.fd, &TargetSelector::OnEvent, this, nullptr);
   if (!events_)
@@ -213,20 +212,11 @@ void TargetSelector::WriteFilterMapsLocked() {
 // Every cgroup below the root with its match bits, so the kernel judges processes in them alone.
 void TargetSelector::ListCgroupsLocked() {
   std::map<uint64_t, uint8_t> cgroups;
-  cgroup_paths_.clear();
-  bool full = false;
-  if ((flags_ & NL_TARGET_CGROUPS) && cgroup_root_) {
-    ForEachCgroup(*cgroup_root_, [&](uint64_t id, const std::string& path) {
-      if (cgroups.size() >= max_cgroups_) {
-        full = true;
-        return false;
-      }
-      cgroups[id] = MatchCgroupPath(targets_, path);
-      cgroup_paths_[id] = path;
-      return true;
-    });
+  if (flags_ & NL_TARGET_CGROUPS) {
+    const CgroupDirectory::Listing listing = cgroup_directory_.List();
+    for (const auto& [id, path] : listing.paths) cgroups[id] = MatchCgroupPath(targets_, path);
+    if (listing.full) ++cgroups_full_;
   }
-  if (full) ++cgroups_full_;
   Replace(cgroups_.fd, cgroups);
   cgroups_listed_ = cgroups.size();
 }
@@ -236,9 +226,8 @@ void TargetSelector::DecideLocked(uint32_t tgid, const std::string& comm, uint64
   facts.comm = comm;  // the answer is for the comm and cgroup the kernel asked about
   if (flags_ & NL_TARGET_CGROUPS) {
     // A cgroup made since the last listing: list again, which also tells the kernel about it.
-    if (!cgroup_paths_.count(cgroup_id)) ListCgroupsLocked();
-    const auto path = cgroup_paths_.find(cgroup_id);
-    if (path != cgroup_paths_.end()) facts.cgroup = path->second;
+    if (!cgroup_directory_.Known(cgroup_id)) ListCgroupsLocked();
+    if (auto path = cgroup_directory_.Known(cgroup_id)) facts.cgroup = std::move(*path);
   }
   const uint8_t match = MatchProcess(targets_, facts);
   const bool watched = IsWatched(targets_, match);

@@ -19,6 +19,7 @@
 #include "bpf/tracer.h"
 #include "config/config.h"
 #include "metrics/metric_source.h"
+#include "process/cgroup_directory.h"
 
 struct ring_buffer;
 
@@ -27,7 +28,8 @@ namespace netlens {
 // Also the "targets" metric source: its decisions and the fill of its maps.
 class TargetSelector : public MetricSource {
  public:
-  TargetSelector(const Tracer& tracer, const Limits& limits);
+  // cgroups: the directory shared with the labels of exited processes.
+  TargetSelector(const Tracer& tracer, const Limits& limits, CgroupDirectory& cgroups);
   ~TargetSelector();
   TargetSelector(const TargetSelector&) = delete;
   TargetSelector& operator=(const TargetSelector&) = delete;
@@ -63,8 +65,7 @@ class TargetSelector : public MetricSource {
   MapInfo settings_, pids_, comms_, cgroups_, procs_, ports_, cidrs_, stats_, listeners_,
       target_listeners_;
   uint32_t max_processes_;
-  uint32_t max_cgroups_;
-  std::optional<std::string> cgroup_root_;  // where cgroup v2 is mounted
+  CgroupDirectory& cgroup_directory_;
   int cpus_;
 
   std::mutex mutex_;
@@ -73,7 +74,6 @@ class TargetSelector : public MetricSource {
   uint32_t flags_ = 0;
   std::map<uint32_t, Verdict> verdicts_;  // processes user space judged after they were pending
   std::set<uint32_t> referenced_;         // pids in the last snapshot
-  std::map<uint64_t, std::string> cgroup_paths_;  // id -> path, at the last listing
   std::chrono::steady_clock::time_point last_rescan_{};
   size_t watched_processes_ = 0, processes_ = 0, cgroups_listed_ = 0;
   uint64_t cgroups_full_ = 0, verdicts_full_ = 0, decided_watched_ = 0, decided_unwatched_ = 0;

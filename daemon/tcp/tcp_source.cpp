@@ -29,9 +29,9 @@ std::optional<uint64_t> StartTimeOfPid(uint32_t pid) {
 
 }  // namespace
 
-TcpSource::TcpSource(Tracer& tracer, const AggregatorSettings& settings)
+TcpSource::TcpSource(Tracer& tracer, const AggregatorSettings& settings, CgroupDirectory& cgroups)
     : tracer_(tracer),
-      process_cgroups_(tracer.maps().proc_cgroups, tracer.maps().tgt_cgroups.max_entries),
+      process_cgroups_(tracer.maps().proc_cgroups, cgroups),
       maps_(tracer),
       aggregator_(WithProcessCgroups(settings)) {
   tracer_.SetKeepClosed(settings.level == Level::kConnection);

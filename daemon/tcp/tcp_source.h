@@ -21,7 +21,8 @@ namespace netlens {
 
 class TcpSource : public MetricSource {
  public:
-  TcpSource(Tracer& tracer, const AggregatorSettings& settings);
+  // cgroups: the directory shared with the targets, for labels of processes that exited.
+  TcpSource(Tracer& tracer, const AggregatorSettings& settings, CgroupDirectory& cgroups);
 
   const char* name() const override { return "tcp"; }
   void Collect(SourceOutput out) override;
