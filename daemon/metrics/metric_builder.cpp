@@ -4,8 +4,8 @@
 
 namespace netlens {
 
-MetricBuilder::MetricBuilder(std::string name, std::string help, prometheus::MetricType type) {
-  family_.name = std::move(name);
+MetricBuilder::MetricBuilder(std::string_view name, std::string help, prometheus::MetricType type) {
+  family_.name = std::string(name);
   family_.help = std::move(help);
   family_.type = type;
 }

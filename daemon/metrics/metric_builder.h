@@ -4,13 +4,14 @@
 #include <prometheus/metric_family.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace netlens {
 
 class MetricBuilder {
  public:
-  MetricBuilder(std::string name, std::string help, prometheus::MetricType type);
+  MetricBuilder(std::string_view name, std::string help, prometheus::MetricType type);
   void Add(const std::vector<std::string>& names, const std::vector<std::string>& values,
            double value);
   // Room for `metrics` series, so a large family is allocated once.

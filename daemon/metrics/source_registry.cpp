@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "metrics/metric_builder.h"
+#include "metrics/metric_names.h"
 
 namespace netlens {
 
@@ -18,7 +19,7 @@ std::vector<prometheus::MetricFamily> SourceRegistry::Collect() const {
   const auto start = Clock::now();
   std::vector<prometheus::MetricFamily> families;
   std::vector<SeriesBudgetUse> budgets;
-  MetricBuilder durations("netlens_source_scrape_duration_seconds",
+  MetricBuilder durations(metric_name::kSourceScrapeDurationSeconds,
                           "Time each metric source took to read its data and build its "
                           "families at this scrape.",
                           MetricType::Gauge);
@@ -29,9 +30,9 @@ std::vector<prometheus::MetricFamily> SourceRegistry::Collect() const {
     durations.Add({"source"}, {source->name()}, took.count());
   }
 
-  MetricBuilder series("netlens_series", "Series in a metric family at this scrape.",
+  MetricBuilder series(metric_name::kSeries, "Series in a metric family at this scrape.",
                        MetricType::Gauge);
-  MetricBuilder folded("netlens_series_folded",
+  MetricBuilder folded(metric_name::kSeriesFolded,
                        "Keys summed into the family's \"other\" series (over its series budget).",
                        MetricType::Gauge);
   for (const SeriesBudgetUse& use : budgets) {
@@ -46,7 +47,7 @@ std::vector<prometheus::MetricFamily> SourceRegistry::Collect() const {
   families.push_back(folded.Take());
   families.push_back(durations.Take());
 
-  MetricBuilder duration("netlens_scrape_duration_seconds",
+  MetricBuilder duration(metric_name::kScrapeDurationSeconds,
                          "Time to read the kernel maps and build this scrape's series.",
                          MetricType::Gauge);
   const std::chrono::duration<double> took = Clock::now() - start;

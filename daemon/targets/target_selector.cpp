@@ -10,6 +10,7 @@
 
 #include "metrics/labels.h"
 #include "metrics/metric_builder.h"
+#include "metrics/metric_names.h"
 #include "process/process_cgroups.h"
 #include "targets/target_match.h"
 
@@ -335,29 +336,29 @@ void TargetSelector::AppendMetrics(std::vector<prometheus::MetricFamily>& out) {
     for (const uint64_t v : per_cpu) stats[slot] += v;
   }
   using prometheus::MetricType;
-  const auto single = [&](const char* name, const char* help, MetricType type, double value) {
+  const auto single = [&](std::string_view name, const char* help, MetricType type, double value) {
     MetricBuilder family(name, help, type);
     family.Add({}, {}, value);
     out.push_back(family.Take());
   };
-  single("netlens_targets_watched_processes",
+  single(metric_name::kTargetsWatchedProcesses,
          "Processes the targets select, at the last scan of /proc.", MetricType::Gauge,
          static_cast<double>(watched_processes_));
-  single("netlens_targets_processes", "Processes on the host, at the last scan of /proc.",
+  single(metric_name::kTargetsProcesses, "Processes on the host, at the last scan of /proc.",
          MetricType::Gauge, static_cast<double>(processes_));
-  single("netlens_targets_cgroups",
+  single(metric_name::kTargetsCgroups,
          "Cgroups listed in the kernel for cgroup, unit and container selectors.",
          MetricType::Gauge, static_cast<double>(cgroups_listed_));
-  single("netlens_target_ignored_connections_total",
+  single(metric_name::kTargetIgnoredConnectionsTotal,
          "Connections not watched (targets and filters): no entry, no accounting.",
          MetricType::Counter, static_cast<double>(stats[NL_TSTAT_IGNORED]));
-  MetricBuilder decisions("netlens_target_decisions_total",
+  MetricBuilder decisions(metric_name::kTargetDecisionsTotal,
                           "Processes judged by user space (comm_regex, exe, new cgroups).",
                           MetricType::Counter);
   decisions.Add({"verdict"}, {"watched"}, static_cast<double>(decided_watched_));
   decisions.Add({"verdict"}, {"not_watched"}, static_cast<double>(decided_unwatched_));
   out.push_back(decisions.Take());
-  MetricBuilder full("netlens_target_map_full_total",
+  MetricBuilder full(metric_name::kTargetMapFullTotal,
                      "Target bookkeeping that found its map full; see docs/metrics.md for what "
                      "each one costs.",
                      MetricType::Counter);

@@ -5,41 +5,42 @@
 #include "metrics/histogram_render.h"
 #include "metrics/labels.h"
 #include "metrics/metric_builder.h"
+#include "metrics/metric_names.h"
 
 namespace netlens {
 namespace {
 
 struct TrafficFamily {
-  const char* name;
+  std::string_view name;
   const char* help;
 };
 constexpr TrafficFamily kTrafficFamilies[] = {
-    {"netlens_tcp_sent_bytes_total", "TCP payload bytes sent by successful send calls."},
-    {"netlens_tcp_received_bytes_total",
+    {metric_name::kTcpSentBytesTotal, "TCP payload bytes sent by successful send calls."},
+    {metric_name::kTcpReceivedBytesTotal,
      "TCP payload bytes received by successful receive calls (MSG_PEEK excluded)."},
-    {"netlens_tcp_send_calls_total", "Send calls that moved at least one byte."},
-    {"netlens_tcp_receive_calls_total",
+    {metric_name::kTcpSendCallsTotal, "Send calls that moved at least one byte."},
+    {metric_name::kTcpReceiveCallsTotal,
      "Receive calls that moved at least one byte (MSG_PEEK excluded)."},
-    {"netlens_tcp_retransmits_total", "Retransmitted TCP segments (skbs)."},
+    {metric_name::kTcpRetransmitsTotal, "Retransmitted TCP segments (skbs)."},
 };
 
 constexpr const char* kFailureReasons[NL_FAIL_REASONS] = {"refused",     "timeout", "reset",
                                                           "unreachable", "aborted", "other"};
 
 struct LatencyFamily {
-  const char* name;
+  std::string_view name;
   const char* help;
 };
 constexpr LatencyFamily kLatencyFamilies[NL_HIST_KINDS] = {
-    {"netlens_tcp_rtt_seconds",
+    {metric_name::kTcpRttSeconds,
      "Smoothed round-trip time (srtt), sampled on the first receive of a connection and every "
      "16th after."},
-    {"netlens_tcp_connect_duration_seconds", "Time from SYN_SENT to ESTABLISHED of connects."},
-    {"netlens_tcp_connection_duration_seconds", "Lifetime of connections, ESTABLISHED to CLOSE."},
-    {"netlens_tcp_response_time_seconds",
+    {metric_name::kTcpConnectDurationSeconds, "Time from SYN_SENT to ESTABLISHED of connects."},
+    {metric_name::kTcpConnectionDurationSeconds, "Lifetime of connections, ESTABLISHED to CLOSE."},
+    {metric_name::kTcpResponseTimeSeconds,
      "As a server (direction passive): first byte of a request read to first byte of the "
      "response written; as a client (active): last byte written to first byte read back."},
-    {"netlens_tcp_accept_duration_seconds",
+    {metric_name::kTcpAcceptDurationSeconds,
      "Time from an accepted connection's handshake completing (it enters the accept queue) to "
      "accept() returning it."},
 };
@@ -68,17 +69,17 @@ void AppendTraffic(const Aggregator& aggregator, std::vector<prometheus::MetricF
 void AppendConnections(const Aggregator& aggregator, std::vector<prometheus::MetricFamily>& out) {
   const auto& names = aggregator.connection_labels();
   const auto series = Sorted(aggregator.connections());
-  MetricBuilder opened("netlens_tcp_connections_opened_total",
+  MetricBuilder opened(metric_name::kTcpConnectionsOpenedTotal,
                        "TCP connections that reached ESTABLISHED.",
                        prometheus::MetricType::Counter);
-  MetricBuilder closed("netlens_tcp_connections_closed_total",
+  MetricBuilder closed(metric_name::kTcpConnectionsClosedTotal,
                        "Established TCP connections that closed.", prometheus::MetricType::Counter);
-  MetricBuilder failures("netlens_tcp_connect_failures_total",
+  MetricBuilder failures(metric_name::kTcpConnectFailuresTotal,
                          "Connects that closed before reaching ESTABLISHED, by reason.",
                          prometheus::MetricType::Counter);
   std::vector<std::string> failure_names = names;
   failure_names.push_back("reason");
-  MetricBuilder open("netlens_tcp_connections_open", "Established TCP connections open now.",
+  MetricBuilder open(metric_name::kTcpConnectionsOpen, "Established TCP connections open now.",
                      prometheus::MetricType::Gauge);
   // Open connections of keys folded into the overflow series count there.
   uint64_t folded_open = 0;
@@ -103,7 +104,7 @@ void AppendConnections(const Aggregator& aggregator, std::vector<prometheus::Met
   }
   for (MetricBuilder* family : {&opened, &closed, &failures, &open}) out.push_back(family->Take());
 
-  MetricBuilder transitions("netlens_tcp_state_transitions_total",
+  MetricBuilder transitions(metric_name::kTcpStateTransitionsTotal,
                             "TCP state changes on this host (sock:inet_sock_set_state).",
                             prometheus::MetricType::Counter);
   const auto& counts = aggregator.transitions();
@@ -122,7 +123,7 @@ void AppendLatency(const Aggregator& aggregator, std::vector<prometheus::MetricF
   const ShownBuckets shown = ShownBucketsOf(aggregator.settings().latency_buckets);
   for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
     prometheus::MetricFamily family;
-    family.name = kLatencyFamilies[kind].name;
+    family.name = std::string(kLatencyFamilies[kind].name);
     family.help = kLatencyFamilies[kind].help;
     family.type = prometheus::MetricType::Histogram;
     for (const auto* s : Sorted(aggregator.latency(kind))) {
@@ -150,13 +151,14 @@ void AppendTcpFamilies(const Aggregator& aggregator, std::vector<prometheus::Met
 // listen queues) are not.
 void DeclareTcpBudgets(const Aggregator& aggregator, std::vector<SeriesBudgetUse>& budgets) {
   for (const auto& family : kTrafficFamilies)
-    budgets.push_back({family.name, aggregator.traffic().folded_keys()});
-  for (const char* family :
-       {"netlens_tcp_connections_opened_total", "netlens_tcp_connections_closed_total",
-        "netlens_tcp_connect_failures_total", "netlens_tcp_connections_open"})
-    budgets.push_back({family, aggregator.connections().folded_keys()});
+    budgets.push_back({std::string(family.name), aggregator.traffic().folded_keys()});
+  for (std::string_view family :
+       {metric_name::kTcpConnectionsOpenedTotal, metric_name::kTcpConnectionsClosedTotal,
+        metric_name::kTcpConnectFailuresTotal, metric_name::kTcpConnectionsOpen})
+    budgets.push_back({std::string(family), aggregator.connections().folded_keys()});
   for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind)
-    budgets.push_back({kLatencyFamilies[kind].name, aggregator.latency(kind).folded_keys()});
+    budgets.push_back(
+        {std::string(kLatencyFamilies[kind].name), aggregator.latency(kind).folded_keys()});
 }
 
 }  // namespace netlens

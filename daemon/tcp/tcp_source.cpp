@@ -9,6 +9,7 @@
 #include "metrics/histogram_render.h"
 #include "metrics/labels.h"
 #include "metrics/metric_builder.h"
+#include "metrics/metric_names.h"
 #include "process/process_info.h"
 #include "tcp/netstat.h"
 #include "tcp/tcp_families.h"
@@ -92,12 +93,12 @@ void TcpSource::Collect(SourceOutput out) {
 void TcpSource::AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const {
   const std::optional<ListenQueueDrops> drops = ReadListenQueueDrops();
   if (!drops) return;  // no /proc/net/netstat: the families are left out
-  const std::tuple<const char*, const char*, uint64_t> families[] = {
-      {"netlens_tcp_listen_overflows_total",
+  const std::tuple<std::string_view, const char*, uint64_t> families[] = {
+      {metric_name::kTcpListenOverflowsTotal,
        "SYNs and handshake ACKs dropped because a listener's accept queue was full, in netlens' "
        "network namespace (TcpExt ListenOverflows).",
        drops->overflows},
-      {"netlens_tcp_listen_drops_total",
+      {metric_name::kTcpListenDropsTotal,
        "SYNs and handshake ACKs dropped by listeners for any reason, in netlens' network "
        "namespace (TcpExt ListenDrops).",
        drops->drops}};
@@ -111,22 +112,22 @@ void TcpSource::AppendListenQueue(std::vector<prometheus::MetricFamily>& out) co
 void TcpSource::AppendProcessCache(std::vector<prometheus::MetricFamily>& out) const {
   using prometheus::MetricType;
   const ProcessCache& cache = aggregator_.process_labels().cache();
-  MetricBuilder entries("netlens_process_cache_entries",
+  MetricBuilder entries(metric_name::kProcessCacheEntries,
                         "Processes whose metadata (label values) is cached.", MetricType::Gauge);
   entries.Add({}, {}, static_cast<double>(cache.size()));
   out.push_back(entries.Take());
-  MetricBuilder misses("netlens_process_cache_misses_total",
+  MetricBuilder misses(metric_name::kProcessCacheMissesTotal,
                        "Process metadata lookups that read /proc (new or refreshed processes).",
                        MetricType::Counter);
   misses.Add({}, {}, static_cast<double>(cache.stats().misses));
   out.push_back(misses.Take());
-  MetricBuilder evictions("netlens_process_cache_evictions_total",
+  MetricBuilder evictions(metric_name::kProcessCacheEvictionsTotal,
                           "Processes dropped from the metadata cache to stay within "
                           "limits.processes.",
                           MetricType::Counter);
   evictions.Add({}, {}, static_cast<double>(cache.stats().evictions));
   out.push_back(evictions.Take());
-  MetricBuilder listings("netlens_process_cgroup_listings_total",
+  MetricBuilder listings(metric_name::kProcessCgroupListingsTotal,
                          "Listings of the cgroup v2 hierarchy to name the cgroup id of a process "
                          "that exited; full: stopped at limits.target_cgroups.",
                          MetricType::Counter);
@@ -138,9 +139,9 @@ void TcpSource::AppendProcessCache(std::vector<prometheus::MetricFamily>& out) c
 
 void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
   using prometheus::MetricType;
-  MetricBuilder entries("netlens_map_entries", "Entries in a kernel map at this scrape.",
+  MetricBuilder entries(metric_name::kMapEntries, "Entries in a kernel map at this scrape.",
                         MetricType::Gauge);
-  MetricBuilder capacity("netlens_map_max_entries", "Capacity of a kernel map (limits.*).",
+  MetricBuilder capacity(metric_name::kMapMaxEntries, "Capacity of a kernel map (limits.*).",
                          MetricType::Gauge);
   const std::pair<const MapInfo*, size_t> maps[] = {{&maps_.conns(), conns_seen_},
                                                     {&maps_.totals(), totals_seen_},
@@ -153,7 +154,7 @@ void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
   out.push_back(entries.Take());
   out.push_back(capacity.Take());
 
-  MetricBuilder overflows("netlens_kernel_overflows_total",
+  MetricBuilder overflows(metric_name::kKernelOverflowsTotal,
                           "Events or folds that found a kernel map full; their counts went to a "
                           "coarser key, not lost.",
                           MetricType::Counter);
@@ -166,7 +167,7 @@ void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
   out.push_back(overflows.Take());
 
   MetricBuilder late_closes(
-      "netlens_kernel_late_closes_total",
+      metric_name::kKernelLateClosesTotal,
       "Connections closed when their socket was freed, because the kernel skipped netlens' run "
       "on their CLOSE transition (netlens_program_missed_runs_total); counted, not lost.",
       MetricType::Counter);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "netlens_process.h"
 #include "scrape.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -66,48 +67,10 @@ uint64_t ExpectedKeptCapabilities();
 
 constexpr uint64_t kCapBpfBit = uint64_t{1} << 39;
 
-// netlens started for one test, from a config file written in its own directory.
-struct DaemonOptions {
-  std::string aggregation = "process";
-  std::string extra_config;             // appended to the config file
-  std::vector<std::string> extra_args;  // after --config FILE
-  std::vector<std::string> wrapper;     // e.g. {"setpriv", ...} or {"env", "A=b"}: exec netlens
-  std::string binary;                   // default: the netlens of the build tree
-  // Whether netlens serves: default GET http://127.0.0.1:PORT/metrics answers 200.
-  std::function<bool(uint16_t port)> serving;
-  bool wait = true;  // wait (20 s at most) until serving
-};
-
-class Daemon {
- public:
-  explicit Daemon(DaemonOptions options);
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-  ~Daemon();  // kills a netlens still running; keeps the files of a failed test
-
-  pid_t pid() const { return child_->pid(); }
-  uint16_t port() const { return port_; }
-  const TempDir& dir() const { return dir_; }
-  TempDir& dir() { return dir_; }
-  const std::string& config_path() const { return config_path_; }
-  std::string Log() const;
-  std::string Describe() const;  // "netlens (pid N) on 127.0.0.1:PORT, log: PATH" + log tail
-
-  void WaitUntilServing();
-  void Signal(int signal) const;
-  // SIGTERM, then the exit status (2 s at most; killed and "timed out" otherwise).
-  std::string Stop();
-  Scrape ScrapeMetrics() const;  // plain HTTP
-
- private:
-  DaemonOptions options_;
-  TempDir dir_;
-  uint16_t port_ = 0;
-  std::string config_path_;
-  std::string log_path_;
-  std::unique_ptr<Child> child_;
-  int failures_at_start_ = 0;
-};
+// netlens started for one test: the one launcher (test/support/netlens_process.h). A deploy
+// test's netlens still running at its end is killed, not required to stop cleanly.
+using DaemonOptions = NetlensOptions;
+using Daemon = NetlensProcess;
 
 // Runs nl-traffic (a few connections of known sizes) and requires exactly its bytes, calls and
 // connections in the scrape that `scrape` returns afterwards: per process, or per connection

@@ -58,7 +58,7 @@ TEST_CASE("sd_notify: READY after start-up, RELOADING/READY at SIGHUP, STOPPING 
   const std::string url = "http://127.0.0.1:" + std::to_string(netlens.port()) + "/metrics";
 
   const std::optional<std::string> ready = notify.Receive(20s);
-  INFO(netlens.Describe());
+  INFO(netlens.Report());
   REQUIRE(ready == "READY=1\nSTATUS=serving " + url + " (aggregation process)");
   // By READY=1 the port answers and privileges are already dropped.
   CHECK(HttpGet(netlens.port(), "/metrics").status == 200);

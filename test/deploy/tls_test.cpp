@@ -58,7 +58,7 @@ TEST_CASE("TLS and basic auth: only HTTPS with alice's password gets the metrics
                                 "https://127.0.0.1:" + std::to_string(port) + "/metrics")
                                .http_code == "200";
                   }});
-  INFO(netlens.Describe());
+  INFO(netlens.Report());
   const std::string metrics = https(netlens.port(), "/metrics");
   CHECK(netlens.Log().find("serving " + metrics) != std::string::npos);
 
@@ -232,7 +232,7 @@ TEST_CASE("TLS: the installed netlens serves HTTPS on a host without libssl-dev"
                                 "https://127.0.0.1:" + std::to_string(port) + "/metrics")
                                .http_code == "200";
                   }});
-  INFO(netlens.Describe());
+  INFO(netlens.Report());
   CHECK(netlens.Log().find("namespace: no libssl.so, no libcrypto.so in " + libdir) !=
         std::string::npos);
   const CurlResult result =

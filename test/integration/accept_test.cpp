@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "expect.h"
+#include "metric_names.h"
 #include "netlens_process.h"
 #include "netns.h"
 #include "unique_fd.h"
@@ -78,7 +79,7 @@ TEST_CASE("accept: time from the accept queue to accept(), accept() and accept4(
                   {"family", "ipv4"},
                   {"remote_address", "127.0.0.1"},
                   {"service_port", std::to_string(ntohs(address.sin_port))}};
-  const std::string accept = "netlens_tcp_accept_duration_seconds";
+  const std::string accept = std::string(metric::kTcpAcceptDurationSeconds);
   RequireSamplesWithin(scrape, accept, me, lower, upper);
   // 50 ms lies in (2^25 ns, 2^26 ns] = (33.6 ms, 67.1 ms]: nothing below it.
   REQUIRE(BucketAt(scrape, accept, me, 25) == 0);
@@ -95,8 +96,8 @@ TEST_CASE("accept: listen-queue overflows, exactly the SYNs a full queue dropped
   EnterNetns inside(netns);
   NetlensProcess netlens("remote");
   Scrape before = netlens.ScrapeMetrics();
-  RequireValue(before, "netlens_tcp_listen_overflows_total", {}, 0);
-  RequireValue(before, "netlens_tcp_listen_drops_total", {}, 0);
+  RequireValue(before, metric::kTcpListenOverflowsTotal, {}, 0);
+  RequireValue(before, metric::kTcpListenDropsTotal, {}, 0);
 
   sockaddr_in address{};
   UniqueFd listener = Listen(0, address);  // queue of one, never accepted
@@ -110,8 +111,8 @@ TEST_CASE("accept: listen-queue overflows, exactly the SYNs a full queue dropped
   dropped.clear();
 
   Scrape scrape = netlens.ScrapeMetrics();
-  RequireValue(scrape, "netlens_tcp_listen_overflows_total", {}, kDropped);
-  RequireValue(scrape, "netlens_tcp_listen_drops_total", {}, kDropped);
+  RequireValue(scrape, metric::kTcpListenOverflowsTotal, {}, kDropped);
+  RequireValue(scrape, metric::kTcpListenDropsTotal, {}, kDropped);
 }
 
 }  // namespace

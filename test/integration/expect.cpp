@@ -36,8 +36,8 @@ void RequireValue(const Scrape& scrape, std::string_view metric, const Labels& l
                        << RelevantLines(scrape, metric, labels));
   // A count off by a few is most often an event the kernel did not run netlens for.
   INFO("runs the kernel skipped, and closes made good at socket free:\n"
-       << Lines(Select(scrape.samples, "netlens_program_missed_runs_total", {}))
-       << Lines(Select(scrape.samples, "netlens_kernel_late_closes_total", {})));
+       << Lines(Select(scrape.samples, metric::kProgramMissedRunsTotal, {}))
+       << Lines(Select(scrape.samples, metric::kKernelLateClosesTotal, {})));
   std::vector<const Sample*> selected = Select(scrape.samples, metric, labels);
   double value = Sum(scrape.samples, metric, labels);
   if (match == Match::kOne) REQUIRE(selected.size() == 1);

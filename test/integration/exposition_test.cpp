@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "metric_names.h"
+
 namespace netlens::test {
 namespace {
 
@@ -32,7 +34,7 @@ TEST_CASE("exposition parser: samples, labels, escapes and special values", "[un
   std::vector<Sample> samples = ParseExposition(kText);
   REQUIRE(samples.size() == 12);
 
-  REQUIRE(samples[0].name == "netlens_tcp_sent_bytes_total");
+  REQUIRE(samples[0].name == metric::kTcpSentBytesTotal);
   REQUIRE(samples[0].labels == Labels{{"pid", "1"}, {"comm", "a"}});
   REQUIRE(samples[0].value == 35000);
   REQUIRE(samples[0].type == "counter");
@@ -54,7 +56,7 @@ TEST_CASE("exposition parser: samples, labels, escapes and special values", "[un
 
 TEST_CASE("exposition parser: selecting, summing, exactly one", "[unprivileged]") {
   std::vector<Sample> samples = ParseExposition(kText);
-  const std::string sent = "netlens_tcp_sent_bytes_total";
+  const std::string sent = std::string(metric::kTcpSentBytesTotal);
   REQUIRE(Select(samples, sent, {{"comm", "a"}}).size() == 2);
   REQUIRE(Sum(samples, sent, {{"comm", "a"}}) == 35005);
   REQUIRE(Sum(samples, sent, {{"comm", "nobody"}}) == 0);

@@ -217,7 +217,7 @@ TEST_CASE("labels: a reused pid starts a fresh series, the old process's counts 
 // Families whose series the budget bounds (state transitions and listen-queue counters are
 // host-wide, without process labels).
 bool IsBudgeted(const std::string& name) {
-  return name.rfind("netlens_tcp_", 0) == 0 && name != "netlens_tcp_state_transitions_total" &&
+  return name.rfind("netlens_tcp_", 0) == 0 && name != metric::kTcpStateTransitionsTotal &&
          name.rfind("netlens_tcp_listen_", 0) != 0;
 }
 
@@ -247,7 +247,7 @@ void RequireWithinBudget(const Scrape& scrape, size_t budget) {
   for (const auto& [family, labels] : budgeted) {
     INFO("family " << family << " has " << labels.size() << " keyed series");
     REQUIRE(labels.size() <= budget);
-    RequireValue(scrape, "netlens_series", {{"family", family}},
+    RequireValue(scrape, metric::kSeries, {{"family", family}},
                  static_cast<double>(series[family].size()));
   }
 }
@@ -309,7 +309,7 @@ TEST_CASE("labels: 5,000 short-lived processes stay within the series budget, su
   // The last FINs and ACKs may still be on their way when the helpers are done: the kernel
   // closes every connection soon after (nothing else is watched, so "open" sums to 0 then).
   Scrape scrape = netlens.ScrapeMetrics();
-  for (int wait = 0; wait < 100 && Sum(scrape.samples, "netlens_tcp_connections_open", {}) > 0;
+  for (int wait = 0; wait < 100 && Sum(scrape.samples, metric::kTcpConnectionsOpen, {}) > 0;
        ++wait) {
     std::this_thread::sleep_for(milliseconds(100));
     scrape = netlens.ScrapeMetrics();
@@ -341,7 +341,7 @@ TEST_CASE("labels: 5,000 short-lived processes stay within the series budget, su
   const double kept_clients =
       static_cast<double>(Select(scrape.samples, metric::kSentBytes, ours).size());
   REQUIRE(kept_clients < kBudget);
-  REQUIRE(ValueOfOne(scrape.samples, "netlens_series_folded",
+  REQUIRE(ValueOfOne(scrape.samples, metric::kSeriesFolded,
                      {{"family", std::string(metric::kSentBytes)}}) >= kProcesses - kept_clients);
   // Ephemeral ports never become labels: every series of ours names the listening port.
   for (const Sample& sample : scrape.samples) {

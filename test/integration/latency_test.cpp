@@ -11,6 +11,7 @@
 #include <string>
 
 #include "expect.h"
+#include "metric_names.h"
 #include "netlens_process.h"
 #include "ports.h"
 #include "sides.h"
@@ -37,7 +38,7 @@ TEST_CASE("latency: response time of a server that waits a known time, both role
   for (const Side& side : {ServerSide(options, report), ClientSide(options, report)}) {
     INFO("the " << side.role << " side");
     const Labels labels = RemoteLabels(side, options, report);
-    const std::string response = "netlens_tcp_response_time_seconds";
+    const std::string response = std::string(metric::kTcpResponseTimeSeconds);
     // 50 ms lies in (2^25 ns, 2^26 ns] = (33.6 ms, 67.1 ms]; the turns nl-traffic measured
     // bound each sample (a busy machine may oversleep into the next bucket).
     const auto& high =
@@ -56,22 +57,25 @@ TEST_CASE("latency: response time of a server that waits a known time, both role
     REQUIRE(sum >= known_total);
 
     // Every connection closed after 5 rounds of at least 50 ms: lifetime >= 250 ms.
-    const std::string lifetime = "netlens_tcp_connection_duration_seconds";
+    const std::string lifetime = std::string(metric::kTcpConnectionDurationSeconds);
     RequireValue(scrape, lifetime + "_count", labels, options.connections);
     REQUIRE(BucketAt(scrape, lifetime, labels, 27) == 0);  // nothing under 134 ms
     REQUIRE(ValueOfOne(scrape.samples, lifetime + "_sum", labels) >=
             options.connections * options.rounds * kDelayMs / 1000.0);
 
     // srtt is sampled on the first receive of a connection (then every 16th: not reached).
-    RequireValue(scrape, "netlens_tcp_rtt_seconds_count", labels, options.connections);
-    REQUIRE(BucketAt(scrape, "netlens_tcp_rtt_seconds", labels, 25) == options.connections);
+    RequireValue(scrape, std::string(metric::kTcpRttSeconds) + "_count", labels,
+                 options.connections);
+    REQUIRE(BucketAt(scrape, std::string(metric::kTcpRttSeconds), labels, 25) ==
+            options.connections);
   }
   // Only the side that connected has a connect time; loopback connects in well under 33 ms.
   const Labels client = RemoteLabels(ClientSide(options, report), options, report);
-  RequireValue(scrape, "netlens_tcp_connect_duration_seconds_count", client, options.connections);
-  REQUIRE(BucketAt(scrape, "netlens_tcp_connect_duration_seconds", client, 25) ==
+  RequireValue(scrape, std::string(metric::kTcpConnectDurationSeconds) + "_count", client,
+               options.connections);
+  REQUIRE(BucketAt(scrape, std::string(metric::kTcpConnectDurationSeconds), client, 25) ==
           options.connections);
-  RequireValue(scrape, "netlens_tcp_connect_duration_seconds_count",
+  RequireValue(scrape, std::string(metric::kTcpConnectDurationSeconds) + "_count",
                RemoteLabels(ServerSide(options, report), options, report), 0, Match::kSum);
 }
 
@@ -108,13 +112,13 @@ TEST_CASE("latency: failed connects are counted by reason", "[latency]") {
   Scrape scrape = netlens.ScrapeMetrics();
   Labels refused = me;
   refused.insert({{"service_port", std::to_string(closed_port)}, {"reason", "refused"}});
-  RequireValue(scrape, "netlens_tcp_connect_failures_total", refused, 3);
+  RequireValue(scrape, metric::kTcpConnectFailuresTotal, refused, 3);
   Labels timeout = me;
   timeout.insert({{"service_port", std::to_string(full_port)}, {"reason", "timeout"}});
-  RequireValue(scrape, "netlens_tcp_connect_failures_total", timeout, 1);
+  RequireValue(scrape, metric::kTcpConnectFailuresTotal, timeout, 1);
   Labels refused_port = me;
   refused_port.insert({"service_port", std::to_string(closed_port)});
-  RequireValue(scrape, "netlens_tcp_connections_opened_total", refused_port, 0, Match::kSum);
+  RequireValue(scrape, metric::kTcpConnectionsOpenedTotal, refused_port, 0, Match::kSum);
 }
 
 }  // namespace

@@ -1,18 +1,23 @@
-// The metric families and label values of netlens that the integration tests check.
+// The metric families and label values of netlens that the integration tests check. The
+// family names are the daemon's own (daemon/metrics/metric_names.h), never spelled again here.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "metrics/metric_names.h"
+
 namespace netlens::test::metric {
 
-inline constexpr std::string_view kSentBytes = "netlens_tcp_sent_bytes_total";
-inline constexpr std::string_view kReceivedBytes = "netlens_tcp_received_bytes_total";
-inline constexpr std::string_view kSendCalls = "netlens_tcp_send_calls_total";
-inline constexpr std::string_view kReceiveCalls = "netlens_tcp_receive_calls_total";
-inline constexpr std::string_view kConnectionsOpened = "netlens_tcp_connections_opened_total";
-inline constexpr std::string_view kConnectionsClosed = "netlens_tcp_connections_closed_total";
-inline constexpr std::string_view kConnectionsOpen = "netlens_tcp_connections_open";
+using namespace netlens::metric_name;  // every family: metric::kTcpRttSeconds, ...
+
+inline constexpr std::string_view kSentBytes = kTcpSentBytesTotal;
+inline constexpr std::string_view kReceivedBytes = kTcpReceivedBytesTotal;
+inline constexpr std::string_view kSendCalls = kTcpSendCallsTotal;
+inline constexpr std::string_view kReceiveCalls = kTcpReceiveCallsTotal;
+inline constexpr std::string_view kConnectionsOpened = kTcpConnectionsOpenedTotal;
+inline constexpr std::string_view kConnectionsClosed = kTcpConnectionsClosedTotal;
+inline constexpr std::string_view kConnectionsOpen = kTcpConnectionsOpen;
 
 inline constexpr std::string_view kActive = "active";
 inline constexpr std::string_view kPassive = "passive";

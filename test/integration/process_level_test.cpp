@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "expect.h"
+#include "level_scenario.h"
 #include "metric_names.h"
 #include "netlens_process.h"
 
@@ -10,14 +11,8 @@ namespace {
 
 void CheckProcessLevel(int family) {
   NetlensProcess netlens("process");
-  TrafficOptions options{.comm = UniqueComm(),
-                         .family = family,
-                         .connections = 5,
-                         .rounds = 7,
-                         .request = 1000,
-                         .response = 30000};
-  TrafficReport report = RunTraffic(options);
-  RequireHelperCalls(options, report);
+  const TrafficOptions options = LevelTraffic(family);
+  const TrafficReport report = RunCheckedTraffic(options);
 
   Scrape scrape = netlens.ScrapeMetrics();
   for (const Side& side : {ClientSide(options, report), ServerSide(options, report)}) {

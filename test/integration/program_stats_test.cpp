@@ -5,6 +5,7 @@
 #include <string>
 
 #include "expect.h"
+#include "metric_names.h"
 #include "netlens_process.h"
 
 namespace netlens::test {
@@ -38,7 +39,7 @@ class BpfStats {
 double SendProgramRuns(const Scrape& scrape) {
   double runs = 0;
   for (const Sample& sample : scrape.samples) {
-    if (sample.name != "netlens_program_runs_total") continue;
+    if (sample.name != metric::kProgramRunsTotal) continue;
     const std::string& program = sample.labels.at("program");
     if (program.find("send") != std::string::npos) runs += sample.value;
   }
@@ -49,13 +50,13 @@ TEST_CASE("program stats: runs counted while bpf_stats is on, frozen while off",
   NetlensProcess netlens("process");
   const Scrape first = netlens.ScrapeMetrics();
   // One series of each family per attached program.
-  for (const Sample* attached : Select(first.samples, "netlens_program_attached", {})) {
+  for (const Sample* attached : Select(first.samples, metric::kProgramAttached, {})) {
     if (attached->value != 1) continue;
     const Labels program = {{"program", attached->labels.at("program")}};
     INFO(Format(*attached));
-    REQUIRE(Select(first.samples, "netlens_program_runs_total", program).size() == 1);
-    REQUIRE(Select(first.samples, "netlens_program_run_seconds_total", program).size() == 1);
-    REQUIRE(Select(first.samples, "netlens_program_missed_runs_total", program).size() == 1);
+    REQUIRE(Select(first.samples, metric::kProgramRunsTotal, program).size() == 1);
+    REQUIRE(Select(first.samples, metric::kProgramRunSecondsTotal, program).size() == 1);
+    REQUIRE(Select(first.samples, metric::kProgramMissedRunsTotal, program).size() == 1);
   }
   const TrafficOptions options{
       .comm = UniqueComm(), .connections = 2, .rounds = 5, .request = 100, .response = 100};
@@ -67,16 +68,16 @@ TEST_CASE("program stats: runs counted while bpf_stats is on, frozen while off",
     // Every send of nl-traffic ran the program (other processes' sends may add more).
     REQUIRE(SendProgramRuns(after) - SendProgramRuns(before) >=
             static_cast<double>(report.client_send_calls + report.server_send_calls));
-    REQUIRE(Sum(after.samples, "netlens_program_run_seconds_total", {}) >
-            Sum(before.samples, "netlens_program_run_seconds_total", {}));
+    REQUIRE(Sum(after.samples, metric::kProgramRunSecondsTotal, {}) >
+            Sum(before.samples, metric::kProgramRunSecondsTotal, {}));
   }
   BpfStats off(false);
   const Scrape before = netlens.ScrapeMetrics();
   RunTraffic(options);
   const Scrape after = netlens.ScrapeMetrics();
   REQUIRE(SendProgramRuns(after) == SendProgramRuns(before));
-  REQUIRE(Sum(after.samples, "netlens_program_run_seconds_total", {}) ==
-          Sum(before.samples, "netlens_program_run_seconds_total", {}));
+  REQUIRE(Sum(after.samples, metric::kProgramRunSecondsTotal, {}) ==
+          Sum(before.samples, metric::kProgramRunSecondsTotal, {}));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "expect.h"
+#include "level_scenario.h"
 #include "metric_names.h"
 #include "netlens_process.h"
 
@@ -11,14 +12,8 @@ namespace {
 
 void CheckRemoteLevel(int family) {
   NetlensProcess netlens("remote");
-  TrafficOptions options{.comm = UniqueComm(),
-                         .family = family,
-                         .connections = 5,
-                         .rounds = 7,
-                         .request = 1000,
-                         .response = 30000};
-  TrafficReport report = RunTraffic(options);
-  RequireHelperCalls(options, report);
+  const TrafficOptions options = LevelTraffic(family);
+  const TrafficReport report = RunCheckedTraffic(options);
 
   Scrape scrape = netlens.ScrapeMetrics();
   for (const Side& side : {ClientSide(options, report), ServerSide(options, report)}) {

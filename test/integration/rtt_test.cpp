@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "expect.h"
+#include "metric_names.h"
 #include "netlens_process.h"
 #include "netns.h"
 #include "subprocess.h"
@@ -89,7 +90,7 @@ TEST_CASE("rtt: netlens' srtt samples equal ss -ti over a tbf-shaped veth pair",
                       {"family", "ipv4"},
                       {"remote_address", kServerAddress},
                       {"service_port", std::to_string(report.port)}};
-  const std::string rtt = "netlens_tcp_rtt_seconds";
+  const std::string rtt = std::string(metric::kTcpRttSeconds);
   RequireValue(scrape, rtt + "_count", client, options.connections);
   uint64_t ss_sum_us = 0;
   for (const auto& [port, us] : ss_rtt_us) {

@@ -180,7 +180,7 @@ TEST_CASE("targets: SIGHUP applies new targets to new connections", "[targets]")
     config << "    - comm: " << second.comm << "\n";
   }
   const auto reloads = [&] {
-    return Sum(netlens.ScrapeMetrics().samples, "netlens_config_reloads_total",
+    return Sum(netlens.ScrapeMetrics().samples, metric::kConfigReloadsTotal,
                {{"result", "success"}});
   };
   netlens.Signal(SIGHUP);

@@ -39,37 +39,56 @@ std::string NetlensConfig(std::string_view listen, std::string_view aggregation)
          "\nlog_level: debug\n";
 }
 
-NetlensProcess::NetlensProcess(std::string_view aggregation,
-                               const std::vector<std::string>& extra_args,
-                               std::string_view extra_config)
-    : port_(FreeLoopbackPort()),
+NetlensProcess::NetlensProcess(NetlensOptions options)
+    : options_(std::move(options)),
+      port_(FreeLoopbackPort()),
       log_path_(dir_.PathOf("netlens.log")),
       failures_at_start_(FailedAssertions()) {
-  std::string listen = "127.0.0.1:" + std::to_string(port_);
-  config_path_ =
-      dir_.Write("netlens.yaml", NetlensConfig(listen, aggregation) + std::string(extra_config));
-  std::vector<std::string> argv{NetlensBinary(), "--config", config_path_, "--listen", listen};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  const std::string listen = "127.0.0.1:" + std::to_string(port_);
+  config_path_ = dir_.Write("netlens.yaml",
+                            NetlensConfig(listen, options_.aggregation) + options_.extra_config);
+  std::vector<std::string> argv = options_.wrapper;
+  argv.push_back(options_.binary.empty() ? NetlensBinary() : options_.binary);
+  argv.insert(argv.end(), {"--config", config_path_, "--listen", listen});
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   // The kernel-matrix test runs every test once per attach mode.
   if (const char* mode = std::getenv("NETLENS_TEST_ATTACH_MODE"); mode && *mode) {
     argv.push_back("--attach-mode");
     argv.push_back(mode);
   }
   child_ = std::make_unique<Child>(argv, SpawnOptions{.output_file = log_path_});
-  WaitUntilServing();
+  if (options_.wait) WaitUntilServing();
 }
 
+NetlensProcess::NetlensProcess(std::string_view aggregation,
+                               const std::vector<std::string>& extra_args,
+                               std::string_view extra_config)
+    : NetlensProcess(NetlensOptions{.aggregation = std::string(aggregation),
+                                    .extra_config = std::string(extra_config),
+                                    .extra_args = extra_args,
+                                    .require_clean_stop = true}) {}
+
 NetlensProcess::~NetlensProcess() {
-  try {
-    Stop();
-  } catch (const std::exception& error) {
-    std::cerr << "stopping " << Describe() << ": " << error.what() << "\n";
+  if (child_ && !child_->WaitFor(0ms)) {
+    if (options_.require_clean_stop) {
+      try {
+        const std::string status = Stop();
+        INFO(Describe() << ":\n" << LogTail());
+        CHECK(status == "exit code 0");
+      } catch (const std::exception& error) {
+        std::cerr << "stopping " << Describe() << ": " << error.what() << "\n";
+      }
+    } else {
+      child_->Kill();
+    }
   }
   if (FailedAssertions() != failures_at_start_) {
     dir_.Keep();
     std::cerr << "kept the files of the failed test in " << dir_.path() << "\n";
   }
 }
+
+pid_t NetlensProcess::pid() const { return child_->pid(); }
 
 std::string NetlensProcess::Log() const { return ReadFile(log_path_); }
 
@@ -83,7 +102,12 @@ std::string NetlensProcess::LogTail() const {
 }
 
 std::string NetlensProcess::Describe() const {
-  return "netlens on 127.0.0.1:" + std::to_string(port_) + " (log: " + log_path_ + ")";
+  return "netlens (pid " + std::to_string(child_->pid()) +
+         ") on 127.0.0.1:" + std::to_string(port_) + " (log: " + log_path_ + ")";
+}
+
+std::string NetlensProcess::Report() const {
+  return Describe() + ", started as: " + child_->command() + "\nlog:\n" + LogTail();
 }
 
 HttpResponse NetlensProcess::Get(std::string_view path) const { return HttpGet(port_, path); }
@@ -93,45 +117,34 @@ Scrape NetlensProcess::ScrapeMetrics() const {
 }
 
 void NetlensProcess::WaitUntilServing() {
-  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  std::string last_error = "no attempt";
+  const auto serving = options_.serving ? options_.serving : [](uint16_t port) {
+    try {
+      return HttpGet(port, "/metrics").status == 200;
+    } catch (const HttpError&) {
+      return false;
+    }
+  };
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   for (;;) {
     if (auto status = child_->WaitFor(0ms)) {
       dir_.Keep();
-      FAIL("netlens exited during start-up (" << status->Describe() << ")\n"
-                                              << Describe() << ":\n"
-                                              << LogTail());
+      FAIL("netlens exited during start-up (" << status->Describe() << ")\n" << Report());
     }
-    try {
-      HttpResponse response = Get("/metrics");
-      if (response.status == 200) return;
-      last_error = "status " + std::to_string(response.status);
-    } catch (const HttpError& error) {
-      last_error = error.what();
-    }
+    if (serving(port_)) return;
     if (std::chrono::steady_clock::now() >= deadline) {
       child_->Kill();
       dir_.Keep();
-      FAIL("netlens did not serve GET /metrics with 200 within 20 s (last: " << last_error << ")\n"
-                                                                             << Describe() << ":\n"
-                                                                             << LogTail());
+      FAIL("netlens did not serve within 20 s\n" << Report());
     }
     std::this_thread::sleep_for(50ms);
   }
 }
 
-void NetlensProcess::Stop() {
+std::string NetlensProcess::Stop() {
   child_->Signal(SIGTERM);
-  std::optional<ExitStatus> status = child_->WaitFor(StopTimeout());
-  if (!status) {
-    child_->Kill();
-    FAIL_CHECK("netlens did not exit within " << StopTimeout().count() << " ms of SIGTERM\n"
-                                              << Describe() << ":\n"
-                                              << LogTail());
-    return;
-  }
-  INFO(Describe() << ":\n" << LogTail());
-  CHECK(status->Describe() == "exit code 0");
+  if (std::optional<ExitStatus> status = child_->WaitFor(StopTimeout())) return status->Describe();
+  child_->Kill();
+  return "timed out";
 }
 
 }  // namespace netlens::test

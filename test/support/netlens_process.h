@@ -1,7 +1,11 @@
-// The real netlens daemon, started for one test and stopped with SIGTERM at its end.
+// The real netlens daemon, started for one test: the one launcher of the integration, deploy
+// and fleet-facing tests.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,35 +24,56 @@ std::string NetlensBinary();
 // A configuration file's text: listen address, aggregation level, debug logging.
 std::string NetlensConfig(std::string_view listen, std::string_view aggregation);
 
+struct NetlensOptions {
+  std::string aggregation = "process";  // process, remote or connection
+  std::string extra_config;             // YAML appended to the generated config
+  std::vector<std::string> extra_args;  // after --config FILE --listen ADDR
+  std::vector<std::string> wrapper;     // e.g. {"setpriv", ...} or {"env", "A=b"}: exec netlens
+  std::string binary;                   // default: the netlens of the build tree
+  // Whether netlens serves; default: GET http://127.0.0.1:PORT/metrics answers 200.
+  std::function<bool(uint16_t port)> serving;
+  bool wait = true;  // wait (20 s at most) until serving; fail the test with the log otherwise
+  // At destruction, a netlens still running is stopped with SIGTERM and must exit 0 within
+  // 2 s (true), or is killed (false: tests of failures and privileges that stop it themselves).
+  bool require_clean_stop = false;
+};
+
 class NetlensProcess {
  public:
-  // Starts netlens with a generated config (aggregation: process, remote or connection) and
-  // --listen 127.0.0.1:<free port>, and waits (20 s at most) until GET /metrics returns 200.
-  // Fails the test with the daemon log otherwise.
-  // extra_config: YAML appended to the generated config (labels, services, limits, ...).
+  // Starts netlens with a generated config (listen 127.0.0.1:<free port>, the aggregation,
+  // debug logging, extra_config) and --listen on the same address. Under the kernel matrix,
+  // NETLENS_TEST_ATTACH_MODE adds --attach-mode.
+  explicit NetlensProcess(NetlensOptions options);
+  // The integration tests' form: waits until serving and requires a clean stop at the end.
   explicit NetlensProcess(std::string_view aggregation,
                           const std::vector<std::string>& extra_args = {},
                           std::string_view extra_config = "");
   NetlensProcess(const NetlensProcess&) = delete;
   NetlensProcess& operator=(const NetlensProcess&) = delete;
-  // SIGTERM; checks that netlens exits with status 0 within 2 s (the log is printed otherwise).
+  // Stops or kills a netlens still running (require_clean_stop); keeps the files of a failed
+  // test.
   ~NetlensProcess();
 
+  pid_t pid() const;
   uint16_t port() const { return port_; }
+  const TempDir& dir() const { return dir_; }
+  TempDir& dir() { return dir_; }
   const std::string& log_path() const { return log_path_; }
+  const std::string& config_path() const { return config_path_; }
   std::string Log() const;
   std::string LogTail() const;   // the last 150 lines, for failure messages
-  std::string Describe() const;  // "netlens on 127.0.0.1:PORT (log: PATH)"
+  std::string Describe() const;  // "netlens (pid N) on 127.0.0.1:PORT (log: PATH)"
+  std::string Report() const;    // Describe(), the command line and the log's tail
 
-  HttpResponse Get(std::string_view path) const;
-  const std::string& config_path() const { return config_path_; }
+  void WaitUntilServing();
   void Signal(int signal) const { child_->Signal(signal); }
-  Scrape ScrapeMetrics() const;
+  // SIGTERM, then the exit status ("exit code 0"; killed and "timed out" after 2 s).
+  std::string Stop();
+  HttpResponse Get(std::string_view path) const;
+  Scrape ScrapeMetrics() const;  // plain HTTP
 
  private:
-  void WaitUntilServing();
-  void Stop();
-
+  NetlensOptions options_;
   TempDir dir_;
   uint16_t port_ = 0;
   std::string log_path_;

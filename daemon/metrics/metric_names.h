@@ -1,0 +1,69 @@
+// Every metric family netlens exposes, named once: the sources render these and the tests
+// look for these (test/integration/metric_names.h). docs/metrics.md describes each.
+#pragma once
+
+#include <string_view>
+
+namespace netlens::metric_name {
+
+// TCP (tcp/)
+inline constexpr std::string_view kTcpAcceptDurationSeconds = "netlens_tcp_accept_duration_seconds";
+inline constexpr std::string_view kTcpConnectDurationSeconds =
+    "netlens_tcp_connect_duration_seconds";
+inline constexpr std::string_view kTcpConnectFailuresTotal = "netlens_tcp_connect_failures_total";
+inline constexpr std::string_view kTcpConnectionDurationSeconds =
+    "netlens_tcp_connection_duration_seconds";
+inline constexpr std::string_view kTcpConnectionsClosedTotal =
+    "netlens_tcp_connections_closed_total";
+inline constexpr std::string_view kTcpConnectionsOpen = "netlens_tcp_connections_open";
+inline constexpr std::string_view kTcpConnectionsOpenedTotal =
+    "netlens_tcp_connections_opened_total";
+inline constexpr std::string_view kTcpListenDropsTotal = "netlens_tcp_listen_drops_total";
+inline constexpr std::string_view kTcpListenOverflowsTotal = "netlens_tcp_listen_overflows_total";
+inline constexpr std::string_view kTcpReceiveCallsTotal = "netlens_tcp_receive_calls_total";
+inline constexpr std::string_view kTcpReceivedBytesTotal = "netlens_tcp_received_bytes_total";
+inline constexpr std::string_view kTcpResponseTimeSeconds = "netlens_tcp_response_time_seconds";
+inline constexpr std::string_view kTcpRetransmitsTotal = "netlens_tcp_retransmits_total";
+inline constexpr std::string_view kTcpRttSeconds = "netlens_tcp_rtt_seconds";
+inline constexpr std::string_view kTcpSendCallsTotal = "netlens_tcp_send_calls_total";
+inline constexpr std::string_view kTcpSentBytesTotal = "netlens_tcp_sent_bytes_total";
+inline constexpr std::string_view kTcpStateTransitionsTotal = "netlens_tcp_state_transitions_total";
+
+// TCP maps and process metadata (tcp/tcp_source.cpp)
+inline constexpr std::string_view kKernelLateClosesTotal = "netlens_kernel_late_closes_total";
+inline constexpr std::string_view kKernelOverflowsTotal = "netlens_kernel_overflows_total";
+inline constexpr std::string_view kMapEntries = "netlens_map_entries";
+inline constexpr std::string_view kMapMaxEntries = "netlens_map_max_entries";
+inline constexpr std::string_view kProcessCacheEntries = "netlens_process_cache_entries";
+inline constexpr std::string_view kProcessCacheEvictionsTotal =
+    "netlens_process_cache_evictions_total";
+inline constexpr std::string_view kProcessCacheMissesTotal = "netlens_process_cache_misses_total";
+inline constexpr std::string_view kProcessCgroupListingsTotal =
+    "netlens_process_cgroup_listings_total";
+
+// self (self/)
+inline constexpr std::string_view kBuildInfo = "netlens_build_info";
+inline constexpr std::string_view kConfigReloadsTotal = "netlens_config_reloads_total";
+inline constexpr std::string_view kHookAttachInfo = "netlens_hook_attach_info";
+inline constexpr std::string_view kProgramAttached = "netlens_program_attached";
+inline constexpr std::string_view kProgramMissedRunsTotal = "netlens_program_missed_runs_total";
+inline constexpr std::string_view kProgramRunSecondsTotal = "netlens_program_run_seconds_total";
+inline constexpr std::string_view kProgramRunsTotal = "netlens_program_runs_total";
+
+// targets (targets/)
+inline constexpr std::string_view kTargetDecisionsTotal = "netlens_target_decisions_total";
+inline constexpr std::string_view kTargetIgnoredConnectionsTotal =
+    "netlens_target_ignored_connections_total";
+inline constexpr std::string_view kTargetMapFullTotal = "netlens_target_map_full_total";
+inline constexpr std::string_view kTargetsCgroups = "netlens_targets_cgroups";
+inline constexpr std::string_view kTargetsProcesses = "netlens_targets_processes";
+inline constexpr std::string_view kTargetsWatchedProcesses = "netlens_targets_watched_processes";
+
+// the scrape itself (metrics/source_registry.cpp)
+inline constexpr std::string_view kScrapeDurationSeconds = "netlens_scrape_duration_seconds";
+inline constexpr std::string_view kSeries = "netlens_series";
+inline constexpr std::string_view kSeriesFolded = "netlens_series_folded";
+inline constexpr std::string_view kSourceScrapeDurationSeconds =
+    "netlens_source_scrape_duration_seconds";
+
+}  // namespace netlens::metric_name
