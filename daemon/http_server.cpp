@@ -81,10 +81,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   Session(Shared& shared, Stream stream, std::string peer)
       : shared_(shared), stream_(std::move(stream)), peer_(std::move(peer)) {}
-  ~Session() {
-    shared_.limits.Release(peer_);
-    shared_.stats.CountClosed();
-  }
+  ~Session() { Release(); }
 
   void Start() {
     SetDeadlines();
@@ -104,6 +101,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
  private:
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // Gives the connection's slot back before the client can see the close, so that a client
+  // that connects again at once finds it free (and the open gauge exact).
+  void Release() {
+    if (released_) return;
+    released_ = true;
+    shared_.limits.Release(peer_);
+    shared_.stats.CountClosed();
+  }
 
   // Deadlines of the next request run from now: the connection's start or the last response.
   void SetDeadlines() {
@@ -202,6 +208,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void Fail(const beast::error_code& error) {
     if (error == beast::error::timeout) {
       shared_.stats.CountTimedOut(phase_);
+      Release();
       spdlog::debug("http: connection from {} timed out ({})", peer_, error.message());
       return;  // tcp_stream closed the socket
     }
@@ -217,6 +224,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Close() {
+    Release();
     beast::error_code ignored;
     if constexpr (kTls) {
       if (handshake_done_ && !shutting_down_) {
@@ -243,6 +251,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = false;
   bool handshake_done_ = false;
   bool shutting_down_ = false;
+  bool released_ = false;
   HttpPhase phase_ = HttpPhase::kRequestHeader;
   Clock::time_point header_deadline_, request_deadline_;
 };

@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config            # toolchain
   clang llvm libbpf-dev bpftool               # eBPF objects, skeletons
   libelf-dev zlib1g-dev                       # libbpf's link dependencies
-  prometheus-cpp-dev libcivetweb-dev          # /metrics exposer
+  prometheus-cpp-dev libboost-dev zlib1g-dev  # /metrics: exposition, HTTP (Beast/Asio), gzip
   libyaml-cpp-dev libspdlog-dev libfmt-dev    # config, logging
   catch2                                      # unit tests
   prometheus                                  # promtool (metrics lint in tests)

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 void RequireDropped(const Daemon& netlens, uint64_t kept, uint64_t bounding) {
   const std::vector<ThreadPrivileges> threads = ThreadsOf(netlens.pid());
   INFO(netlens.Describe());
-  // The main thread and civetweb's master and worker threads (num_threads 2), at least.
+  // The main thread, the HTTP event loop and its two worker threads, at least.
   REQUIRE(threads.size() >= 4);
   for (const ThreadPrivileges& thread : threads) {
     INFO(Describe(thread));
