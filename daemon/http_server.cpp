@@ -199,6 +199,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                           asio::post(self->shared_.workers, [] { malloc_trim(0); });
                         }
                         if (error) return self->Fail(error);
+                        ++self->responses_;
                         if (!self->response_.keep_alive()) return self->Close();
                         self->SetDeadlines();
                         self->ReadHeader();
@@ -207,9 +208,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Fail(const beast::error_code& error) {
     if (error == beast::error::timeout) {
-      shared_.stats.CountTimedOut(phase_);
+      // A kept-alive connection that sent nothing since its last response is idle, not slow:
+      // it ends at the header deadline like any other, uncounted (Prometheus reconnects).
+      const bool idle_keep_alive = phase_ == HttpPhase::kRequestHeader && responses_ > 0 &&
+                                   !parser_->got_some() && buffer_.size() == 0;
+      if (!idle_keep_alive) shared_.stats.CountTimedOut(phase_);
       Release();
-      spdlog::debug("http: connection from {} timed out ({})", peer_, error.message());
+      spdlog::debug("http: connection from {} {}", peer_,
+                    idle_keep_alive ? "idle after its last response: closed" : "timed out");
       return;  // tcp_stream closed the socket
     }
     if (IsHttpParseError(error) && phase_ != HttpPhase::kResponseWrite) {
@@ -252,6 +258,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool handshake_done_ = false;
   bool shutting_down_ = false;
   bool released_ = false;
+  uint64_t responses_ = 0;  // written in full on this connection
   HttpPhase phase_ = HttpPhase::kRequestHeader;
   Clock::time_point header_deadline_, request_deadline_;
 };

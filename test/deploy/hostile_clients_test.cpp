@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -225,6 +226,79 @@ TEST_CASE(
   CHECK(timed_out("request_header") == 0);
   CHECK(timed_out("request") == 0);
   CHECK(timed_out("response_write") == 0);
+  CHECK(netlens.Stop() == "exit code 0");
+}
+
+TEST_CASE("hostile clients: slow readers of a scrape are cut off at the request deadline",
+          "[http][hostile]") {
+  constexpr int kReaders = 5;
+  // Connection pairs: about 2.8 KB of exposition each, so the response (5.6 MB) is larger than
+  // the most a socket's send buffer grows to (net.ipv4.tcp_wmem, 4 MiB by default).
+  constexpr int kPadding = 2000;
+  Daemon netlens({.aggregation = "connection",
+                  .extra_config = "http:\n  request_header_timeout: 1s\n  request_timeout: 2s\n"
+                                  "  max_connections: 1000\n  max_connections_per_peer: 1000\n"});
+  INFO(netlens.Describe());
+  const auto scrape = [&] {
+    const auto start = Clock::now();
+    Scrape s = netlens.ScrapeMetrics();
+    return Timed{std::move(s), Clock::now() - start};
+  };
+  // The response must outgrow what the socket buffers take in while nobody reads: the test's
+  // own connections, shown one series each, make it large.
+  rlimit files{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &files) == 0);
+  files.rlim_cur = files.rlim_max;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &files) == 0);
+  REQUIRE(files.rlim_cur > 2 * kPadding + 100);
+  UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof any;
+  REQUIRE(bind(listener.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) == 0);
+  REQUIRE(listen(listener.get(), kPadding) == 0);
+  REQUIRE(getsockname(listener.get(), reinterpret_cast<sockaddr*>(&any), &length) == 0);
+  std::vector<UniqueFd> padding;
+  for (int i = 0; i < kPadding; ++i) {
+    padding.push_back(Connect(ntohs(any.sin_port)));
+    padding.emplace_back(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(padding.back().valid());
+    // Traffic both ways, so that each is counted (and shown) with its bytes.
+    char byte = 'x';
+    for (int side : {2, 1}) {
+      REQUIRE(send(padding[padding.size() - side].get(), &byte, 1, MSG_NOSIGNAL) == 1);
+      REQUIRE(recv(padding[padding.size() - 3 + side].get(), &byte, 1, 0) == 1);
+    }
+  }
+  REQUIRE(netlens.ScrapeMetrics().body.size() > 4'500'000);
+  std::vector<UniqueFd> readers;
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (int i = 0; i < kReaders; ++i) {
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(fd.valid());
+    const int tiny = 1024;  // a receive window of a few KiB, never read from
+    REQUIRE(setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny) == 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(netlens.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+    REQUIRE(send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size()));
+    readers.push_back(std::move(fd));
+  }
+  // Meanwhile scrapes are served at once.
+  const Timed during = scrape();
+  CHECK(during.took < kScrapeBound);
+  RequireComplete(during.scrape.body, during.scrape.samples);
+  WaitUntilOpen(scrape, 1, kPastDeadline);
+  const std::vector<Sample> after = scrape().scrape.samples;
+  const auto timed_out = [&](const char* phase) {
+    return Counter(after, "netlens_http_connections_timed_out_total", {{"phase", phase}});
+  };
+  CHECK(timed_out("response_write") == kReaders);
+  CHECK(timed_out("request_header") == 0);
   CHECK(netlens.Stop() == "exit code 0");
 }
 
