@@ -34,10 +34,15 @@ constexpr const char* kDeadlines =
     "http:\n  request_header_timeout: 8s\n  request_timeout: 10s\n"
     "  max_connections: 1000\n  max_connections_per_peer: 1000\n";
 
-// A TCP connection to 127.0.0.1:port from `source` (any 127.0.0.0/8 address: one peer each).
-UniqueFd Connect(uint16_t port, const char* source = "127.0.0.1") {
+// A TCP connection to 127.0.0.1:port from `source` (any 127.0.0.0/8 address: one peer each),
+// with a receive buffer of `receive_buffer` bytes if not 0.
+UniqueFd Connect(uint16_t port, const char* source = "127.0.0.1", int receive_buffer = 0) {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   REQUIRE(fd.valid());
+  if (receive_buffer != 0) {
+    REQUIRE(setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) ==
+            0);
+  }
   sockaddr_in from{};
   from.sin_family = AF_INET;
   inet_pton(AF_INET, source, &from.sin_addr);
@@ -275,15 +280,8 @@ TEST_CASE("hostile clients: slow readers of a scrape are cut off at the request 
   std::vector<UniqueFd> readers;
   const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   for (int i = 0; i < kReaders; ++i) {
-    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(fd.valid());
-    const int tiny = 1024;  // a receive window of a few KiB, never read from
-    REQUIRE(setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny) == 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(netlens.port());
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+    // A receive window of a few KiB, never read from.
+    UniqueFd fd = Connect(netlens.port(), "127.0.0.1", 1024);
     REQUIRE(send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(request.size()));
     readers.push_back(std::move(fd));
