@@ -317,7 +317,13 @@ class HttpServer::Impl {
     }
     RaiseDescriptorLimit(settings.max_connections);
     beast::error_code error;
-    const tcp::endpoint endpoint = ParseListen(listen);
+    tcp::endpoint endpoint;
+    try {
+      endpoint = ParseListen(listen);
+    } catch (const std::exception& e) {
+      throw HttpError("cannot listen on " + listen + ": not an address and port (" + e.what() +
+                      ")");
+    }
     acceptor_.open(endpoint.protocol(), error);
     if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
     if (!error) acceptor_.bind(endpoint, error);
@@ -330,7 +336,15 @@ class HttpServer::Impl {
     Accept();
     io_thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "netlens-http");
-      io_.run();
+      // A handler that throws (e.g. no memory for a TLS session) costs that connection only.
+      for (;;) {
+        try {
+          io_.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("http: {}", e.what());
+        }
+      }
     });
   }
 
