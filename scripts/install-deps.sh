@@ -9,7 +9,7 @@ PACKAGES=(
   clang-format git                            # format check (test/build)
   clang llvm libbpf-dev bpftool               # eBPF objects, skeletons
   libelf-dev zlib1g-dev                       # libbpf's link dependencies
-  prometheus-cpp-dev libcivetweb-dev          # /metrics exposer
+  prometheus-cpp-dev libboost-dev zlib1g-dev  # /metrics: exposition, HTTP (Beast/Asio), gzip
   libyaml-cpp-dev libspdlog-dev libfmt-dev    # config, logging
   catch2                                      # unit tests
   prometheus                                  # promtool (metrics lint in tests)

@@ -150,7 +150,7 @@ HostPort SplitListenAddress(std::string_view listen) {
   return {host, listen.substr(colon + 1), false};
 }
 
-// Only literal addresses and "localhost": the HTTP server (civetweb) does not resolve names.
+// Only literal addresses and "localhost": the HTTP server binds without resolving names.
 void ValidateHost(std::string_view host, bool bracketed) {
   if (host.empty()) {
     throw std::invalid_argument("missing host; use 0.0.0.0 or [::] to listen on all addresses");

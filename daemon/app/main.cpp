@@ -73,6 +73,7 @@ void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& 
     if (next.listen != current.listen)
       spdlog::warn("reload: listen {} -> {} needs a restart; still on {}", current.listen,
                    next.listen, current.listen);
+    if (next.http != current.http) spdlog::warn("reload: http.* changes only at restart");
     const Limits& a = current.limits;
     const Limits& b = next.limits;
     if (a.connections != b.connections || a.aggregates != b.aggregates ||
@@ -80,6 +81,7 @@ void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& 
         a.target_processes != b.target_processes || a.target_cgroups != b.target_cgroups)
       spdlog::warn("reload: kernel map sizes (limits.*) change only at restart");
     next.listen = current.listen;
+    next.http = current.http;
     next.limits.connections = a.connections;
     next.limits.aggregates = a.aggregates;
     next.limits.closed_connections = a.closed_connections;
@@ -127,7 +129,7 @@ int Run(const CliOptions& cli) {
   std::unique_ptr<TcpSource> tcp;
   std::unique_ptr<SelfSource> self;
   try {
-    auto server = std::make_unique<HttpServer>(config.listen, web);
+    auto server = std::make_unique<HttpServer>(config.listen, web, config.http);
     tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode);
     cgroups = std::make_unique<CgroupDirectory>(CgroupV2Root(), config.limits.target_cgroups);
     targets = std::make_unique<TargetSelector>(*tracer, config.limits, *cgroups);
@@ -179,7 +181,7 @@ int Run(const CliOptions& cli) {
         systemd::NotifyReady(status);
       } else if (signal == SIGTERM || signal == SIGINT) {
         // Detach at once; then leave without waiting for the HTTP server's
-        // threads to wind down (civetweb takes ~2 s), which the kernel tidies.
+        // connections and threads to wind down, which the kernel tidies.
         systemd::NotifyStopping("stopping (signal " + std::to_string(signal) + ")");
         tracer->Detach();
         spdlog::info("signal {}: programs detached, exiting", signal);
@@ -203,7 +205,7 @@ int Run(const CliOptions& cli) {
 
 int main(int argc, char** argv) {
   using namespace netlens;
-  // One malloc arena: the threads that allocate much (civetweb's scrape workers, the refresh
+  // One malloc arena: the threads that allocate much (the HTTP workers, the refresh
   // loop) take turns under the collector's mutex, so more arenas buy no concurrency, only a
   // high-water mark each: at 10k connections at connection level, 78 MiB RSS vs 52 with one.
   mallopt(M_ARENA_MAX, 1);

@@ -241,6 +241,77 @@ void ParseLatencyBuckets(const Field& field, LatencyBuckets& buckets) {
   buckets = parsed;
 }
 
+// ---- http: deadlines and connection bounds of the endpoint ----
+
+// At most an hour: a client may not hold a connection longer than that without a response.
+constexpr uint64_t kMaxHttpTimeoutNanos = 3600 * kNanosPerSecond;
+constexpr uint64_t kNanosPerMilli = 1'000'000;
+// Bounded by the file descriptors a process can hold.
+constexpr uint32_t kMaxHttpConnections = 1u << 20;
+
+std::chrono::milliseconds ParseHttpTimeout(const Field& field) {
+  const uint64_t nanos = ParsePositiveDuration(field, "a duration like 500ms, 5s, 1m",
+                                               ParseDurationNanos, kMaxHttpTimeoutNanos, "1h");
+  if (nanos % kNanosPerMilli != 0) {
+    field.Fail("'" + field.path() + "' must be whole milliseconds, got " + field.value().Scalar());
+  }
+  return std::chrono::milliseconds(nanos / kNanosPerMilli);
+}
+
+struct HttpKey {
+  std::string_view name;
+  void (*parse)(const Field& field, HttpSettings& http);
+};
+constexpr std::array<HttpKey, 4> kHttpKeys = {{
+    {"request_header_timeout",
+     [](const Field& f, HttpSettings& h) { h.request_header_timeout = ParseHttpTimeout(f); }},
+    {"request_timeout",
+     [](const Field& f, HttpSettings& h) { h.request_timeout = ParseHttpTimeout(f); }},
+    {"max_connections",
+     [](const Field& f, HttpSettings& h) {
+       h.max_connections = ParseCount(f, 1, kMaxHttpConnections);
+     }},
+    {"max_connections_per_peer",
+     [](const Field& f, HttpSettings& h) {
+       h.max_connections_per_peer = ParseCount(f, 1, kMaxHttpConnections);
+     }},
+}};
+
+void ParseHttp(const Field& field, HttpSettings& http) {
+  if (field.value().IsNull()) return;
+  if (!field.value().IsMap()) field.FailExpected("a map");
+  HttpSettings parsed = http;
+  std::optional<Field> header_field, peer_field;
+  ParseSection(field.source(), field.value(), field.path(), kHttpKeys,
+               [&](const HttpKey& key, const Field& value) {
+                 key.parse(value, parsed);
+                 if (key.name == "request_header_timeout") header_field.emplace(value);
+                 if (key.name == "max_connections_per_peer") peer_field.emplace(value);
+               });
+  // The header deadline is part of the request's, and a peer's share part of the total: a
+  // bound left at its default follows the one set below it; two set at odds are an error.
+  if (!header_field) {
+    parsed.request_header_timeout = std::min(parsed.request_header_timeout, parsed.request_timeout);
+  }
+  if (!peer_field) {
+    parsed.max_connections_per_peer =
+        std::min(parsed.max_connections_per_peer, parsed.max_connections);
+  }
+  if (parsed.request_header_timeout > parsed.request_timeout) {
+    header_field->Fail("'" + field.path() + ".request_header_timeout' (" +
+                       std::to_string(parsed.request_header_timeout.count()) +
+                       "ms) must not exceed '" + field.path() + ".request_timeout' (" +
+                       std::to_string(parsed.request_timeout.count()) + "ms)");
+  }
+  if (parsed.max_connections_per_peer > parsed.max_connections) {
+    peer_field->Fail("'" + field.path() + ".max_connections_per_peer' (" +
+                     std::to_string(parsed.max_connections_per_peer) + ") must not exceed '" +
+                     field.path() + ".max_connections' (" + std::to_string(parsed.max_connections) +
+                     ")");
+  }
+  http = parsed;
+}
+
 // ---- labels, metadata, services (process metadata labels) ----
 
 bool ParseBool(const Field& field) {
@@ -335,8 +406,9 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 14> kSettingKeys = {{
+constexpr std::array<SettingKey, 15> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
+    {"http", [](const Field& f, Config& c) { ParseHttp(f, c.http); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
     {"attach_mode", [](const Field& f, Config& c) { c.attach_mode = ParseAttachMode(f); }},

@@ -72,8 +72,19 @@ struct LatencyBuckets {
   std::chrono::nanoseconds max{60'000'000'000};  // last bound: the smallest one >= max
 };
 
+// How the HTTP endpoint treats its clients (config `http`, daemon/http_server.h): deadlines
+// for slow or idle connections and bounds on how many one host and all hosts may hold.
+struct HttpSettings {
+  std::chrono::milliseconds request_header_timeout{5000};  // connect (or last response) to headers
+  std::chrono::milliseconds request_timeout{10000};        // to the last byte of the response
+  uint32_t max_connections = 1024;                         // open at once; beyond, closed at once
+  uint32_t max_connections_per_peer = 128;                 // open at once from one client address
+  bool operator==(const HttpSettings&) const = default;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:9750";
+  HttpSettings http;
   Level level = Level::kRemote;
   std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
   std::string attach_mode = "auto";  // send/receive hooks: auto or one of kAttachModeNames

@@ -10,7 +10,7 @@
 
 #include "deploy_support.h"
 #include "expect.h"
-#include "metric_names.h"
+#include "metrics/metric_names.h"
 #include "ports.h"
 
 namespace netlens::test {
@@ -20,8 +20,8 @@ using namespace std::chrono_literals;
 
 void RequireDropped(const Daemon& netlens, uint64_t kept, uint64_t bounding) {
   const std::vector<ThreadPrivileges> threads = ThreadsOf(netlens.pid());
-  INFO(netlens.Report());
-  // The main thread and civetweb's master and worker threads (num_threads 2), at least.
+  INFO(netlens.Describe());
+  // The main thread, the HTTP event loop and its two worker threads, at least.
   REQUIRE(threads.size() >= 4);
   for (const ThreadPrivileges& thread : threads) {
     INFO(Describe(thread));
@@ -35,7 +35,7 @@ void RequireDropped(const Daemon& netlens, uint64_t kept, uint64_t bounding) {
 }
 
 double ReloadsOf(const Scrape& scrape, const std::string& result) {
-  return Sum(scrape.samples, metric::kConfigReloadsTotal, {{"result", result}});
+  return Sum(scrape.samples, "netlens_config_reloads_total", {{"result", result}});
 }
 
 TEST_CASE("capabilities: every thread keeps exactly what map reads need, and counts stay exact",
@@ -45,7 +45,7 @@ TEST_CASE("capabilities: every thread keeps exactly what map reads need, and cou
   // Root starts with every capability, CAP_SETPCAP included: the bounding set is emptied.
   RequireDropped(netlens, kept, 0);
   const std::string log = netlens.Log();
-  INFO(netlens.Report());
+  INFO(netlens.Describe());
   CHECK(log.find(kept == 0 ? "kept none;" : "kept cap_bpf (") != std::string::npos);
   CHECK(log.find("bounding set cleared; no_new_privs set") != std::string::npos);
 

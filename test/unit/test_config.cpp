@@ -32,6 +32,10 @@ void RequireDefaultValues(const Config& config) {
   CHECK(config.limits.series_per_family == 10000);
   CHECK(config.latency_buckets.min == 1us);
   CHECK(config.latency_buckets.max == 60s);
+  CHECK(config.http.request_header_timeout == 5s);
+  CHECK(config.http.request_timeout == 10s);
+  CHECK(config.http.max_connections == 1024);
+  CHECK(config.http.max_connections_per_peer == 128);
 }
 
 void RequireSameSettings(const Config& a, const Config& b) {
@@ -47,6 +51,7 @@ void RequireSameSettings(const Config& a, const Config& b) {
   CHECK(a.limits.series_per_family == b.limits.series_per_family);
   CHECK(a.latency_buckets.min == b.latency_buckets.min);
   CHECK(a.latency_buckets.max == b.latency_buckets.max);
+  CHECK(a.http == b.http);
 }
 
 // The repository's config/ directory, found from this file's path as the compiler saw it.
@@ -330,7 +335,7 @@ TEST_CASE("An empty value is an error that points at its key", "[config]") {
 
 TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[config]") {
   const std::string top_keys =
-      "valid keys: listen, log_level, aggregation, attach_mode, process_ttl, "
+      "valid keys: listen, http, log_level, aggregation, attach_mode, process_ttl, "
       "closed_connection_retention, limits, latency_buckets, web_config_file, labels, metadata, "
       "services, targets, filters";
   const std::string limit_keys =
@@ -567,4 +572,49 @@ TEST_CASE("labels, metadata and services rules", "[config]") {
         "t.yaml:2:5: 'services[0]' must be a map (name, comm, exe, cgroup, port), got 'web'");
 }
 
+}  // namespace netlens
+
+namespace netlens {
+namespace {
+
+TEST_CASE("http: deadlines and connection bounds of the endpoint", "[config]") {
+  SECTION("every key") {
+    const Config config = Parse(
+        "http:\n  request_header_timeout: 750ms\n  request_timeout: 2s\n"
+        "  max_connections: 300\n  max_connections_per_peer: 20\n");
+    CHECK(config.http.request_header_timeout == 750ms);
+    CHECK(config.http.request_timeout == 2s);
+    CHECK(config.http.max_connections == 300);
+    CHECK(config.http.max_connections_per_peer == 20);
+  }
+  SECTION("a bound left at its default follows the one set below it") {
+    const Config config = Parse("http:\n  request_timeout: 3s\n  max_connections: 10\n");
+    CHECK(config.http.request_header_timeout == 3s);
+    CHECK(config.http.max_connections_per_peer == 10);
+  }
+  SECTION("errors point at the value") {
+    CHECK(ErrorOf("http:\n  request_timeout: 0s\n") ==
+          "t.yaml:2:20: 'http.request_timeout' must be greater than 0, got 0s");
+    CHECK(ErrorOf("http:\n  request_timeout: 2h\n") ==
+          "t.yaml:2:20: 'http.request_timeout' must be at most 1h, got 2h");
+    CHECK(ErrorOf("http:\n  request_header_timeout: 1500us\n") ==
+          "t.yaml:2:27: 'http.request_header_timeout' must be whole milliseconds, got 1500us");
+    CHECK(ErrorOf("http:\n  request_timeout: soon\n") ==
+          "t.yaml:2:20: 'http.request_timeout' must be a duration like 500ms, 5s, 1m, got 'soon'");
+    CHECK(ErrorOf("http:\n  request_header_timeout: 4s\n  request_timeout: 3s\n") ==
+          "t.yaml:2:27: 'http.request_header_timeout' (4000ms) must not exceed "
+          "'http.request_timeout' (3000ms)");
+    CHECK(ErrorOf("http:\n  max_connections: 0\n") ==
+          "t.yaml:2:20: 'http.max_connections' must be between 1 and 1048576, got 0");
+    CHECK(ErrorOf("http:\n  max_connections: 10\n  max_connections_per_peer: 11\n") ==
+          "t.yaml:3:29: 'http.max_connections_per_peer' (11) must not exceed "
+          "'http.max_connections' (10)");
+    CHECK(ErrorOf("http:\n  header_timeout: 1s\n") ==
+          "t.yaml:2:3: unknown key 'header_timeout' in 'http'; valid keys in 'http': "
+          "request_header_timeout, request_timeout, max_connections, max_connections_per_peer");
+    CHECK(ErrorOf("http: 5s\n") == "t.yaml:1:7: 'http' must be a map, got '5s'");
+  }
+}
+
+}  // namespace
 }  // namespace netlens
