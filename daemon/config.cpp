@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli.h"  // ValidateListenAddress: the config and --listen accept the same addresses
+#include "yaml_document.h"
 #include "yaml_errors.h"
 
 namespace netlens {
@@ -438,20 +439,6 @@ std::string SyntaxErrorMessage(std::string_view yaml_text, const YAML::Exception
   return message;
 }
 
-YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& source) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(yaml_text);
-  } catch (const YAML::Exception& error) {
-    Fail(source, error.mark, SyntaxErrorMessage(yaml_text, error));
-  }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    Fail(source, documents[1].Mark(), "a second YAML document ('---'); netlens reads only one");
-  }
-  return documents.front();
-}
-
 }  // namespace
 
 std::string_view LevelName(Level level) { return kLevelNames.at(static_cast<size_t>(level)); }
@@ -505,7 +492,9 @@ std::string_view ClosestName(std::string_view word, std::span<const std::string_
 Config ParseConfig(const std::string& yaml_text, const std::string& source_name) {
   Config config;
   config.source = source_name;
-  const YAML::Node root = LoadSingleDocument(yaml_text, source_name);
+  const YAML::Node root = LoadSingleDocument(
+      yaml_text, source_name,
+      [&](const YAML::Exception& error) { return SyntaxErrorMessage(yaml_text, error); });
   if (root.IsNull()) return config;  // empty, or only comments: all defaults
   if (!root.IsMap()) {
     Fail(source_name, root.Mark(),

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config.h"
+#include "yaml_document.h"
 #include "yaml_errors.h"
 
 namespace netlens {
@@ -227,20 +228,6 @@ std::map<std::string, std::string> ParseUsers(const Entry& section) {
   return users;
 }
 
-YAML::Node LoadSingleDocument(const std::string& text, const std::string& source) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(text);
-  } catch (const YAML::Exception& error) {
-    Fail(source, error.mark, "invalid YAML: " + error.msg);
-  }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    Fail(source, documents[1].Mark(), "a second YAML document ('---'); netlens reads only one");
-  }
-  return documents.front();
-}
-
 // ---- OpenSSL --------------------------------------------------------------------------------
 
 // The first reason OpenSSL queued (the specific one; later entries like "PEM lib" name only
@@ -358,7 +345,9 @@ WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& source
                          const std::string& base_dir) {
   WebConfig config;
   config.source = source_name;
-  const YAML::Node root = LoadSingleDocument(yaml_text, source_name);
+  const YAML::Node root =
+      LoadSingleDocument(yaml_text, source_name,
+                         [](const YAML::Exception& error) { return "invalid YAML: " + error.msg; });
   if (root.IsNull()) return config;  // empty: plain HTTP, no auth (as Prometheus does)
   if (!root.IsMap()) {
     Fail(source_name, root.Mark(),
