@@ -30,6 +30,9 @@ done
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Cache hits across build directories and clones (CI builds in a fresh one): paths under the
+# repository are hashed relative to it, and -g's compile directory is left out.
+export CCACHE_BASEDIR="${root}" CCACHE_NOHASHDIR=1
 build_start=${SECONDS}
 mkdir -p "${build_dir}"
 nice -n 10 cmake -S test/fuzz -B "${build_dir}" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \

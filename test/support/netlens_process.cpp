@@ -48,15 +48,25 @@ NetlensProcess::NetlensProcess(std::string_view aggregation,
   std::string listen = "127.0.0.1:" + std::to_string(port_);
   config_path_ =
       dir_.Write("netlens.yaml", NetlensConfig(listen, aggregation) + std::string(extra_config));
-  std::vector<std::string> argv{NetlensBinary(), "--config", config_path_, "--listen", listen};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  argv_ = {NetlensBinary(), "--config", config_path_, "--listen", listen};
+  argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
   // The kernel-matrix test runs every test once per attach mode.
   if (const char* mode = std::getenv("NETLENS_TEST_ATTACH_MODE"); mode && *mode) {
-    argv.push_back("--attach-mode");
-    argv.push_back(mode);
+    argv_.push_back("--attach-mode");
+    argv_.push_back(mode);
   }
-  child_ = std::make_unique<Child>(argv, SpawnOptions{.output_file = log_path_});
+  Start();
+}
+
+void NetlensProcess::Start() {
+  child_ = std::make_unique<Child>(argv_, SpawnOptions{.output_file = log_path_});
   WaitUntilServing();
+}
+
+ExitStatus NetlensProcess::Kill() {
+  const ExitStatus status = child_->Kill();
+  child_.reset();
+  return status;
 }
 
 NetlensProcess::~NetlensProcess() {
@@ -121,6 +131,7 @@ void NetlensProcess::WaitUntilServing() {
 }
 
 void NetlensProcess::Stop() {
+  if (!child_) return;  // killed, not started again
   child_->Signal(SIGTERM);
   std::optional<ExitStatus> status = child_->WaitFor(StopTimeout());
   if (!status) {

@@ -42,7 +42,13 @@ class NetlensProcess {
 
   HttpResponse Get(std::string_view path) const;
   const std::string& config_path() const { return config_path_; }
+  pid_t pid() const { return child_->pid(); }
   void Signal(int signal) const { child_->Signal(signal); }
+  // SIGKILL, as an OOM kill or a crash would end it: netlens runs no cleanup. Start() again,
+  // or the destructor has nothing to stop.
+  ExitStatus Kill();
+  // Starts netlens again with the same arguments (config, port) and waits until it serves.
+  void Start();
   Scrape ScrapeMetrics() const;
 
  private:
@@ -50,6 +56,7 @@ class NetlensProcess {
   void Stop();
 
   TempDir dir_;
+  std::vector<std::string> argv_;
   uint16_t port_ = 0;
   std::string log_path_;
   std::string config_path_;
