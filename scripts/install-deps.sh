@@ -21,6 +21,8 @@ PACKAGES=(
   systemd dpkg-dev openssl apache2-utils      # deploy tests: systemd-analyze, cpack's
                                               # dpkg-shlibdeps, test certificates, htpasswd
   prometheus-alertmanager python3 python3-yaml  # fleet tests: Alertmanager, amtool (test/fleet)
+  libclang-rt-14-dev                          # fuzz test: libFuzzer, ASan/UBSan runtimes
+  python3-matplotlib                          # soak run plots (test/soak)
 )
 
 missing=()

@@ -72,7 +72,7 @@ struct LatencyBuckets {
   std::chrono::nanoseconds max{60'000'000'000};  // last bound: the smallest one >= max
 };
 
-// How the HTTP endpoint treats its clients (config `http`, daemon/http_server.h): deadlines
+// How the HTTP endpoint treats its clients (config `http`, daemon/serve/http_server.h): deadlines
 // for slow or idle connections and bounds on how many one host and all hosts may hold.
 struct HttpSettings {
   std::chrono::milliseconds request_header_timeout{5000};  // connect (or last response) to headers

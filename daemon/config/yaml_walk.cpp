@@ -1,7 +1,11 @@
 #include "config/yaml_walk.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <vector>
 
 #include "config/config.h"
@@ -34,6 +38,43 @@ std::string SyntaxErrorMessage(std::string_view text, const YAML::Exception& err
   return message;
 }
 
+// Where each document starts and where its first node is; builds nothing.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    start_ = mark;
+    root_.reset();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Note(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Note(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Note(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Note(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Note(mark);
+  }
+  void OnMapEnd() override {}
+
+  const YAML::Mark& start() const { return start_; }
+  // The mark a Node built from this document has (YAML::Node::Mark()).
+  YAML::Mark root() const { return root_.value_or(start_); }
+
+ private:
+  void Note(const YAML::Mark& mark) {
+    if (!root_) root_ = mark;
+  }
+  YAML::Mark start_;
+  std::optional<YAML::Mark> root_;
+};
+
 }  // namespace
 
 std::string YamlPlace(const std::string& source, const YAML::Mark& mark) {
@@ -59,18 +100,29 @@ std::string DescribeNode(const YAML::Node& node) {
 }
 
 YAML::Node LoadSingleDocument(const std::string& text, const std::string& source) {
-  std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(text);
+    // Every document is parsed, as LoadAll did, so a syntax error anywhere is reported.
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentMarks marks;
+    int documents = 0;
+    std::optional<YAML::Mark> second_root;
+    int previous_start = -1;
+    while (parser.HandleNextDocument(marks)) {
+      ++documents;
+      if (documents == 2) second_root = marks.root();
+      // A document that starts where the previous one did consumed nothing: the parser is
+      // stuck and would report it again forever.
+      if (marks.start().pos == previous_start) break;
+      previous_start = marks.start().pos;
+    }
+    if (second_root) {
+      FailAtMark(source, *second_root, "a second YAML document ('---'); netlens reads only one");
+    }
+    return documents == 0 ? YAML::Node() : YAML::Load(text);
   } catch (const YAML::Exception& error) {
     FailAtMark(source, error.mark, SyntaxErrorMessage(text, error));
   }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    FailAtMark(source, documents[1].Mark(),
-               "a second YAML document ('---'); netlens reads only one");
-  }
-  return documents.front();
 }
 
 std::string UnknownNameMessage(std::string_view kind, const std::string& name,

@@ -23,8 +23,12 @@ std::string YamlPlace(const std::string& source, const YAML::Mark& mark);
 // empty value.
 std::string DescribeNode(const YAML::Node& node);
 
-// The text's one document (a null node when it is empty); a syntax error, with a hint for the
-// usual mistakes behind it, or a second document is a ConfigError at its place.
+// The text's one document (a null node when it is empty); a syntax error anywhere, with a hint
+// for the usual mistakes behind it, or a second document is a ConfigError at its place. Read
+// with a bound that yaml-cpp's own LoadAll lacks: yaml-cpp 0.7 reports a stray ',' at the top
+// level of a document (e.g. the file ",") as an empty document without consuming it, so LoadAll
+// collects empty documents forever and runs out of memory (found by test/fuzz,
+// corpus/*/regression-*).
 YAML::Node LoadSingleDocument(const std::string& text, const std::string& source);
 
 // "unknown KIND 'name' WHERE (did you mean 'x'?); valid: a, b".

@@ -102,7 +102,12 @@ ProcessSelector ParseSelector(const std::string& source, const std::string& path
     case SelectorKind::kCommRegex:
       selector.text = ScalarOf(source, name, value, "a regular expression");
       try {
-        selector.regex = std::make_shared<const std::regex>(selector.text, std::regex::ECMAScript);
+        // libstdc++'s polynomial (breadth-first) matcher: the default one backtracks, and a
+        // pattern like "(g*)*x" took minutes on a 15-character comm, stalling the target
+        // thread (found by test/fuzz, corpus/targets/regression-regex-backtracking). It has
+        // no back-references, which compile to an error here.
+        selector.regex = std::make_shared<const std::regex>(
+            selector.text, std::regex::ECMAScript | std::regex_constants::__polynomial);
       } catch (const std::regex_error& error) {
         fail("'comm_regex' is not a valid regular expression: '" + selector.text +
              "': " + error.what());

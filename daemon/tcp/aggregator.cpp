@@ -270,7 +270,8 @@ Aggregator::Expired Aggregator::CollectGarbage(SteadyClock::time_point now,
   for (const auto& key : latency_keys_)
     if (key.agg.pid != 0) owners.emplace(key.agg.pid, key.agg.start_time);
 
-  Expired expired;
+  // Processes past their TTL, dropped together (one pass per table, however many).
+  std::set<std::pair<uint32_t, uint64_t>> expired_owners;
   for (const auto& owner : owners) {
     const auto [pid, start_time] = owner;
     const std::optional<uint64_t> running_start = lookup(pid);
@@ -283,22 +284,22 @@ Aggregator::Expired Aggregator::CollectGarbage(SteadyClock::time_point now,
     }
     const auto [it, inserted] = gone_since_.try_emplace(owner, now);
     if (now - it->second < settings_.process_ttl) continue;
-    traffic_.DropProcess(pid, start_time);
-    connections_.DropProcess(pid, start_time);
-    for (auto& ledger : latency_) ledger.DropProcess(pid, start_time);
-    process_labels_->Forget(pid, start_time);
-    auto owned = [&](const nl_agg_key& key) {
-      return key.pid == pid && key.start_time == start_time;
-    };
-    for (const auto& key : totals_keys_) {
-      if (owned(key)) expired.totals.push_back(key);
-    }
-    for (const auto& key : latency_keys_) {
-      if (owned(key.agg)) expired.latency.push_back(key);
-    }
+    expired_owners.insert(owner);
     gone_since_.erase(it);
   }
   std::erase_if(gone_since_, [&](const auto& entry) { return !owners.count(entry.first); });
+  Expired expired;
+  if (expired_owners.empty()) return expired;
+  traffic_.DropProcesses(expired_owners);
+  connections_.DropProcesses(expired_owners);
+  for (auto& ledger : latency_) ledger.DropProcesses(expired_owners);
+  for (const auto& [pid, start_time] : expired_owners) process_labels_->Forget(pid, start_time);
+  for (const auto& key : totals_keys_) {
+    if (expired_owners.count({key.pid, key.start_time})) expired.totals.push_back(key);
+  }
+  for (const auto& key : latency_keys_) {
+    if (expired_owners.count({key.agg.pid, key.agg.start_time})) expired.latency.push_back(key);
+  }
   return expired;
 }
 

@@ -366,7 +366,11 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
       break;
     case TCP_CLOSE:
       if (old_state == TCP_LISTEN) {
-        __u16 port = NL_SK_READ(typed, sk, __sk_common.skc_num);
+        /* Not skc_num: tcp_set_state() has already released the port of a listener bound to
+         * port 0 (inet_put_port zeroes it) when this event fires, so its entry stayed forever
+         * (found by test/soak). inet_sport keeps the port listen() set it to. Rare: a probe
+         * read even in the typed programs. */
+        __u16 port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
         bpf_map_delete_elem(&tcp_listeners, &port);
         bpf_map_delete_elem(&tgt_listeners, &port);
       } else {

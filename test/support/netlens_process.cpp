@@ -47,17 +47,27 @@ NetlensProcess::NetlensProcess(NetlensOptions options)
   const std::string listen = "127.0.0.1:" + std::to_string(port_);
   config_path_ = dir_.Write("netlens.yaml",
                             NetlensConfig(listen, options_.aggregation) + options_.extra_config);
-  std::vector<std::string> argv = options_.wrapper;
-  argv.push_back(options_.binary.empty() ? NetlensBinary() : options_.binary);
-  argv.insert(argv.end(), {"--config", config_path_, "--listen", listen});
-  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  argv_ = options_.wrapper;
+  argv_.push_back(options_.binary.empty() ? NetlensBinary() : options_.binary);
+  argv_.insert(argv_.end(), {"--config", config_path_, "--listen", listen});
+  argv_.insert(argv_.end(), options_.extra_args.begin(), options_.extra_args.end());
   // The kernel-matrix test runs every test once per attach mode.
   if (const char* mode = std::getenv("NETLENS_TEST_ATTACH_MODE"); mode && *mode) {
-    argv.push_back("--attach-mode");
-    argv.push_back(mode);
+    argv_.push_back("--attach-mode");
+    argv_.push_back(mode);
   }
-  child_ = std::make_unique<Child>(argv, SpawnOptions{.output_file = log_path_});
+  Start();
+}
+
+void NetlensProcess::Start() {
+  child_ = std::make_unique<Child>(argv_, SpawnOptions{.output_file = log_path_});
   if (options_.wait) WaitUntilServing();
+}
+
+ExitStatus NetlensProcess::Kill() {
+  const ExitStatus status = child_->Kill();
+  child_.reset();
+  return status;
 }
 
 NetlensProcess::NetlensProcess(std::string_view aggregation,
@@ -107,7 +117,7 @@ std::string NetlensProcess::Describe() const {
 }
 
 std::string NetlensProcess::Report() const {
-  return Describe() + ", started as: " + child_->command() + "\nlog:\n" + LogTail();
+  return Describe() + (child_ ? ", started as: " + child_->command() : "") + "\nlog:\n" + LogTail();
 }
 
 HttpResponse NetlensProcess::Get(std::string_view path) const { return HttpGet(port_, path); }
@@ -141,6 +151,7 @@ void NetlensProcess::WaitUntilServing() {
 }
 
 std::string NetlensProcess::Stop() {
+  if (!child_) return "not running";  // killed, not started again
   child_->Signal(SIGTERM);
   if (std::optional<ExitStatus> status = child_->WaitFor(StopTimeout())) return status->Describe();
   child_->Kill();

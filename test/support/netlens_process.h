@@ -67,6 +67,12 @@ class NetlensProcess {
 
   void WaitUntilServing();
   void Signal(int signal) const { child_->Signal(signal); }
+  // SIGKILL, as an OOM kill or a crash would end it: netlens runs no cleanup. Start() again,
+  // or the destructor has nothing to stop.
+  ExitStatus Kill();
+  // Starts netlens again with the same arguments (config, port); waits until it serves unless
+  // options.wait is false.
+  void Start();
   // SIGTERM, then the exit status ("exit code 0"; killed and "timed out" after 2 s).
   std::string Stop();
   HttpResponse Get(std::string_view path) const;
@@ -75,6 +81,7 @@ class NetlensProcess {
  private:
   NetlensOptions options_;
   TempDir dir_;
+  std::vector<std::string> argv_;
   uint16_t port_ = 0;
   std::string log_path_;
   std::string config_path_;

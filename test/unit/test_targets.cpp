@@ -180,3 +180,22 @@ TEST_CASE("The cgroup v2 line of /proc/PID/cgroup", "[targets]") {
 
 }  // namespace
 }  // namespace netlens
+
+namespace netlens {
+
+TEST_CASE("targets: comm_regex is matched without backtracking, so no back-references",
+          "[targets]") {
+  // Found by test/fuzz: stacked quantifiers backtracked for minutes on a 15-character comm.
+  const Config config = Parse("targets:\n  include:\n    - comm_regex: \"^(ng" +
+                              std::string(60, '*') + "inx|php)[09-]*\"\n");
+  REQUIRE(config.targets.include.size() == 1);
+  const std::regex& regex = *config.targets.include[0].regex;
+  // No match: the backtracking matcher tried every split of the g's among the stars.
+  CHECK_FALSE(std::regex_search("ngggggggggggggx", regex));
+  CHECK(std::regex_search("nginx: worker p", regex));
+  CHECK(
+      ErrorOf("targets:\n  include:\n    - comm_regex: \"(a)\\\\1\"\n")
+          .starts_with("t.yaml:3:19: 'comm_regex' is not a valid regular expression: '(a)\\1': "));
+}
+
+}  // namespace netlens
