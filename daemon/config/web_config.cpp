@@ -363,12 +363,7 @@ bool BasicAuthenticator::Verify(const std::string& user, const std::string& pass
   // An unknown user is checked against a hash of a configured user's cost, so it takes as
   // long as a wrong password does; the result is then discarded.
   const std::string& hash = found != users_.end() ? found->second : users_.begin()->second;
-  std::string key = user;
-  key += '\0';
-  key += password;
-  key += '\0';
-  key += hash;
-  const std::string digest = Sha256(key);
+  const std::string digest = Digest(user, password, hash);
   if (found != users_.end() && !digest.empty()) {
     std::lock_guard lock(mutex_);
     if (verified_.count(digest) != 0) return true;
@@ -384,7 +379,35 @@ bool BasicAuthenticator::Verify(const std::string& user, const std::string& pass
   return true;
 }
 
+std::string BasicAuthenticator::Digest(const std::string& user, const std::string& password,
+                                       const std::string& hash) const {
+  std::string key = user;
+  key += '\0';
+  key += password;
+  key += '\0';
+  key += hash;
+  return Sha256(key);
+}
+
+bool BasicAuthenticator::Remembered(std::string_view header) const {
+  const std::optional<std::pair<std::string, std::string>> credentials =
+      ParseBasicCredentials(header);
+  if (!credentials) return false;
+  const auto found = users_.find(credentials->first);
+  if (found == users_.end()) return false;
+  const std::string digest = Digest(credentials->first, credentials->second, found->second);
+  std::lock_guard lock(mutex_);
+  return !digest.empty() && verified_.count(digest) != 0;
+}
+
 std::optional<std::string> BasicAuthenticator::Check(std::string_view header) const {
+  const std::optional<std::pair<std::string, std::string>> credentials =
+      ParseBasicCredentials(header);
+  if (!credentials || !Verify(credentials->first, credentials->second)) return std::nullopt;
+  return credentials->first;
+}
+
+std::optional<std::pair<std::string, std::string>> ParseBasicCredentials(std::string_view header) {
   constexpr std::string_view kScheme = "basic";
   if (header.size() <= kScheme.size() || header[kScheme.size()] != ' ') return std::nullopt;
   for (size_t i = 0; i < kScheme.size(); ++i) {
@@ -397,9 +420,7 @@ std::optional<std::string> BasicAuthenticator::Check(std::string_view header) co
   if (!decoded) return std::nullopt;
   const size_t colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;
-  std::string user = decoded->substr(0, colon);
-  if (!Verify(user, decoded->substr(colon + 1))) return std::nullopt;
-  return user;
+  return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
 }
 
 }  // namespace netlens

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
@@ -65,6 +66,9 @@ bool IsBcryptHash(std::string_view hash);
 // Decodes standard base64 (RFC 4648, with padding); nullopt if `text` is not valid base64.
 std::optional<std::string> DecodeBase64(std::string_view text);
 
+// The user and password of an "Authorization: Basic ..." value; nullopt if it is not one.
+std::optional<std::pair<std::string, std::string>> ParseBasicCredentials(std::string_view header);
+
 // Checks "Authorization: Basic ..." values against basic_auth_users. Thread-safe.
 // bcrypt is slow on purpose (~50 ms at cost 10), so credentials that passed are remembered
 // (as a SHA-256 digest, never in clear) and later scrapes with them cost a hash lookup;
@@ -78,8 +82,16 @@ class BasicAuthenticator {
   std::optional<std::string> Check(std::string_view header) const;
   // The same for a user name and a password.
   bool Verify(const std::string& user, const std::string& password) const;
+  // Whether `header` holds credentials that passed before, so that Check costs no bcrypt run:
+  // the HTTP server answers those apart from requests that need one (a flood of wrong
+  // passwords must not delay Prometheus's scrapes).
+  bool Remembered(std::string_view header) const;
 
  private:
+  // The digest under which verified credentials are remembered; empty if hashing failed.
+  std::string Digest(const std::string& user, const std::string& password,
+                     const std::string& hash) const;
+
   std::map<std::string, std::string> users_;
   mutable std::mutex mutex_;
   mutable std::unordered_set<std::string> verified_;  // SHA-256 of user, password, hash

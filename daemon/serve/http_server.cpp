@@ -45,7 +45,7 @@ constexpr auto kTlsShutdownTimeout = 1s;
 constexpr auto kAcceptRetryDelay = 100ms;
 // File descriptors besides the connections': kernel maps, programs, links, logs.
 constexpr rlim_t kReservedDescriptors = 256;
-// Threads that answer requests: a scrape or a bcrypt check in one leaves the other free.
+// Threads that answer requests: a scrape in one leaves the other free.
 constexpr int kWorkerThreads = 2;
 
 // What every session uses; owned by the server, which outlives its sessions.
@@ -55,6 +55,10 @@ struct Shared {
   ConnectionLimits& limits;
   const RequestHandler& handler;
   asio::thread_pool& workers;
+  // With basic auth: credentials not verified before cost a bcrypt run (~50 ms), so they are
+  // checked on a thread of their own, where a flood of them cannot delay a known scraper.
+  const BasicAuthenticator* authenticator = nullptr;
+  asio::thread_pool* bcrypt_workers = nullptr;
 };
 
 // The client's address as one peer: IPv4-mapped IPv6 is the IPv4 host it maps.
@@ -154,7 +158,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     version_ = message.version();
     keep_alive_ = message.keep_alive();
     Lowest().expires_never();
-    asio::post(shared_.workers, [self = this->shared_from_this(), request = std::move(request)] {
+    const std::optional<std::string_view> credentials = FindHeader(request, "Authorization");
+    const bool needs_bcrypt = shared_.authenticator != nullptr && credentials &&
+                              !shared_.authenticator->Remembered(*credentials);
+    asio::thread_pool& workers = needs_bcrypt ? *shared_.bcrypt_workers : shared_.workers;
+    asio::post(workers, [self = this->shared_from_this(), request = std::move(request)] {
       const Clock::time_point start = Clock::now();
       HttpReply reply;
       try {
@@ -308,6 +316,9 @@ class HttpServer::Impl {
     if (!web.basic_auth_users.empty()) {
       authenticator_ = std::make_unique<BasicAuthenticator>(web.basic_auth_users);
       handler_ = RequestHandler(authenticator_.get(), [this] { return Render(); });
+      bcrypt_workers_.emplace(1);
+      shared_.authenticator = authenticator_.get();
+      shared_.bcrypt_workers = &*bcrypt_workers_;
       if (!tls) {
         spdlog::warn(
             "{}: basic auth without tls_server_config: passwords cross the network in "
@@ -356,6 +367,7 @@ class HttpServer::Impl {
     io_.stop();
     if (io_thread_.joinable()) io_thread_.join();
     workers_.join();
+    if (bcrypt_workers_) bcrypt_workers_->join();
   }
 
   void ServeMetrics(std::weak_ptr<prometheus::Collectable> metrics) {
@@ -441,6 +453,7 @@ class HttpServer::Impl {
   std::weak_ptr<prometheus::Collectable> metrics_;
   Shared shared_;  // refers to workers_, which it uses only once serving
   asio::thread_pool workers_{kWorkerThreads};
+  std::optional<asio::thread_pool> bcrypt_workers_;  // with basic auth only
   asio::io_context io_{1};
   tcp::acceptor acceptor_{io_};
   asio::steady_timer accept_retry_{io_};

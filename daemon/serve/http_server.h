@@ -6,7 +6,9 @@
 // whole response within request_timeout; connections beyond max_connections, or beyond
 // max_connections_per_peer from one address, are closed as soon as they are accepted.
 // Requests are answered by RequestHandler (http_request_handler.h) on two worker threads, so
-// that a slow scrape or a bcrypt check never stalls the event loop.
+// that a slow scrape never stalls the event loop; with basic auth, requests whose credentials
+// were not verified before (a bcrypt run each) are answered on a third, so that a flood of
+// wrong passwords cannot delay a scraper whose password passed once.
 #pragma once
 
 #include <prometheus/collectable.h>

@@ -1,7 +1,7 @@
 // Counters of the HTTP endpoint itself, exposed with every scrape (docs/metrics.md): connections
 // open, accepted, rejected at a bound (by reason) and timed out (by phase); plus the
 // exposer_* metrics prometheus-cpp's civetweb exposer used to add, kept for dashboards that
-// use them. Counting is thread-safe and lock-free.
+// use them. Counting is thread-safe (the netlens_http_* counts are plain atomics).
 #pragma once
 
 #include <prometheus/collectable.h>

@@ -108,7 +108,13 @@ TEST_CASE("http handler: basic auth covers every path", "[http]") {
       CHECK(reply.body == "401 Unauthorized\n");
     }
   }
+  CHECK_FALSE(auth.Remembered(good));
   CHECK(handler.Respond({"GET", "/metrics", {{"authorization", good}}}).status == 200);
+  // Once passed, the credentials are known without a bcrypt run; wrong ones never are.
+  CHECK(auth.Remembered(good));
+  CHECK_FALSE(auth.Remembered(wrong));
+  CHECK_FALSE(auth.Remembered("Basic Ym9iOnMzY3JldA"));  // not base64
+  CHECK_FALSE(auth.Remembered(""));
   CHECK(handler.Respond({"GET", "/nothing", {{"Authorization", good}}}).status == 404);
 }
 
