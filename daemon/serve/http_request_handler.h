@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -31,6 +32,21 @@ struct HttpReply {
   bool close = false;         // the connection ends after this reply
 };
 
+// The request as the handler sees it, from a parsed Boost.Beast message (any body type).
+template <typename Message>
+HttpRequest RequestOf(const Message& message) {
+  HttpRequest request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  for (const auto& field : message)
+    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  return request;
+}
+
+// Request header bytes, as civetweb's max_request_size allowed; over it: 400.
+inline constexpr size_t kMaxRequestHeaderBytes = 16 * 1024;
+// GET and HEAD carry no body; a body is read (and ignored) up to this size.
+inline constexpr uint64_t kMaxRequestBodyBytes = 64 * 1024;
 // Requests with more header lines than this are refused (400): parsing bounds the header
 // bytes, this their count.
 inline constexpr size_t kMaxRequestHeaders = 100;

@@ -35,10 +35,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// Request header bytes, as civetweb's max_request_size allowed; over it: 400.
-constexpr size_t kHeaderLimit = 16 * 1024;
-// GET and HEAD carry no body; a body is read (and ignored) up to this size.
-constexpr uint64_t kBodyLimit = 64 * 1024;
 // A TLS close_notify exchange after the last response gets this long.
 constexpr auto kTlsShutdownTimeout = 1s;
 // After accept() fails for want of file descriptors, wait before trying again (no busy loop).
@@ -125,8 +121,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void ReadHeader() {
     phase_ = HttpPhase::kRequestHeader;
     parser_.emplace();
-    parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(kBodyLimit);
+    parser_->header_limit(kMaxRequestHeaderBytes);
+    parser_->body_limit(kMaxRequestBodyBytes);
     Lowest().expires_at(header_deadline_);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code error, size_t) {
@@ -149,12 +145,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Answers on a worker thread; the event loop goes on with other connections meanwhile.
   void Dispatch() {
     const auto& message = parser_->get();
-    HttpRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    for (const auto& field : message) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
+    HttpRequest request = RequestOf(message);
     version_ = message.version();
     keep_alive_ = message.keep_alive();
     Lowest().expires_never();
