@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -335,6 +336,17 @@ CapabilityDrop DropCapabilities(bool keep_ptrace) {
   }
   result.bounding_set_cleared = g_target.clear_bounding;
   return result;
+}
+
+bool ReadsExeOfOtherUsers(const Config& config) {
+  const auto& rules = config.labels.services;
+  auto is_exe = [](const ProcessSelector& s) { return s.kind == SelectorKind::kExe; };
+  const auto& include = config.targets.include;
+  const auto& exclude = config.targets.exclude;
+  return config.labels.exe ||
+         std::any_of(rules.begin(), rules.end(), [](auto& r) { return !r.exe.empty(); }) ||
+         std::any_of(include.begin(), include.end(), is_exe) ||
+         std::any_of(exclude.begin(), exclude.end(), is_exe);
 }
 
 }  // namespace netlens

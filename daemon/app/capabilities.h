@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "config/config.h"
+
 namespace netlens {
 
 class CapabilityError : public std::runtime_error {
@@ -32,6 +34,10 @@ struct CapabilityDrop {
 // keep_ptrace: also keep CAP_SYS_PTRACE, which reading /proc/PID/exe of processes with more
 // capabilities than netlens needs (the exe label, exe rules of the service label).
 CapabilityDrop DropCapabilities(bool keep_ptrace = false);
+
+// Whether this config reads /proc/PID/exe of other users' processes (the exe label, exe
+// service rules or exe selectors), which needs CAP_SYS_PTRACE: kept only then.
+bool ReadsExeOfOtherUsers(const Config& config);
 
 // Whether bpf() commands on an existing map fd fail with EPERM without CAP_BPF/CAP_SYS_ADMIN
 // (probed with a harmless command on fd -1: EPERM if so, EBADF if not).
