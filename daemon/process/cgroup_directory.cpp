@@ -29,7 +29,6 @@ CgroupDirectory::CgroupDirectory(std::optional<std::string> root, size_t capacit
 
 CgroupDirectory::Listing CgroupDirectory::ListLocked() {
   Listing listing;
-  listed_at_ = std::chrono::steady_clock::now();
   if (root_) {
     ForEachCgroup(*root_, [&](uint64_t id, const std::string& path) {
       if (listing.paths.size() >= capacity_) {
@@ -61,7 +60,9 @@ CgroupDirectory::Lookup CgroupDirectory::Find(uint64_t id,
   std::lock_guard lock(mutex_);
   Lookup lookup;
   auto it = paths_.find(id);
-  if (it == paths_.end() && std::chrono::steady_clock::now() - listed_at_ >= relist_after) {
+  const auto now = std::chrono::steady_clock::now();
+  if (it == paths_.end() && now - find_listed_at_ >= relist_after) {
+    find_listed_at_ = now;
     lookup.listed = true;
     lookup.full = ListLocked().full;
     it = paths_.find(id);

@@ -32,8 +32,10 @@ class CgroupDirectory {
   Listing List();
   // The path of `id` at the last listing.
   std::optional<std::string> Known(uint64_t id) const;
-  // The path of `id`, listing again first when it is unknown and the last listing is at least
-  // `relist_after` old. `listed` and `full` say whether this call listed, and how it ended.
+  // The path of `id`, listing again first when it is unknown and the last listing a Find made
+  // is at least `relist_after` old (listings by List() do not count: a cgroup made since then,
+  // by a process that has exited since, must still be found). `listed` and `full` say whether
+  // this call listed, and how it ended.
   struct Lookup {
     std::optional<std::string> path;
     bool listed = false;
@@ -47,8 +49,8 @@ class CgroupDirectory {
   const std::optional<std::string> root_;
   const size_t capacity_;
   mutable std::mutex mutex_;
-  std::map<uint64_t, std::string> paths_;  // at the last listing
-  std::chrono::steady_clock::time_point listed_at_{};
+  std::map<uint64_t, std::string> paths_;                   // at the last listing
+  std::chrono::steady_clock::time_point find_listed_at_{};  // the last listing Find made
 };
 
 }  // namespace netlens
