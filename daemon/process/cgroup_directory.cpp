@@ -61,11 +61,16 @@ CgroupDirectory::Lookup CgroupDirectory::Find(uint64_t id,
   Lookup lookup;
   auto it = paths_.find(id);
   const auto now = std::chrono::steady_clock::now();
-  if (it == paths_.end() && now - find_listed_at_ >= relist_after) {
+  const bool missed_before = missed_.count(id) != 0;
+  if (it == paths_.end() && (!missed_before || now - find_listed_at_ >= relist_after)) {
     find_listed_at_ = now;
     lookup.listed = true;
     lookup.full = ListLocked().full;
     it = paths_.find(id);
+    if (it == paths_.end()) {
+      if (missed_.size() >= capacity_) missed_.clear();  // bounded; forgotten ids list once more
+      missed_.insert(id);
+    }
   }
   if (it != paths_.end()) lookup.path = it->second;
   return lookup;

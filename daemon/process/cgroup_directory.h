@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace netlens {
@@ -32,10 +33,10 @@ class CgroupDirectory {
   Listing List();
   // The path of `id` at the last listing.
   std::optional<std::string> Known(uint64_t id) const;
-  // The path of `id`, listing again first when it is unknown and the last listing a Find made
-  // is at least `relist_after` old (listings by List() do not count: a cgroup made since then,
-  // by a process that has exited since, must still be found). `listed` and `full` say whether
-  // this call listed, and how it ended.
+  // The path of `id`, listing again first when it is unknown: at once for an id no listing has
+  // missed yet (a cgroup made since the last listing, by a process that may have exited since),
+  // at most once per `relist_after` for ids a listing already missed (removed cgroups).
+  // `listed` and `full` say whether this call listed, and how it ended.
   struct Lookup {
     std::optional<std::string> path;
     bool listed = false;
@@ -51,6 +52,7 @@ class CgroupDirectory {
   mutable std::mutex mutex_;
   std::map<uint64_t, std::string> paths_;                   // at the last listing
   std::chrono::steady_clock::time_point find_listed_at_{};  // the last listing Find made
+  std::set<uint64_t> missed_;  // ids a listing did not find; at most `capacity_`
 };
 
 }  // namespace netlens
