@@ -3,9 +3,11 @@
 # each one after the other for a given time over its seed corpus; any crash, leak, UB, timeout
 # or broken invariant is a finding and fails the run.
 #
-#   scripts/fuzz.sh [--build-dir DIR] [--seconds S] [MINUTES] [TARGET...]
+#   scripts/fuzz.sh [--build-dir DIR] [--seconds S] [--seed N] [MINUTES] [TARGET...]
 #
 # MINUTES (default 2) or --seconds S per target; TARGETs default to all (fuzz_targets.txt).
+# --seed fixes libFuzzer's random seed (the ctest test does, so that CI runs the same inputs
+# for the same time; a full run explores with a new seed each time).
 # Per target, under DIR (default build-fuzz/): results/NAME.log (libFuzzer's output),
 # corpus/NAME/ (inputs found this run, seeds excluded: test/fuzz/corpus/NAME/ is read-only here)
 # and findings/NAME/ (crash-*, leak-*, timeout-*, oom-* inputs). results/summary.json and the
@@ -17,12 +19,14 @@ root="$(pwd)"
 
 build_dir="${root}/build-fuzz"
 seconds=120
+seed_option=()
 targets=()
 while (($#)); do
   case "$1" in
     --build-dir) build_dir="$(realpath -m "$2")"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --seed) seed_option=(-seed="$2"); shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     [0-9]*) seconds=$(($1 * 60)); shift ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -58,7 +62,7 @@ while read -r name exe seeds; do
   # The seeds are the second corpus directory: read, never written. A slow input (25 s) or one
   # over 2 GiB is a finding too. UBSan aborts (built without recovery); LeakSanitizer is on.
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
-    nice -n 10 "${exe}" -max_total_time="${seconds}" -print_final_stats=1 -timeout=25 \
+    nice -n 10 "${exe}" -max_total_time="${seconds}" "${seed_option[@]}" -print_final_stats=1 -timeout=25 \
     -rss_limit_mb=2048 -artifact_prefix="${findings}/" "${work}" "${seeds}" >"${log}" 2>&1 ||
     status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "${log}" | tail -1)
