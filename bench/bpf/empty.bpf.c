@@ -3,10 +3,12 @@
  * Their bpf_stats run time is the fixed cost of being attached to that hook
  * (dispatch + the stats clock reads), the floor any accounting program pays.
  * The loader (bench/loader.c) attaches only the programs named on its command line. */
+/* vmlinux.h must come before the libbpf headers. */
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
-#include "vmlinux.h"
+// clang-format on
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

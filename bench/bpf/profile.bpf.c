@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Where the send and receive programs spend their time, for bench/ part "profile": each
- * program runs netlens' own steps (ebpf/conn_track.bpf.h) up to one more step than the
+ * program runs netlens' own steps (ebpf/tcp/conn_track.bpf.h) up to one more step than the
  * one before it, so that attaching them one at a time to the same traffic prices each
  * step. p_state and p_accept (netlens' state and accept programs) are attached with every
  * one of them, so connections have their direction and owner as under the daemon; the
@@ -14,8 +14,7 @@
 #include <bpf/bpf_tracing.h>
 // clang-format on
 
-#include "accept.bpf.h" /* netlens' accounting (ebpf/), with its maps */
-#include "vmlinux.h"
+#include "tcp/accept.bpf.h" /* netlens' accounting (ebpf/tcp/), with its maps */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -31,7 +30,7 @@ int p_accept(struct nl_sys_exit_args *ctx) {
   return 0;
 }
 
-/* Steps 0-2 of both hooks: nothing; the TCP and target checks; the conns entry. */
+/* Steps 0-2 of both hooks: nothing; the TCP and target checks; the tcp_conns entry. */
 static __always_inline bool p_checked(struct sock *sk, int bytes) {
   return bytes > 0 && nl_is_tcp_typed(sk) && !nl_socket_ignored(sk);
 }

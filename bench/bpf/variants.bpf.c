@@ -5,13 +5,16 @@
  * CO-RE probe reads vs direct BTF loads, hash vs per-CPU hash vs socket storage,
  * atomic vs plain adds. v_netlens runs netlens' own nl_on_data_typed() unchanged.
  * Maps here never delete: run them on keep-alive traffic only. */
+/* vmlinux.h must come before the libbpf headers. */
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+// clang-format on
 
-#include "conn_track.bpf.h" /* netlens' accounting (ebpf/), with its maps */
-#include "vmlinux.h"
+#include "tcp/conn_track.bpf.h" /* netlens' accounting (ebpf/tcp/), with its maps */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
