@@ -14,6 +14,7 @@
 
 #include "tcp/accept.bpf.h"
 #include "tcp/hooks_function.bpf.h"
+#include "tcp/hooks_scrape.bpf.h"
 #include "tcp/hooks_tracepoint.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

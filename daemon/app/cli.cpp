@@ -65,6 +65,17 @@ const std::vector<Option>& Options() {
                                        "'; valid modes: " + JoinNames(kAttachModeNames));
          o.attach_mode = v;
        }},
+      {"accounting", '\0', "MODE",
+       "how traffic is counted: " + JoinNames(kAccountingNames) +
+           "\n(default: 'accounting' of the configuration, built in: " + kDefaults.accounting +
+           ")",
+       [](CliOptions& o, const std::string& v) {
+         if (std::find(kAccountingNames.begin(), kAccountingNames.end(), v) ==
+             kAccountingNames.end())
+           throw std::invalid_argument("invalid accounting '" + v +
+                                       "'; valid values: " + JoinNames(kAccountingNames));
+         o.accounting = v;
+       }},
       {"btf", '\0', "PATH", "kernel BTF file, for kernels without /sys/kernel/btf/vmlinux",
        [](CliOptions& o, const std::string& v) { o.btf_path = v; }},
       {"web-config-file", '\0', "FILE",

@@ -13,6 +13,7 @@ struct CliOptions {
   std::optional<std::string> log_level;        // --log-level LEVEL (overrides the config)
   std::optional<std::string> btf_path;         // --btf PATH: external kernel BTF
   std::optional<std::string> attach_mode;      // --attach-mode MODE (overrides the config)
+  std::optional<std::string> accounting;       // --accounting kernel|events (overrides the config)
   std::optional<std::string> web_config_file;  // --web-config-file FILE (overrides the config)
   std::optional<std::string> check_config;     // --check-config FILE: validate and exit
   bool version = false;                        // --version

@@ -10,6 +10,7 @@ Config LoadEffectiveConfig(const CliOptions& cli) {
   if (cli.listen) config.listen = *cli.listen;
   if (cli.log_level) config.log_level = *cli.log_level;
   if (cli.attach_mode) config.attach_mode = *cli.attach_mode;
+  if (cli.accounting) config.accounting = *cli.accounting;
   if (cli.web_config_file) config.web_config_file = *cli.web_config_file;
   return config;
 }
@@ -38,8 +39,12 @@ void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& 
         a.closed_connections != b.closed_connections || a.listeners != b.listeners ||
         a.target_processes != b.target_processes || a.target_cgroups != b.target_cgroups)
       spdlog::warn("reload: kernel map sizes (limits.*) change only at restart");
+    if (next.attach_mode != current.attach_mode || next.accounting != current.accounting)
+      spdlog::warn("reload: attach_mode and accounting change only at restart");
     next.listen = current.listen;
     next.http = current.http;
+    next.attach_mode = current.attach_mode;
+    next.accounting = current.accounting;
     next.limits.connections = a.connections;
     next.limits.aggregates = a.aggregates;
     next.limits.closed_connections = a.closed_connections;

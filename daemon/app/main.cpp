@@ -77,7 +77,7 @@ int Run(const CliOptions& cli) {
   std::unique_ptr<SelfSource> self;
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web, config.http);
-    tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode);
+    tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode, config.accounting);
     cgroups = std::make_unique<CgroupDirectory>(CgroupV2Root(), config.limits.target_cgroups);
     targets = std::make_unique<TargetSelector>(*tracer, config.limits, *cgroups);
     targets->Apply(config.targets, config.filters);

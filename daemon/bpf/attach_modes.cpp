@@ -53,6 +53,12 @@ std::string PrecheckProgram(const std::string& mode, const ProgramSpec& program,
     if (!btf) return "no kernel BTF";
     return HasBtf(btf, target, BTF_KIND_FUNC) ? "" : "no BTF for function " + target;
   }
+  if (mode == "scrape") {  // run by the daemon (BPF_PROG_TEST_RUN), attached to nothing
+    if (!btf) return "no kernel BTF";
+    if (!HasBtf(btf, "bpf_for_each_map_elem", BTF_KIND_FUNC))
+      return "no bpf_for_each_map_elem (Linux >= 5.13)";
+    return "";
+  }
   if (mode == "kprobe") {
     if (!KprobesAvailable()) return "kprobes are not available (CONFIG_KPROBES off?)";
     if (btf && !HasBtf(btf, target, BTF_KIND_FUNC)) return "no kernel function " + target;
@@ -65,6 +71,12 @@ std::string PrecheckProgram(const std::string& mode, const ProgramSpec& program,
 
 const std::vector<HookSpec>& Hooks() {
   static const std::vector<HookSpec> kHooks = {
+      // Kernel accounting: the live connections' counters, read at each scrape. First, so that
+      // a kernel without it falls back to per-event accounting before the hooks are picked.
+      {"socket counters",
+       {{"scrape", {{"nl_socket_counters_run", "tcp_conns", false}}}},
+       false,
+       "kernel"},
       {"send/receive",
        {{"tp_btf",
          {{"nl_send_tp_btf", "sock:sock_send_length", false},
@@ -85,7 +97,9 @@ const std::vector<HookSpec>& Hooks() {
           {"nl_sendpage_kretprobe", "tcp_sendpage", true},
           {"nl_recvmsg_kprobe", "tcp_recvmsg", false},
           {"nl_recvmsg_kretprobe", "tcp_recvmsg", false},
-          {"nl_cleanup_rbuf_kprobe", "tcp_cleanup_rbuf", false}}}}},
+          {"nl_cleanup_rbuf_kprobe", "tcp_cleanup_rbuf", false}}}},
+       false,
+       "events"},
       {"lifecycle",
        {{"tp_btf",
          {{"nl_state_tp_btf", "sock:inet_sock_set_state", false},
@@ -93,7 +107,10 @@ const std::vector<HookSpec>& Hooks() {
         {"tracepoint",
          {{"nl_state_tp", "sock:inet_sock_set_state", false},
           {"nl_destroy_tp", "tcp:tcp_destroy_sock", true}}}}},
-      {"retransmit", {{"tracepoint", {{"nl_retransmit_tp", "tcp:tcp_retransmit_skb", false}}}}},
+      {"retransmit",
+       {{"tracepoint", {{"nl_retransmit_tp", "tcp:tcp_retransmit_skb", false}}}},
+       false,
+       "events"},
       // Accept latency only: a kernel without syscall tracepoints
       // (CONFIG_FTRACE_SYSCALLS) still counts everything else.
       {"accept",

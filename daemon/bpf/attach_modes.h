@@ -23,9 +23,10 @@ struct ModeSpec {
 };
 
 struct HookSpec {
-  const char* hook;             // send/receive, lifecycle, retransmit, accept
+  const char* hook;             // socket counters, send/receive, lifecycle, retransmit, accept
   std::vector<ModeSpec> modes;  // in order of preference
   bool optional = false;        // netlens runs without it (its metrics stay empty)
+  const char* accounting = nullptr;  // loaded only with this accounting; nullptr: with both
 };
 
 const std::vector<HookSpec>& Hooks();

@@ -100,7 +100,7 @@ void CheckBtf(const std::optional<std::string>& btf_path) {
 // they only need to prove the programs load and attach.
 netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
                       const std::optional<std::string>& btf_path, unsigned recvmsg_flags_arg,
-                      const Limits* limits) {
+                      bool kernel_accounting, const Limits* limits) {
   LIBBPF_OPTS(bpf_object_open_opts, open_opts);
   // Naming the kernel's own BTF keeps libbpf from listing kernel modules' BTF
   // for CO-RE, which needs CAP_SYS_ADMIN (libbpf 1.1 treats the refusal as fatal).
@@ -113,6 +113,7 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
     bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, spec.program), true);
   }
   skel->rodata->nl_recvmsg_flags_arg = recvmsg_flags_arg;
+  skel->rodata->nl_kernel_accounting = kernel_accounting ? 1 : 0;
   if (limits) {
     bpf_map__set_max_entries(skel->maps.tcp_conns, limits->connections);
     bpf_map__set_max_entries(skel->maps.tcp_totals, limits->aggregates);
@@ -137,6 +138,12 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
 // Attaches one program and hands its link to the skeleton, which destroys it.
 int AttachProgram(netlens_bpf* skel, const char* name) {
   bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
+  if (std::string_view(bpf_program__section_name(prog)) == "raw_tp") {
+    // Attached to nothing: the daemon runs it (Tracer::ReadSocketCounters). Attaching is
+    // proving that it runs.
+    LIBBPF_OPTS(bpf_test_run_opts, run);
+    return bpf_prog_test_run_opts(bpf_program__fd(prog), &run) == 0 ? 0 : -errno;
+  }
   bpf_link* link = bpf_program__attach(prog);
   if (!link) return -errno;
   for (int i = 0; i < skel->skeleton->prog_cnt; ++i) {
@@ -169,7 +176,7 @@ std::string LibbpfReason() {
 std::string TrialLoad(const std::vector<ProgramSpec>& programs,
                       const std::optional<std::string>& btf_path, unsigned recvmsg_flags_arg) {
   TakeLibbpfWarnings();
-  netlens_bpf* skel = OpenWith(programs, btf_path, recvmsg_flags_arg, nullptr);
+  netlens_bpf* skel = OpenWith(programs, btf_path, recvmsg_flags_arg, true, nullptr);
   std::string why;
   if (int err = netlens_bpf__load(skel); err != 0) {
     why = std::string("load failed: ") + std::strerror(-err);
@@ -193,7 +200,8 @@ std::string TrialLoad(const std::vector<ProgramSpec>& programs,
 
 std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
                                      const std::optional<std::string>& btf_path,
-                                     const std::string& attach_mode) {
+                                     const std::string& attach_mode,
+                                     const std::string& accounting) {
   libbpf_set_print(LibbpfPrint);
   CheckPrivileges();
   CheckBtf(btf_path);
@@ -203,9 +211,11 @@ std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
   const unsigned flags_arg = RecvmsgFlagsArg(kernel_btf);
 
   std::unique_ptr<Tracer> tracer(new Tracer());
+  tracer->accounting_ = accounting;
   std::vector<ProgramSpec> chosen_programs;
   std::vector<std::pair<HookChoice, std::vector<ProgramSpec>>> chosen;
   for (const HookSpec& hook : Hooks()) {
+    if (hook.accounting && tracer->accounting_ != hook.accounting) continue;
     const bool forced = attach_mode != "auto" &&
                         std::any_of(hook.modes.begin(), hook.modes.end(),
                                     [&](const ModeSpec& m) { return attach_mode == m.mode; });
@@ -228,6 +238,15 @@ std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
       found = true;
       break;
     }
+    if (!found && hook.accounting && std::string_view(hook.accounting) == "kernel") {
+      // Socket counters are the kernel accounting: without them, count per event.
+      spdlog::warn("{}: unavailable, counting per send/receive instead (accounting: events): {}",
+                   hook.hook, passed_over);
+      tracer->hooks_.push_back(
+          {hook.hook, "none", "unavailable, accounting: events instead; " + passed_over});
+      tracer->accounting_ = "events";
+      continue;
+    }
     if (!found && hook.optional) {
       spdlog::warn("{}: no attach mode works, its metrics stay empty: {}", hook.hook, passed_over);
       tracer->hooks_.push_back({hook.hook, "none", "unavailable; " + passed_over});
@@ -245,7 +264,8 @@ std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
   for (const auto& [choice, programs] : chosen)
     chosen_programs.insert(chosen_programs.end(), programs.begin(), programs.end());
   TakeLibbpfWarnings();
-  tracer->skel_ = OpenWith(chosen_programs, btf_path, flags_arg, &limits);
+  tracer->skel_ =
+      OpenWith(chosen_programs, btf_path, flags_arg, tracer->accounting_ == "kernel", &limits);
   netlens_bpf* skel = tracer->skel_;
   if (int err = netlens_bpf__load(skel); err != 0)
     ThrowLoadError("loading the eBPF programs failed (verifier or kernel support)", err);
@@ -327,6 +347,16 @@ ProgramCounters Tracer::counters(const std::string& program) const {
   uint32_t length = sizeof(info);
   if (!prog || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &length) != 0) return {};
   return {info.run_cnt, info.run_time_ns, info.recursion_misses};
+}
+
+bool Tracer::ReadSocketCounters() {
+  if (accounting_ != "kernel") return true;
+  LIBBPF_OPTS(bpf_test_run_opts, run);
+  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.nl_socket_counters_run), &run) != 0) {
+    spdlog::warn("reading the socket counters failed: {}", std::strerror(errno));
+    return false;
+  }
+  return true;
 }
 
 void Tracer::SetKeepClosed(bool keep) {

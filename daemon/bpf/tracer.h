@@ -67,9 +67,12 @@ class Tracer {
   // Checks privileges and BTF, picks an attach mode per hook (attach_mode
   // "auto" probes; another value forces it where the hook offers it), sizes
   // the maps from `limits` and loads. Nothing runs until Attach().
+  // `accounting` "kernel" falls back to "events" where the kernel cannot iterate maps
+  // (accounting() tells which one runs; netlens_hook_attach_info shows why).
   static std::unique_ptr<Tracer> Load(const Limits& limits,
                                       const std::optional<std::string>& btf_path,
-                                      const std::string& attach_mode);
+                                      const std::string& attach_mode,
+                                      const std::string& accounting = "kernel");
   // Attaches the loaded programs. Call it once the maps that steer them (targets,
   // filters, settings) are written: an event seen before that would be judged by
   // empty maps (everything watched) and stay counted.
@@ -81,6 +84,11 @@ class Tracer {
   const std::vector<ProgramStatus>& programs() const { return programs_; }
   const std::vector<HookChoice>& hooks() const { return hooks_; }
   const BpfMaps& maps() const { return maps_; }
+  // "kernel" (socket counters) or "events" (send/receive hooks): the one loaded.
+  const std::string& accounting() const { return accounting_; }
+  // Kernel accounting: brings every live connection's counters in tcp_conns up to date (runs
+  // nl_conns_iter); false if that failed (logged). Does nothing with per-event accounting.
+  bool ReadSocketCounters();
   ProgramCounters counters(const std::string& program) const;
   // Connection level: the kernel hands closed connections to user space.
   void SetKeepClosed(bool keep);
@@ -93,6 +101,7 @@ class Tracer {
   BpfMaps maps_;
   std::vector<ProgramStatus> programs_;
   std::vector<HookChoice> hooks_;
+  std::string accounting_ = "kernel";
   std::vector<std::pair<HookChoice, std::vector<ProgramSpec>>> chosen_;  // loaded, not attached
 };
 

@@ -150,6 +150,10 @@ std::string ParseAttachMode(const Field& field) {
   return std::string(kAttachModeNames[ParseChoice(field, kAttachModeNames)]);
 }
 
+std::string ParseAccounting(const Field& field) {
+  return std::string(kAccountingNames[ParseChoice(field, kAccountingNames)]);
+}
+
 Level ParseLevel(const Field& field) { return static_cast<Level>(ParseChoice(field, kLevelNames)); }
 
 std::string ParseFilePath(const Field& field) {
@@ -406,12 +410,13 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 15> kSettingKeys = {{
+constexpr std::array<SettingKey, 16> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"http", [](const Field& f, Config& c) { ParseHttp(f, c.http); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
     {"aggregation", [](const Field& f, Config& c) { c.level = ParseLevel(f); }},
     {"attach_mode", [](const Field& f, Config& c) { c.attach_mode = ParseAttachMode(f); }},
+    {"accounting", [](const Field& f, Config& c) { c.accounting = ParseAccounting(f); }},
     {"process_ttl", [](const Field& f, Config& c) { c.process_ttl = ParseDuration(f); }},
     {"closed_connection_retention",
      [](const Field& f, Config& c) { c.closed_retention = ParseDuration(f); }},

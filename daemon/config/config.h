@@ -88,6 +88,7 @@ struct Config {
   Level level = Level::kRemote;
   std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
   std::string attach_mode = "auto";  // send/receive hooks: auto or one of kAttachModeNames
+  std::string accounting = "kernel";  // kernel (socket counters) or events (per send/receive)
   Limits limits;
   LatencyBuckets latency_buckets;
   LabelSettings labels;
@@ -123,6 +124,10 @@ inline constexpr std::array<std::string_view, 7> kLogLevelNames = {
 // The accepted attach_mode values; "auto" probes the kernel (docs/kernels.md).
 inline constexpr std::array<std::string_view, 5> kAttachModeNames = {"auto", "tp_btf", "tracepoint",
                                                                      "fentry", "kprobe"};
+
+// The accepted accounting values: kernel reads the kernel's per-socket TCP counters (nothing
+// on the send/receive path), events counts every send and receive call (docs/metrics.md).
+inline constexpr std::array<std::string_view, 2> kAccountingNames = {"kernel", "events"};
 
 // Shared with the command-line parser so both phrase their errors alike.
 // "a, b, c": for the list of valid keys or values in an error message.

@@ -282,8 +282,8 @@ Aggregator::Expired Aggregator::CollectGarbage(SteadyClock::time_point now,
       gone_since_.erase(owner);
       continue;
     }
-    const auto [it, inserted] = gone_since_.try_emplace(owner, now);
-    if (now - it->second < settings_.process_ttl) continue;
+    const auto [it, inserted] = gone_since_.try_emplace(owner, Gone{now});
+    if (!it->second.shown || now - it->second.since < settings_.process_ttl) continue;
     expired_owners.insert(owner);
     gone_since_.erase(it);
   }
@@ -301,6 +301,10 @@ Aggregator::Expired Aggregator::CollectGarbage(SteadyClock::time_point now,
     if (expired_owners.count({key.agg.pid, key.agg.start_time})) expired.latency.push_back(key);
   }
   return expired;
+}
+
+void Aggregator::NoteShown() {
+  for (auto& [owner, gone] : gone_since_) gone.shown = true;
 }
 
 }  // namespace netlens

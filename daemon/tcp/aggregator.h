@@ -26,6 +26,9 @@ struct AggregatorSettings {
   LabelSettings labels;
   std::string proc_root = "/proc";  // where process metadata is read (tests point elsewhere)
   CgroupOfProcess cgroup_of{};      // cgroups of processes gone before /proc was read
+  // Rendering only: "kernel" accounting has no call counts and no response times (the
+  // Tracer's accounting(), which may differ from the config's after a fallback).
+  std::string accounting = "kernel";
 };
 
 // bytes_sent, bytes_received, send_calls, receive_calls, retransmits
@@ -47,12 +50,16 @@ class Aggregator {
   void Reconfigure(const AggregatorSettings& settings);
   void Update(const KernelSnapshot& snapshot, SteadyClock::time_point now);
   // Forgets processes (pid, start time) gone, and without live connections, for
-  // process_ttl; returns the keys the kernel should delete.
+  // process_ttl and shown by a scrape since they were found gone (NoteShown); returns the keys
+  // the kernel should delete.
   struct Expired {
     std::vector<nl_agg_key> totals;
     std::vector<nl_hist_key> latency;
   };
   Expired CollectGarbage(SteadyClock::time_point now, const ProcessLookup& lookup);
+  // A scrape has rendered the series: processes found gone before it may expire now. Without
+  // this a series made and found gone between scrapes could expire before any scrape showed it.
+  void NoteShown();
 
   const AggregatorSettings& settings() const { return settings_; }
   const std::vector<std::string>& traffic_labels() const { return traffic_labels_; }
@@ -87,8 +94,11 @@ class Aggregator {
   ConnectionLedger connections_;
   std::array<HistogramLedger, NL_HIST_KINDS> latency_;
   std::map<std::vector<std::string>, uint64_t> open_;
-  // (pid, start_time) -> when it was first seen gone
-  std::map<std::pair<uint32_t, uint64_t>, SteadyClock::time_point> gone_since_;
+  struct Gone {
+    SteadyClock::time_point since;  // when first seen gone
+    bool shown = false;             // a scrape rendered its series since
+  };
+  std::map<std::pair<uint32_t, uint64_t>, Gone> gone_since_;
   std::array<uint64_t, NL_STAT_MAX> stats_{};
   std::array<uint64_t, NL_TCP_STATE_SLOTS * NL_TCP_STATE_SLOTS> transitions_{};
   std::set<std::pair<uint32_t, uint64_t>> live_processes_;  // own a live connection

@@ -10,19 +10,30 @@
 namespace netlens {
 namespace {
 
+// In the order of TrafficLedger's values. help_kernel: the same family under kernel
+// accounting, or nullptr where only per-event accounting has it (call counts).
 struct TrafficFamily {
   std::string_view name;
-  const char* help;
+  const char* help_events;
+  const char* help_kernel;
 };
 constexpr TrafficFamily kTrafficFamilies[] = {
-    {metric_name::kTcpSentBytesTotal, "TCP payload bytes sent by successful send calls."},
+    {metric_name::kTcpSentBytesTotal, "TCP payload bytes sent by successful send calls.",
+     "TCP payload bytes transmitted at least once (the socket's bytes_sent - bytes_retrans)."},
     {metric_name::kTcpReceivedBytesTotal,
-     "TCP payload bytes received by successful receive calls (MSG_PEEK excluded)."},
-    {metric_name::kTcpSendCallsTotal, "Send calls that moved at least one byte."},
+     "TCP payload bytes received by successful receive calls (MSG_PEEK excluded).",
+     "TCP payload bytes received in order (the socket's bytes_received, FIN excluded), read by "
+     "the application or not."},
+    {metric_name::kTcpSendCallsTotal, "Send calls that moved at least one byte.", nullptr},
     {metric_name::kTcpReceiveCallsTotal,
-     "Receive calls that moved at least one byte (MSG_PEEK excluded)."},
-    {metric_name::kTcpRetransmitsTotal, "Retransmitted TCP segments (skbs)."},
+     "Receive calls that moved at least one byte (MSG_PEEK excluded).", nullptr},
+    {metric_name::kTcpRetransmitsTotal, "Retransmitted TCP segments (skbs).",
+     "Retransmitted TCP segments (the socket's total_retrans)."},
 };
+
+bool KernelAccounting(const Aggregator& aggregator) {
+  return aggregator.settings().accounting == "kernel";
+}
 
 constexpr const char* kFailureReasons[NL_FAIL_REASONS] = {"refused",     "timeout", "reset",
                                                           "unreachable", "aborted", "other"};
@@ -34,7 +45,8 @@ struct LatencyFamily {
 constexpr LatencyFamily kLatencyFamilies[NL_HIST_KINDS] = {
     {metric_name::kTcpRttSeconds,
      "Smoothed round-trip time (srtt), sampled on the first receive of a connection and every "
-     "16th after."},
+     "16th after (accounting: events), or per live connection at each scrape and at close "
+     "(accounting: kernel)."},
     {metric_name::kTcpConnectDurationSeconds, "Time from SYN_SENT to ESTABLISHED of connects."},
     {metric_name::kTcpConnectionDurationSeconds, "Lifetime of connections, ESTABLISHED to CLOSE."},
     {metric_name::kTcpResponseTimeSeconds,
@@ -57,8 +69,11 @@ std::vector<const typename Ledger::Series*> Sorted(const Ledger& ledger) {
 void AppendTraffic(const Aggregator& aggregator, std::vector<prometheus::MetricFamily>& out) {
   const auto& names = aggregator.traffic_labels();
   const auto series = Sorted(aggregator.traffic());
+  const bool kernel = KernelAccounting(aggregator);
   for (size_t i = 0; i < std::size(kTrafficFamilies); ++i) {
-    MetricBuilder family(kTrafficFamilies[i].name, kTrafficFamilies[i].help,
+    if (kernel && !kTrafficFamilies[i].help_kernel) continue;
+    MetricBuilder family(kTrafficFamilies[i].name,
+                         kernel ? kTrafficFamilies[i].help_kernel : kTrafficFamilies[i].help_events,
                          prometheus::MetricType::Counter);
     family.Reserve(series.size());
     for (const auto* s : series) family.Add(names, s->labels, static_cast<double>(s->value[i]));
@@ -118,10 +133,16 @@ void AppendConnections(const Aggregator& aggregator, std::vector<prometheus::Met
   out.push_back(transitions.Take());
 }
 
+// Response times come from the order of send and receive calls: per-event accounting only.
+bool LatencyKindShown(const Aggregator& aggregator, uint32_t kind) {
+  return kind != NL_HIST_RESPONSE || !KernelAccounting(aggregator);
+}
+
 void AppendLatency(const Aggregator& aggregator, std::vector<prometheus::MetricFamily>& out) {
   const auto& names = aggregator.connection_labels();
   const ShownBuckets shown = ShownBucketsOf(aggregator.settings().latency_buckets);
   for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
+    if (!LatencyKindShown(aggregator, kind)) continue;
     prometheus::MetricFamily family;
     family.name = std::string(kLatencyFamilies[kind].name);
     family.help = kLatencyFamilies[kind].help;
@@ -150,15 +171,19 @@ void AppendTcpFamilies(const Aggregator& aggregator, std::vector<prometheus::Met
 // Per connection and process series are budgeted; host-wide families (state transitions,
 // listen queues) are not.
 void DeclareTcpBudgets(const Aggregator& aggregator, std::vector<SeriesBudgetUse>& budgets) {
-  for (const auto& family : kTrafficFamilies)
+  for (const auto& family : kTrafficFamilies) {
+    if (KernelAccounting(aggregator) && !family.help_kernel) continue;
     budgets.push_back({std::string(family.name), aggregator.traffic().folded_keys()});
+  }
   for (std::string_view family :
        {metric_name::kTcpConnectionsOpenedTotal, metric_name::kTcpConnectionsClosedTotal,
         metric_name::kTcpConnectFailuresTotal, metric_name::kTcpConnectionsOpen})
     budgets.push_back({std::string(family), aggregator.connections().folded_keys()});
-  for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind)
+  for (uint32_t kind = 0; kind < NL_HIST_KINDS; ++kind) {
+    if (!LatencyKindShown(aggregator, kind)) continue;
     budgets.push_back(
         {std::string(kLatencyFamilies[kind].name), aggregator.latency(kind).folded_keys()});
+  }
 }
 
 }  // namespace netlens

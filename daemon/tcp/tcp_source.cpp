@@ -39,6 +39,7 @@ TcpSource::TcpSource(Tracer& tracer, const AggregatorSettings& settings, CgroupD
 }
 
 AggregatorSettings TcpSource::WithProcessCgroups(AggregatorSettings settings) {
+  settings.accounting = tracer_.accounting();
   settings.cgroup_of = [this](uint32_t pid, uint64_t start_time) {
     return process_cgroups_.PathOf(pid, start_time);
   };
@@ -54,12 +55,14 @@ void TcpSource::Reconfigure(const AggregatorSettings& settings) {
 void TcpSource::Refresh() {
   std::lock_guard lock(mutex_);
   RefreshLocked();
+  CollectGarbageLocked();
 }
 
 void TcpSource::RefreshLocked() const {
   const auto now = SteadyClock::now();
   const bool connection_level = aggregator_.settings().level == Level::kConnection;
   KernelSnapshot& snapshot = snapshot_;
+  tracer_.ReadSocketCounters();  // kernel accounting: live connections' counters, now
   maps_.Read(/*drain_closed=*/true, snapshot);
   conns_seen_ = snapshot.conns.size();
   totals_seen_ = snapshot.totals.size();
@@ -72,6 +75,10 @@ void TcpSource::RefreshLocked() const {
     maps_.DeleteLatency(dropped.latency);
   }
   aggregator_.Update(snapshot, now);
+}
+
+void TcpSource::CollectGarbageLocked() const {
+  const auto now = SteadyClock::now();
   if (now - last_gc_ >= kGcInterval) {
     const Aggregator::Expired expired = aggregator_.CollectGarbage(now, StartTimeOfPid);
     maps_.DeleteTotals(expired.totals);
@@ -88,6 +95,9 @@ void TcpSource::Collect(SourceOutput out) {
   AppendMapUse(out.families);
   AppendProcessCache(out.families);
   DeclareTcpBudgets(aggregator_, out.budgets);
+  // After rendering: what this scrape showed may expire now, nothing unshown.
+  aggregator_.NoteShown();
+  CollectGarbageLocked();
 }
 
 void TcpSource::AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const {

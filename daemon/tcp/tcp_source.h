@@ -35,6 +35,7 @@ class TcpSource : public MetricSource {
 
  private:
   void RefreshLocked() const;
+  void CollectGarbageLocked() const;  // every kGcInterval at most
   // The settings with the kernel's cgroups of processes that exited.
   AggregatorSettings WithProcessCgroups(AggregatorSettings settings);
   void AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const;

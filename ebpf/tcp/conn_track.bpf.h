@@ -14,8 +14,9 @@
 #include "lib/task.bpf.h"
 #include "process/cgroups.bpf.h"
 #include "targets/targets.bpf.h"
-#include "tcp/latency.bpf.h"
+#include "tcp/keys.bpf.h"
 #include "tcp/maps.bpf.h"
+#include "tcp/socket_counters.bpf.h"
 
 #define NL_MSG_PEEK 0x2
 #define NL_MSG_ERRQUEUE 0x2000
@@ -34,12 +35,6 @@ static __always_inline void nl_take_owner(struct nl_conn *conn) {
   nl_note_cgroup(conn->pid, conn->start_time);
 }
 
-static __always_inline __u16 nl_service_port(const struct nl_tuple *t, __u8 direction) {
-  if (direction == NL_DIR_ACTIVE) return t->remote_port;
-  if (direction == NL_DIR_PASSIVE) return t->local_port;
-  return t->local_port < t->remote_port ? t->local_port : t->remote_port;
-}
-
 /* The totals entry for key; created on first use, the overflow entry (inserted
  * by the daemon before attach) when totals is full. */
 static __always_inline struct nl_agg_value *nl_totals_entry(struct nl_agg_key *key) {
@@ -52,34 +47,6 @@ static __always_inline struct nl_agg_value *nl_totals_entry(struct nl_agg_key *k
   __builtin_memset(key, 0, sizeof(*key));
   key->direction = NL_DIR_OVERFLOW;
   return bpf_map_lookup_elem(&tcp_totals, key);
-}
-
-static __always_inline void nl_agg_key_of(struct nl_agg_key *key, __u32 pid, const char *comm,
-                                          const struct nl_tuple *t, __u8 direction) {
-  __builtin_memset(key, 0, sizeof(*key));
-  key->pid = pid;
-  __builtin_memcpy(key->comm, comm, NL_COMM_LEN);
-  key->family = t->family;
-  key->direction = direction;
-  key->service_port = nl_service_port(t, direction);
-  __builtin_memcpy(key->remote_addr, t->remote_addr, 16);
-}
-
-/* The totals/latency key a connection folds into: its process (pid, start) and netns. */
-static __always_inline void nl_agg_key_of_conn(struct nl_agg_key *key, const struct nl_conn *conn) {
-  nl_agg_key_of(key, conn->pid, conn->comm, &conn->tuple, conn->direction);
-  key->start_time = conn->start_time;
-  key->netns = conn->netns;
-}
-
-/* A histogram sample under a connection's key, the key built where the lookup
- * reads it (no aggregation key built first and copied). */
-static __always_inline void nl_hist_record_conn(const struct nl_conn *conn, __u32 kind, __u64 ns) {
-  struct nl_hist_key key;
-  nl_agg_key_of_conn(&key.agg, conn);
-  key.kind = kind;
-  key._pad = 0;
-  nl_hist_add(&key, ns);
 }
 
 static __always_inline void nl_traffic_add(struct nl_traffic *dst, const struct nl_traffic *src) {
@@ -381,6 +348,7 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
           nl_read_tuple(sk, &conn->tuple, typed);
           conn->established = 1;
         }
+        nl_final_socket_counters(sk, sock);
         nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
         nl_forget_socket(sock);
       }
@@ -395,6 +363,7 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
 static __always_inline void nl_on_tcp_destroy(struct sock *sk, bool typed) {
   __u64 sock = (__u64)sk;
   if (bpf_map_lookup_elem(&tcp_conns, &sock)) {
+    nl_final_socket_counters(sk, sock);
     nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
     nl_stat_inc(NL_STAT_LATE_CLOSES);
   }

@@ -155,10 +155,29 @@ TEST_CASE("series of a process gone for process_ttl are dropped and its totals d
   agg.Update(snap, t0);
   auto gone = [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; };
   REQUIRE(agg.CollectGarbage(t0, gone).totals.empty());
+  agg.NoteShown();
   REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(59), gone).totals.empty());
   const auto expired = agg.CollectGarbage(t0 + std::chrono::seconds(61), gone);
   REQUIRE(expired.totals.size() == 1);
   REQUIRE(expired.totals[0].pid == 77);
+  REQUIRE(agg.traffic().series().empty());
+}
+
+TEST_CASE("a process found gone expires only after a scrape has shown its series") {
+  // Found in the soak: a short-lived client whose totals became a series, and was found gone, in
+  // a refresh between scrapes expired in the next scrape's collection, before it was rendered.
+  AggregatorSettings settings = At(Level::kProcess);
+  settings.process_ttl = std::chrono::seconds(2);
+  Aggregator agg(settings);
+  agg.Update(KernelSnapshot{.totals = {Folded(Conn(78, "burst", NL_DIR_ACTIVE, 40000, 80, 1000,
+                                                   0))}},
+             t0);
+  auto gone = [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; };
+  REQUIRE(agg.CollectGarbage(t0, gone).totals.empty());  // found gone, not shown yet
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(6), gone).totals.empty());
+  REQUIRE(Traffic(agg, {"78", "burst"}).value[0] == 1000);
+  agg.NoteShown();  // a scrape rendered it
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(7), gone).totals.size() == 1);
   REQUIRE(agg.traffic().series().empty());
 }
 
@@ -207,6 +226,7 @@ TEST_CASE("a reused pid ends the old process's series, the new process starts fr
     return pid == 77 ? std::optional<uint64_t>(new_ticks) : std::nullopt;
   };
   REQUIRE(agg.CollectGarbage(t0, running).totals.empty());
+  agg.NoteShown();
   const auto expired = agg.CollectGarbage(t0 + std::chrono::seconds(61), running);
   REQUIRE(expired.totals.size() == 1);
   REQUIRE(expired.totals[0].start_time == old_process.start_time);

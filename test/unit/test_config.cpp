@@ -335,7 +335,7 @@ TEST_CASE("An empty value is an error that points at its key", "[config]") {
 
 TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[config]") {
   const std::string top_keys =
-      "valid keys: listen, http, log_level, aggregation, attach_mode, process_ttl, "
+      "valid keys: listen, http, log_level, aggregation, attach_mode, accounting, process_ttl, "
       "closed_connection_retention, limits, latency_buckets, web_config_file, labels, metadata, "
       "services, targets, filters";
   const std::string limit_keys =
@@ -532,6 +532,19 @@ TEST_CASE("attach_mode takes auto or one attach mode") {
     REQUIRE(std::string(e.what()) ==
             "t.yaml:1:14: 'attach_mode' must be one of auto, tp_btf, tracepoint, fentry, kprobe, "
             "got 'kprobes' (did you mean 'kprobe'?)");
+  }
+}
+
+TEST_CASE("accounting takes kernel or events") {
+  REQUIRE(netlens::ParseConfig("", "t.yaml").accounting == "kernel");
+  REQUIRE(netlens::ParseConfig("accounting: events\n", "t.yaml").accounting == "events");
+  try {
+    netlens::ParseConfig("accounting: event\n", "t.yaml");
+    FAIL("no error");
+  } catch (const netlens::ConfigError& e) {
+    REQUIRE(std::string(e.what()) ==
+            "t.yaml:1:13: 'accounting' must be one of kernel, events, got 'event' (did you mean "
+            "'events'?)");
   }
 }
 

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Kernel accounting (accounting: kernel, the default): a connection's bytes and retransmits
+ * are the kernel's own per-socket TCP counters (struct tcp_sock, RFC 4898's), not counted by
+ * netlens per send or receive. They are read
+ *   - when the connection closes, by the lifecycle program that already runs then (CLOSE, or
+ *     tcp_destroy_sock when that run was missed), before the entry is folded into totals;
+ *   - for live connections at each scrape, by nl_socket_counters_run (tcp/hooks_scrape.bpf.h),
+ *     which the daemon runs over tcp_conns before it reads the map: a scrape costs one visit per
+ *     live tracked connection, in every network namespace, and nothing per packet.
+ * No program of this mode is attached to the send/receive path.
+ *
+ * What the counters mean (docs/metrics.md): sent is payload transmitted at least once
+ * (bytes_sent - bytes_retrans: no SYN, no FIN, no retransmission); received is payload
+ * received in order (bytes_received, less the FIN's one sequence number once it came), read by
+ * the application or not; retransmits is total_retrans, in segments.
+ */
+#ifndef NETLENS_TCP_SOCKET_COUNTERS_BPF_H
+#define NETLENS_TCP_SOCKET_COUNTERS_BPF_H
+
+#include "tcp/keys.bpf.h"
+#include "tcp/maps.bpf.h"
+
+/* Set by the daemon before loading: 1 = kernel accounting, 0 = per-event (send/receive hooks). */
+const volatile __u32 nl_kernel_accounting = 1;
+
+/* The socket's counters into conn->traffic; CO-RE probe reads (a CLOSE-time or scrape-time
+ * cost, never per packet). The counters only grow while the socket lives. */
+static __always_inline void nl_read_socket_counters(struct sock *sk, struct nl_conn *conn) {
+  struct tcp_sock *tp = (struct tcp_sock *)sk;
+  __u64 sent = BPF_CORE_READ(tp, bytes_sent);
+  __u64 retransmitted = BPF_CORE_READ(tp, bytes_retrans);
+  __u64 received = BPF_CORE_READ(tp, bytes_received);
+  unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags); /* sk_flags */
+  /* tcp_fin() sets SOCK_DONE when the peer's FIN arrives in order, after rcv_nxt (and with it
+   * bytes_received) moved past the FIN's sequence number. */
+  if (received && (flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))) received--;
+  conn->traffic.bytes_sent = sent > retransmitted ? sent - retransmitted : 0;
+  conn->traffic.bytes_received = received;
+  conn->traffic.retransmits = BPF_CORE_READ(tp, total_retrans);
+}
+
+/* The smoothed RTT now, as a sample of the connection's RTT histogram. */
+static __always_inline void nl_sample_socket_rtt(struct sock *sk, const struct nl_conn *conn) {
+  __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+  if (srtt_us && conn->established) nl_hist_record_conn(conn, NL_HIST_RTT, (__u64)srtt_us * 1000);
+}
+
+/* Before a closing connection is folded (CLOSE, or tcp_destroy_sock after a missed CLOSE):
+ * its final counters and one last RTT sample. */
+static __always_inline void nl_final_socket_counters(struct sock *sk, __u64 sock) {
+  if (!nl_kernel_accounting) return;
+  struct nl_conn *conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+  if (!conn) return;
+  nl_read_socket_counters(sk, conn);
+  nl_sample_socket_rtt(sk, conn);
+}
+
+#endif /* NETLENS_TCP_SOCKET_COUNTERS_BPF_H */
