@@ -54,15 +54,18 @@ void TcpSource::Reconfigure(const AggregatorSettings& settings) {
 
 void TcpSource::Refresh() {
   std::lock_guard lock(mutex_);
-  RefreshLocked();
+  RefreshLocked(/*read_socket_counters=*/false);
   CollectGarbageLocked();
 }
 
-void TcpSource::RefreshLocked() const {
+void TcpSource::RefreshLocked(bool read_socket_counters) const {
   const auto now = SteadyClock::now();
   const bool connection_level = aggregator_.settings().level == Level::kConnection;
   KernelSnapshot& snapshot = snapshot_;
-  tracer_.ReadSocketCounters();  // kernel accounting: live connections' counters, now
+  // Kernel accounting: live connections' counters, now. Scrapes only: the refresh between
+  // scrapes drains and collects; live values may wait (they only grow), and the RTT
+  // histogram gets one sample per live connection and scrape, whatever the refresh interval.
+  if (read_socket_counters) tracer_.ReadSocketCounters();
   maps_.Read(/*drain_closed=*/true, snapshot);
   conns_seen_ = snapshot.conns.size();
   totals_seen_ = snapshot.totals.size();
@@ -89,7 +92,7 @@ void TcpSource::CollectGarbageLocked() const {
 
 void TcpSource::Collect(SourceOutput out) {
   std::lock_guard lock(mutex_);
-  RefreshLocked();
+  RefreshLocked(/*read_socket_counters=*/true);
   AppendTcpFamilies(aggregator_, out.families);
   AppendListenQueue(out.families);
   AppendMapUse(out.families);

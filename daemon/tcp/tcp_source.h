@@ -34,7 +34,7 @@ class TcpSource : public MetricSource {
   void SetTargetSelector(TargetSelector* targets) { targets_ = targets; }
 
  private:
-  void RefreshLocked() const;
+  void RefreshLocked(bool read_socket_counters) const;
   void CollectGarbageLocked() const;  // every kGcInterval at most
   // The settings with the kernel's cgroups of processes that exited.
   AggregatorSettings WithProcessCgroups(AggregatorSettings settings);

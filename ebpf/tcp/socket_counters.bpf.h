@@ -35,15 +35,23 @@ static __always_inline void nl_read_socket_counters(struct sock *sk, struct nl_c
   /* tcp_fin() sets SOCK_DONE when the peer's FIN arrives in order, after rcv_nxt (and with it
    * bytes_received) moved past the FIN's sequence number. */
   if (received && (flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))) received--;
-  conn->traffic.bytes_sent = sent > retransmitted ? sent - retransmitted : 0;
-  conn->traffic.bytes_received = received;
-  conn->traffic.retransmits = BPF_CORE_READ(tp, total_retrans);
+  sent = sent > retransmitted ? sent - retransmitted : 0;
+  __u64 retransmits = BPF_CORE_READ(tp, total_retrans);
+  /* Never backwards: two readers (a scrape, a transition) may store out of order. */
+  if (sent > conn->traffic.bytes_sent) conn->traffic.bytes_sent = sent;
+  if (received > conn->traffic.bytes_received) conn->traffic.bytes_received = received;
+  if (retransmits > conn->traffic.retransmits) conn->traffic.retransmits = retransmits;
 }
 
 /* The smoothed RTT now, as a sample of the connection's RTT histogram. */
 static __always_inline void nl_sample_socket_rtt(struct sock *sk, const struct nl_conn *conn) {
   __u32 srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
   if (srtt_us && conn->established) nl_hist_record_conn(conn, NL_HIST_RTT, (__u64)srtt_us * 1000);
+}
+
+/* The counters now, where a lifecycle program already holds the entry (kernel accounting). */
+static __always_inline void nl_current_socket_counters(struct sock *sk, struct nl_conn *conn) {
+  if (nl_kernel_accounting) nl_read_socket_counters(sk, conn);
 }
 
 /* Before a closing connection is folded (CLOSE, or tcp_destroy_sock after a missed CLOSE):

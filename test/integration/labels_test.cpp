@@ -328,6 +328,11 @@ TEST_CASE("labels: 5,000 short-lived processes stay within the series budget, su
   };
   for (const auto& [family, total] : totals) {
     INFO("family " << family);
+    const bool calls = family == metric::kSendCalls || family == metric::kReceiveCalls;
+    if (calls && !PerEventAccounting()) {
+      REQUIRE(Select(scrape.samples, family, {}).empty());  // kernel accounting counts no calls
+      continue;
+    }
     REQUIRE(Sum(scrape.samples, family, {}) == total);
   }
   REQUIRE(Select(scrape.samples, metric::kConnectionsOpened, {{"comm", foreign_comm}}).empty());

@@ -34,6 +34,11 @@ std::chrono::milliseconds StopTimeout() {
 
 std::string NetlensBinary() { return NETLENS_BINARY; }
 
+bool PerEventAccounting() {
+  const char* accounting = std::getenv("NETLENS_TEST_ACCOUNTING");
+  return accounting && std::string_view(accounting) == "events";
+}
+
 std::string NetlensConfig(std::string_view listen, std::string_view aggregation) {
   return "listen: \"" + std::string(listen) + "\"\naggregation: " + std::string(aggregation) +
          "\nlog_level: debug\n";
@@ -55,6 +60,10 @@ NetlensProcess::NetlensProcess(NetlensOptions options)
   if (const char* mode = std::getenv("NETLENS_TEST_ATTACH_MODE"); mode && *mode) {
     argv_.push_back("--attach-mode");
     argv_.push_back(mode);
+  }
+  if (const char* accounting = std::getenv("NETLENS_TEST_ACCOUNTING"); accounting && *accounting) {
+    argv_.push_back("--accounting");
+    argv_.push_back(accounting);
   }
   Start();
 }

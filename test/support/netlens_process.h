@@ -21,6 +21,11 @@ namespace netlens::test {
 // The path of the netlens binary under test (compile definition NETLENS_BINARY).
 std::string NetlensBinary();
 
+// Whether the tests run netlens with `--accounting events` (NETLENS_TEST_ACCOUNTING=events:
+// ctest runs the integration tests once per accounting); false: the default, kernel
+// accounting, which has no call counts and no response times.
+bool PerEventAccounting();
+
 // A configuration file's text: listen address, aggregation level, debug logging.
 std::string NetlensConfig(std::string_view listen, std::string_view aggregation);
 

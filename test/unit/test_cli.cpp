@@ -220,7 +220,8 @@ TEST_CASE("Usage describes every option, the defaults and the exit codes", "[cli
   CHECK(usage.starts_with("Usage: netlens [OPTIONS]\n"));
   for (const char* synopsis :
        {"\n  --config FILE ", "\n  --listen ADDR:PORT ", "\n  --log-level LEVEL ",
-        "\n  --btf PATH ", "\n  --check-config FILE ", "\n  --version ", "\n  -h, --help "}) {
+        "\n  --accounting MODE ", "\n  --btf PATH ", "\n  --check-config FILE ", "\n  --version ",
+        "\n  -h, --help "}) {
     CAPTURE(synopsis);
     CHECK(usage.find(synopsis) != std::string::npos);
   }
@@ -246,7 +247,7 @@ TEST_CASE("Usage describes every option, the defaults and the exit codes", "[cli
       }
       line_start = line_end + 1;
     }
-    REQUIRE(help_columns.size() == 13);  // 9 options, 4 of them on two lines
+    REQUIRE(help_columns.size() == 15);  // 10 options, 5 of them on two lines
     CHECK(std::all_of(help_columns.begin(), help_columns.end(),
                       [&](size_t column) { return column == help_columns.front(); }));
   }
@@ -261,4 +262,12 @@ TEST_CASE("the attach-mode option takes the modes of the config") {
   const char* bad[] = {"netlens", "--attach-mode=kprobes"};
   REQUIRE_THROWS_WITH(netlens::ParseCli(2, bad),
                       Catch::Contains("invalid attach mode 'kprobes'; valid modes: auto, tp_btf"));
+}
+
+TEST_CASE("the accounting option takes kernel or events") {
+  const char* ok[] = {"netlens", "--accounting", "events"};
+  REQUIRE(netlens::ParseCli(3, ok).accounting == "events");
+  const char* bad[] = {"netlens", "--accounting=event"};
+  REQUIRE_THROWS_WITH(netlens::ParseCli(2, bad),
+                      Catch::Contains("invalid accounting 'event'; valid values: kernel, events"));
 }
