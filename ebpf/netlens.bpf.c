@@ -13,6 +13,7 @@
 // clang-format on
 
 #include "tcp/accept.bpf.h"
+#include "tcp/adopt.bpf.h"
 #include "tcp/hooks_function.bpf.h"
 #include "tcp/hooks_scrape.bpf.h"
 #include "tcp/hooks_tracepoint.bpf.h"

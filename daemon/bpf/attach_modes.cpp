@@ -53,6 +53,12 @@ std::string PrecheckProgram(const std::string& mode, const ProgramSpec& program,
     if (!btf) return "no kernel BTF";
     return HasBtf(btf, target, BTF_KIND_FUNC) ? "" : "no BTF for function " + target;
   }
+  if (mode == "iter") {  // a BPF iterator the daemon runs (Linux >= 5.8 for task_file)
+    if (!btf) return "no kernel BTF";
+    if (!HasBtf(btf, "bpf_iter__" + target, BTF_KIND_STRUCT))
+      return "no " + target + " iterator (Linux >= 5.8)";
+    return "";
+  }
   if (mode == "scrape") {  // run by the daemon (BPF_PROG_TEST_RUN), attached to nothing
     if (!btf) return "no kernel BTF";
     if (!HasBtf(btf, "bpf_for_each_map_elem", BTF_KIND_FUNC))
@@ -111,6 +117,9 @@ const std::vector<HookSpec>& Hooks() {
        {{"tracepoint", {{"nl_retransmit_tp", "tcp:tcp_retransmit_skb", false}}}},
        false,
        "events"},
+      // Kernel accounting: the connections open before netlens started, found once after the
+      // lifecycle programs are attached (ebpf/tcp/adopt.bpf.h). Without it they are not counted.
+      {"open sockets", {{"iter", {{"nl_adopt_iter", "task_file", false}}}}, true, "kernel"},
       // Accept latency only: a kernel without syscall tracepoints
       // (CONFIG_FTRACE_SYSCALLS) still counts everything else.
       {"accept",

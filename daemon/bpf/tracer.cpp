@@ -144,7 +144,9 @@ int AttachProgram(netlens_bpf* skel, const char* name) {
     LIBBPF_OPTS(bpf_test_run_opts, run);
     return bpf_prog_test_run_opts(bpf_program__fd(prog), &run) == 0 ? 0 : -errno;
   }
-  bpf_link* link = bpf_program__attach(prog);
+  bpf_link* link = std::string_view(bpf_program__section_name(prog)).starts_with("iter/")
+                       ? bpf_program__attach_iter(prog, nullptr)  // run by Tracer::Attach
+                       : bpf_program__attach(prog);
   if (!link) return -errno;
   for (int i = 0; i < skel->skeleton->prog_cnt; ++i) {
     if (*skel->skeleton->progs[i].prog == prog) *skel->skeleton->progs[i].link = link;
@@ -329,6 +331,7 @@ void Tracer::Attach() {
     hooks_.push_back(choice);
   }
   chosen_.clear();
+  AdoptOpenConnections();
   TakeLibbpfWarnings();
 }
 
@@ -347,6 +350,25 @@ ProgramCounters Tracer::counters(const std::string& program) const {
   uint32_t length = sizeof(info);
   if (!prog || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &length) != 0) return {};
   return {info.run_cnt, info.run_time_ns, info.recursion_misses};
+}
+
+void Tracer::AdoptOpenConnections() {
+  if (!skel_->links.nl_adopt_iter) return;
+  const int fd = bpf_iter_create(bpf_link__fd(skel_->links.nl_adopt_iter));
+  if (fd < 0) {
+    spdlog::warn("finding the connections open before start failed: {}; they are not counted",
+                 std::strerror(errno));
+    return;
+  }
+  // The program writes into tcp_conns, not to the file: reading to the end runs it over every
+  // task's files (each read() returns after a page of output, or at the end: loop until 0).
+  char buffer[256];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
+  }
+  if (n < 0)
+    spdlog::warn("finding the connections open before start failed: {}", std::strerror(errno));
+  close(fd);
 }
 
 bool Tracer::ReadSocketCounters() {

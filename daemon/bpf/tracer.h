@@ -97,6 +97,8 @@ class Tracer {
 
  private:
   Tracer() = default;
+  // Kernel accounting: entries for the connections open before start (ebpf/tcp/adopt.bpf.h).
+  void AdoptOpenConnections();
   netlens_bpf* skel_ = nullptr;
   BpfMaps maps_;
   std::vector<ProgramStatus> programs_;

@@ -30,8 +30,11 @@ inline constexpr std::string_view kTcpSentBytesTotal = "netlens_tcp_sent_bytes_t
 inline constexpr std::string_view kTcpStateTransitionsTotal = "netlens_tcp_state_transitions_total";
 
 // TCP maps and process metadata (tcp/tcp_source.cpp)
+inline constexpr std::string_view kKernelAdoptedConnectionsTotal =
+    "netlens_kernel_adopted_connections_total";
 inline constexpr std::string_view kKernelLateClosesTotal = "netlens_kernel_late_closes_total";
 inline constexpr std::string_view kKernelOverflowsTotal = "netlens_kernel_overflows_total";
+inline constexpr std::string_view kKernelStaleEntriesTotal = "netlens_kernel_stale_entries_total";
 inline constexpr std::string_view kMapEntries = "netlens_map_entries";
 inline constexpr std::string_view kMapMaxEntries = "netlens_map_max_entries";
 inline constexpr std::string_view kProcessCacheEntries = "netlens_process_cache_entries";

@@ -186,6 +186,21 @@ void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
       MetricType::Counter);
   late_closes.Add({}, {}, static_cast<double>(stats[NL_STAT_LATE_CLOSES]));
   out.push_back(late_closes.Take());
+
+  MetricBuilder adopted(metric_name::kKernelAdoptedConnectionsTotal,
+                        "Connections already open when netlens started, found at start-up and "
+                        "counted from then on (kernel accounting).",
+                        MetricType::Counter);
+  adopted.Add({}, {}, static_cast<double>(stats[NL_STAT_ADOPTED]));
+  out.push_back(adopted.Take());
+
+  MetricBuilder stale(metric_name::kKernelStaleEntriesTotal,
+                      "Connection entries that outlived their socket with neither its CLOSE nor "
+                      "its tcp_destroy_sock run seen, closed and counted when found (a scrape, "
+                      "or the next socket at the address); counted, not lost.",
+                      MetricType::Counter);
+  stale.Add({}, {}, static_cast<double>(stats[NL_STAT_STALE_ENTRIES]));
+  out.push_back(stale.Take());
 }
 
 }  // namespace netlens

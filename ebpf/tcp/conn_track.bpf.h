@@ -81,14 +81,16 @@ static __always_inline __u32 nl_failure_reason(int sk_err) {
   }
 }
 
-/* Connection closed: hand it to user space (connection level), delete it, then
- * fold it into totals. Delete-before-fold with user space reading totals before
- * conns means a scrape can miss a closing connection once, never count it twice.
- * sk_err says why a connect failed. */
+/* Connection closed: delete it, hand it to user space (connection level), then fold it into
+ * totals. Delete-before-fold with user space reading totals before conns (and conns before
+ * closed) means a scrape can miss a closing connection once, never count it twice. Only the
+ * closer whose delete succeeds folds: a CLOSE, a tcp_destroy_sock and a scrape's stale-entry
+ * check may race for one entry. sk_err says why a connect failed. */
 static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
   struct nl_conn *live = bpf_map_lookup_elem(&tcp_conns, &sock);
   if (!live) return;
   struct nl_conn conn = *live;
+  if (bpf_map_delete_elem(&tcp_conns, &sock) != 0) return; /* folded by another, or later */
   bool keep_closed = conn.established && nl_keep_closed();
   bool handed_off = false;
   if (keep_closed) {
@@ -96,7 +98,6 @@ static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
     handed_off = bpf_map_update_elem(&tcp_closed, &closed_key, &conn, BPF_NOEXIST) == 0;
     if (!handed_off) nl_stat_inc(NL_STAT_CLOSED_FULL);
   }
-  bpf_map_delete_elem(&tcp_conns, &sock);
 
   struct nl_agg_key key;
   nl_agg_key_of_conn(&key, &conn);
@@ -121,7 +122,10 @@ static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direc
                                                      __u8 established, bool process_context,
                                                      bool typed) {
   __u64 sock = (__u64)sk;
-  if (bpf_map_lookup_elem(&tcp_conns, &sock)) nl_conn_close(sock, 0);
+  if (bpf_map_lookup_elem(&tcp_conns, &sock)) {
+    nl_stat_inc(NL_STAT_STALE_ENTRIES);
+    nl_conn_close(sock, 0);
+  }
   struct nl_conn conn = {};
   nl_read_tuple(sk, &conn.tuple, typed);
   conn.netns = nl_netns_of(sk, typed);
@@ -325,7 +329,10 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
       break;
     case TCP_LISTEN:
       /* An entry here outlived the socket that had this address before (nl_socket_is_conn). */
-      if (bpf_map_lookup_elem(&tcp_conns, &sock)) nl_conn_close(sock, 0);
+      if (bpf_map_lookup_elem(&tcp_conns, &sock)) {
+        nl_stat_inc(NL_STAT_STALE_ENTRIES);
+        nl_conn_close(sock, 0);
+      }
       nl_remember_listener(sk, typed);
       break;
     case TCP_FIN_WAIT1:

@@ -24,9 +24,8 @@
 /* Set by the daemon before loading: 1 = kernel accounting, 0 = per-event (send/receive hooks). */
 const volatile __u32 nl_kernel_accounting = 1;
 
-/* The socket's counters into conn->traffic; CO-RE probe reads (a CLOSE-time or scrape-time
- * cost, never per packet). The counters only grow while the socket lives. */
-static __always_inline void nl_read_socket_counters(struct sock *sk, struct nl_conn *conn) {
+/* The socket's counters as nl_traffic counts them (sent, received, retransmits). */
+static __always_inline void nl_socket_counters(struct sock *sk, struct nl_counter_base *out) {
   struct tcp_sock *tp = (struct tcp_sock *)sk;
   __u64 sent = BPF_CORE_READ(tp, bytes_sent);
   __u64 retransmitted = BPF_CORE_READ(tp, bytes_retrans);
@@ -35,9 +34,23 @@ static __always_inline void nl_read_socket_counters(struct sock *sk, struct nl_c
   /* tcp_fin() sets SOCK_DONE when the peer's FIN arrives in order, after rcv_nxt (and with it
    * bytes_received) moved past the FIN's sequence number. */
   if (received && (flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))) received--;
-  sent = sent > retransmitted ? sent - retransmitted : 0;
-  __u64 retransmits = BPF_CORE_READ(tp, total_retrans);
-  /* Never backwards: two readers (a scrape, a transition) may store out of order. */
+  out->bytes_sent = sent > retransmitted ? sent - retransmitted : 0;
+  out->bytes_received = received;
+  out->retransmits = BPF_CORE_READ(tp, total_retrans);
+}
+
+static __always_inline __u64 nl_since(__u64 now, __u64 base) { return now > base ? now - base : 0; }
+
+/* The socket's counters, less the entry's base, into conn->traffic; CO-RE probe reads (a
+ * transition-time or scrape-time cost, never per packet). The counters only grow while the
+ * socket lives; never backwards all the same: two readers (a scrape, a transition) may store
+ * out of order. */
+static __always_inline void nl_read_socket_counters(struct sock *sk, struct nl_conn *conn) {
+  struct nl_counter_base now;
+  nl_socket_counters(sk, &now);
+  __u64 sent = nl_since(now.bytes_sent, conn->base.bytes_sent);
+  __u64 received = nl_since(now.bytes_received, conn->base.bytes_received);
+  __u64 retransmits = nl_since(now.retransmits, conn->base.retransmits);
   if (sent > conn->traffic.bytes_sent) conn->traffic.bytes_sent = sent;
   if (received > conn->traffic.bytes_received) conn->traffic.bytes_received = received;
   if (retransmits > conn->traffic.retransmits) conn->traffic.retransmits = retransmits;

@@ -44,6 +44,14 @@ struct nl_traffic {
   __u64 retransmits;
 };
 
+/* Kernel accounting: the socket's counters when netlens first saw it, subtracted from every
+ * later read; zero for connections seen from their start (SYN_SENT, SYN_RECV). */
+struct nl_counter_base {
+  __u64 bytes_sent;
+  __u64 bytes_received;
+  __u64 retransmits;
+};
+
 /* tcp_conns: key = the struct sock pointer, value = one live connection. */
 struct nl_conn {
   struct nl_tuple tuple;
@@ -62,6 +70,7 @@ struct nl_conn {
   __u64 start_time; /* the owner's start, boot-clock ns (task->group_leader->start_boottime) */
   __u32 netns;      /* inode of the socket's network namespace (sk->skc_net->ns.inum) */
   __u32 _pad3;
+  struct nl_counter_base base; /* kernel accounting: counted from here (tcp/adopt.bpf.h) */
 };
 
 /* tcp_totals: what closed connections and untracked events leave behind, folded
@@ -143,7 +152,10 @@ enum nl_stat {
   NL_STAT_CALLS_FULL = 4,     /* calls in progress that found no room in tcp_calls */
   NL_STAT_LATENCY_FULL = 5,   /* samples that went to the overflow key of tcp_latency */
   NL_STAT_LATE_CLOSES = 6, /* connections closed at tcp_destroy_sock: their CLOSE run was missed */
-  NL_STAT_MAX = 7,
+  NL_STAT_ADOPTED = 7,     /* connections open before netlens started, found at start-up */
+  NL_STAT_STALE_ENTRIES =
+      8, /* entries that outlived their socket, neither CLOSE nor destroy seen */
+  NL_STAT_MAX = 9,
 };
 
 /* The tcp_totals key that takes what finds no room: pid 0, direction NL_DIR_OVERFLOW. */

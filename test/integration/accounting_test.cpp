@@ -26,7 +26,7 @@ namespace {
 
 // The hooks on the data path: per-event accounting's, never kernel accounting's.
 const std::set<std::string> kDataPathHooks = {
-    "sock:sock_send_length", "sock:sock_recv_length", "tcp_sendmsg",         "tcp_sendpage",
+    "sock:sock_send_length", "sock:sock_recv_length", "tcp_sendmsg",           "tcp_sendpage",
     "tcp_recvmsg",           "tcp_cleanup_rbuf",      "tcp:tcp_retransmit_skb"};
 
 TEST_CASE("accounting: kernel attaches nothing to the send/receive path, events does",
@@ -83,7 +83,8 @@ TEST_CASE("accounting: data received but not read, then a reset, counted as docu
   UniqueFd listener(socket(AF_INET, SOCK_STREAM, 0));
   const int one = 1;
   REQUIRE(setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
-  sockaddr_in address{.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(0x7f000001)}};
+  sockaddr_in address{
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(0x7f000001)}};
   REQUIRE(bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
   REQUIRE(listen(listener.get(), 4) == 0);
   UniqueFd client(socket(AF_INET, SOCK_STREAM, 0));
@@ -102,7 +103,8 @@ TEST_CASE("accounting: data received but not read, then a reset, counted as docu
 
   // This process also scrapes netlens: the service port tells its connection apart.
   const std::string pid = std::to_string(getpid()), service_port = std::to_string(port);
-  const Labels client_side = {{"pid", pid}, {"direction", "active"}, {"service_port", service_port}};
+  const Labels client_side = {
+      {"pid", pid}, {"direction", "active"}, {"service_port", service_port}};
   const Labels server_side = {
       {"pid", pid}, {"direction", "passive"}, {"service_port", service_port}};
   // Kernel accounting counts what reached the socket, read or not; events what was read.
@@ -136,6 +138,75 @@ TEST_CASE("accounting: data received but not read, then a reset, counted as docu
   RequireValue(closed, metric::kReceivedBytes, server_side, received);
   RequireConnections(closed, client_side, 1, 1);
   RequireConnections(closed, server_side, 1, 1);
+}
+
+}  // namespace
+}  // namespace netlens::test
+
+namespace netlens::test {
+namespace {
+
+// A connected loopback pair made by this process: client and server ends.
+struct LoopbackPair {
+  UniqueFd listener, client, server;
+  uint16_t port = 0, client_port = 0;
+};
+
+LoopbackPair ConnectLoopbackPair() {
+  LoopbackPair pair;
+  pair.port = FreeLoopbackPort();
+  pair.listener.Reset(socket(AF_INET, SOCK_STREAM, 0));
+  const int one = 1;
+  REQUIRE(setsockopt(pair.listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
+  sockaddr_in address{
+      .sin_family = AF_INET, .sin_port = htons(pair.port), .sin_addr = {htonl(0x7f000001)}};
+  REQUIRE(bind(pair.listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(listen(pair.listener.get(), 4) == 0);
+  pair.client.Reset(socket(AF_INET, SOCK_STREAM, 0));
+  REQUIRE(connect(pair.client.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  pair.server.Reset(accept(pair.listener.get(), nullptr, nullptr));
+  REQUIRE(pair.server.get() >= 0);
+  sockaddr_in local{};
+  socklen_t length = sizeof(local);
+  REQUIRE(getsockname(pair.client.get(), reinterpret_cast<sockaddr*>(&local), &length) == 0);
+  pair.client_port = ntohs(local.sin_port);
+  return pair;
+}
+
+// Sends `bytes` from one end and reads them all at the other.
+void Transfer(int from, int to, size_t bytes) {
+  const std::string payload(bytes, 'x');
+  REQUIRE(send(from, payload.data(), payload.size(), 0) == static_cast<ssize_t>(bytes));
+  std::string buffer(bytes, '\0');
+  REQUIRE(recv(to, buffer.data(), bytes, MSG_WAITALL) == static_cast<ssize_t>(bytes));
+}
+
+TEST_CASE("accounting: a connection open before netlens started counts from the start, exactly",
+          "[accounting]") {
+  LoopbackPair pair = ConnectLoopbackPair();
+  Transfer(pair.client.get(), pair.server.get(), 500);  // before netlens: not counted
+  Transfer(pair.server.get(), pair.client.get(), 70);
+  NetlensProcess netlens("connection");
+  Transfer(pair.client.get(), pair.server.get(), 1234);
+  Transfer(pair.server.get(), pair.client.get(), 99);
+
+  const std::string pid = std::to_string(getpid());
+  const std::string port = std::to_string(pair.port),
+                    client_port = std::to_string(pair.client_port);
+  // Who connected is not known of a connection found open: direction "unknown" both ends.
+  const Labels client_end = {
+      {"pid", pid}, {"direction", "unknown"}, {"local_port", client_port}, {"remote_port", port}};
+  const Labels server_end = {
+      {"pid", pid}, {"direction", "unknown"}, {"local_port", port}, {"remote_port", client_port}};
+  const Scrape scrape = netlens.ScrapeMetrics();
+  RequireValue(scrape, metric::kSentBytes, client_end, 1234);
+  RequireValue(scrape, metric::kReceivedBytes, client_end, 99);
+  RequireValue(scrape, metric::kSentBytes, server_end, 99);
+  RequireValue(scrape, metric::kReceivedBytes, server_end, 1234);
+  if (!PerEventAccounting()) {
+    INFO("both ends were found at start-up");
+    REQUIRE(ValueOfOne(scrape.samples, metric::kKernelAdoptedConnectionsTotal, {}) >= 2);
+  }
 }
 
 }  // namespace

@@ -4,7 +4,10 @@
 #
 # usage: cell.sh KERNEL_LABEL MODE EXPECT
 #   EXPECT=pass         netlens must start in MODE; then the selected integration tests run
-#                       with NETLENS_TEST_ATTACH_MODE=MODE and must all pass.
+#                       with NETLENS_TEST_ATTACH_MODE=MODE and must all pass. A MODE other than
+#                       auto runs with --accounting events (NETLENS_TEST_ACCOUNTING=events): the
+#                       attach modes are those of the per-event hooks; auto runs the default
+#                       kernel accounting.
 #   EXPECT=unsupported  netlens must refuse MODE: exit non-zero, within the probe timeout,
 #                       with an error message (not hang, not start).
 # environment:
@@ -112,6 +115,12 @@ probe_log="$work/probe.log"
 probe_start=$(date +%s)
 attach_args=""
 [ "${KM_ATTACH_FLAG:-1}" = 1 ] && attach_args="--attach-mode $mode"
+# Attach modes choose the per-event hooks, which only `--accounting events` loads: a forced mode
+# runs that accounting; auto runs the default, kernel accounting (socket counters).
+accounting=kernel
+[ "$mode" != auto ] && accounting=events
+grep -q -a -- '--accounting' "$KM_NETLENS" || accounting=""  # an older netlens: one accounting
+[ -n "$accounting" ] && attach_args="$attach_args --accounting $accounting"
 probe_state=""
 probe_exit=""
 try=0
@@ -195,7 +204,8 @@ fi
 # ---- the exact-count integration tests in this mode ------------------------------------------
 out="$work/integration_tests.log"
 hang="$work/hang.txt"
-run_with_deadline "$test_timeout" "$out" "$hang" env NETLENS_TEST_ATTACH_MODE="$mode" CI=true \
+run_with_deadline "$test_timeout" "$out" "$hang" env NETLENS_TEST_ATTACH_MODE="$mode" \
+  NETLENS_TEST_ACCOUNTING="$accounting" CI=true \
   TMPDIR="$work" "$KM_INTEGRATION_TESTS" "$KM_TESTS" --durations yes
 status=$?
 # Children of a killed test run (netlens, nl-traffic) must not outlive the cell. Matched on
