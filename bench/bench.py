@@ -2,8 +2,13 @@
 """netlens benchmark harness. Run it through bench/run.sh, which builds the helpers first.
 
 Parts (docs/performance.md explains every number):
-  per_event    bpf_stats ns/event of each netlens program next to an empty program on the
-               same hook and the bpftrace equivalent, each attached alone, same traffic
+  per_request  BPF ns per nginx request (bpf_stats: run time of all a monitor's programs /
+               requests): netlens (kernel accounting), netlens --accounting events, the
+               bpftrace per-pid sums, empty programs on the per-event hooks; keep-alive and
+               Connection: close, interleaved
+  per_event    bpf_stats ns/event of each netlens program (--accounting events) next to an
+               empty program on the same hook and the bpftrace equivalent, each attached
+               alone, same traffic
   variants     ns/event of prototype send-path programs (bench/bpf/variants.bpf.c)
   profile      ns/event of netlens' send and receive programs cut after each step
                (bench/bpf/profile.bpf.c), on the per_event traffic; not in the default set
@@ -130,6 +135,7 @@ def summary(values):
         raise BenchError("no values to summarise")
     return {
         "mean": statistics.fmean(values),
+        "median": statistics.median(values),
         "min": min(values),
         "max": max(values),
         "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -334,7 +340,8 @@ def sample_count(body):
 
 
 class Netlens:
-    def __init__(self, bench, aggregation="remote", limits=None, name="netlens", binary=None):
+    def __init__(self, bench, aggregation="remote", limits=None, name="netlens", binary=None,
+                 accounting=None):
         self.bench = bench
         self.port = free_port()
         self.config = os.path.join(bench.work, f"{name}-{self.port}.yaml")
@@ -347,8 +354,10 @@ class Netlens:
             f.write("\n".join(lines) + "\n")
         self.log_path = os.path.join(bench.work, f"{name}-{self.port}.log")
         self.log = open(self.log_path, "w")
-        self.proc = bench.procs.start([binary or bench.args.netlens, "--config", self.config],
-                                      stdout=self.log, stderr=subprocess.STDOUT)
+        argv = [binary or bench.args.netlens, "--config", self.config]
+        if accounting:  # default: the daemon's own (kernel)
+            argv += ["--accounting", accounting]
+        self.proc = bench.procs.start(argv, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         self._wait_ready()
 
@@ -657,13 +666,75 @@ class Bench:
                          runs / elapsed)
         return out
 
+    # ---------------------------------------------------------- part 0
+
+    def part_per_request(self):
+        """What each monitor costs per request, all its programs together: the figure that
+        compares a whole tool, whatever its hooks. No scrape during a window (netlens' scrape
+        program runs per scrape, not per request: its cost is in part scrape)."""
+        a = self.args
+        self.stats.set(True)
+        monitors = [
+            ("netlens_kernel", lambda: Netlens(self)),
+            ("netlens_events", lambda: Netlens(self, name="netlens-events", accounting="events")),
+            ("bpftrace", lambda: Bpftrace(self)),
+            ("empty", lambda: Loader(self, self.obj("empty"), EMPTY_ON_HOOKS)),
+        ]
+        kinds = {"keepalive": (16, []), "close": (4, ["-H", "Connection: close"])}
+        url = self.nginx.url("1k")
+        raw = {kind: {label: [] for label, _ in monitors} for kind in kinds}
+        for rnd in range(a.repeats):
+            for kind, (connections, extra) in kinds.items():
+                for label, start in monitors:
+                    log(f"per-request round {rnd + 1}/{a.repeats}: {kind} {label}")
+                    self.quiet(f"per_request round {rnd + 1} {kind} {label}")
+                    mon = start()
+                    try:
+                        ids = mon.prog_ids()
+                        if not ids:
+                            raise BenchError(f"{label} holds no bpf program")
+                        self.mine |= ids
+                        before = bpf_programs()
+                        w = parse_wrk(self.finish(self.wrk(url, a.event_duration, 1, connections,
+                                                           extra=extra), "wrk"))
+                        after = bpf_programs()
+                    finally:
+                        mon.stop()
+                    if w["errors"] or w["requests"] <= 0:
+                        raise BenchError(f"wrk: {w['errors']} errors, {w['requests']} requests")
+                    ns = sum(after[i].get("run_time_ns", 0) - before[i].get("run_time_ns", 0)
+                             for i in ids if i in before and i in after)
+                    runs = sum(after[i].get("run_cnt", 0) - before[i].get("run_cnt", 0)
+                               for i in ids if i in before and i in after)
+                    raw[kind][label].append({"ns_per_request": ns / w["requests"],
+                                             "runs_per_request": runs / w["requests"],
+                                             "requests": w["requests"], "round": rnd + 1})
+        kinds_out = {}
+        for kind, by_label in raw.items():
+            out = {}
+            for label, rs in by_label.items():
+                out[label] = {"ns_per_request": summary([r["ns_per_request"] for r in rs]),
+                              "runs_per_request": summary([r["runs_per_request"] for r in rs])}
+                if label != "bpftrace":
+                    out[label]["ratio_to_bpftrace"] = ratio_summary(
+                        [r["ns_per_request"] for r in rs],
+                        [r["ns_per_request"] for r in by_label["bpftrace"]])
+            kinds_out[kind] = out
+        return {"wrk": f"wrk -t1 -c16 (keepalive) / -c4 -H 'Connection: close' (close) "
+                       f"-d{a.event_duration}s, 1 KiB file",
+                "rounds": a.repeats,
+                "order": "per round: keepalive then close, each: " +
+                         " ".join(label for label, _ in monitors),
+                "kinds": kinds_out, "runs": raw}
+
     # ---------------------------------------------------------- part 1
 
     def part_per_event(self):
         a = self.args
         self.stats.set(True)
+        # The per-event programs: only --accounting events has them.
         monitors = [
-            ("netlens", lambda: Netlens(self)),
+            ("netlens", lambda: Netlens(self, accounting="events")),
             ("empty_tp_btf", lambda: Loader(self, self.obj("empty"), EMPTY_ON_HOOKS)),
             ("empty_tracepoint", lambda: Loader(self, self.obj("empty"), [
                 "empty_send_tp", "empty_recv_tp"])),
@@ -671,7 +742,7 @@ class Bench:
         ]
         if a.baseline_netlens:
             monitors.insert(1, ("netlens_before", lambda: Netlens(
-                self, name="netlens-before", binary=a.baseline_netlens)))
+                self, name="netlens-before", binary=a.baseline_netlens, accounting="events")))
         raw = {}  # (monitor, hook, mode) -> {"program", "ns": [], "eps": []}
         netlens_programs = {}
         for rnd in range(a.repeats):
@@ -1118,6 +1189,7 @@ class Bench:
         }
         self.nginx = Nginx(self)
         parts = {
+            "per_request": self.part_per_request,
             "per_event": self.part_per_event,
             "variants": self.part_variants,
             "profile": self.part_profile,
@@ -1178,6 +1250,13 @@ def host_info(a):
 
 def targets(r):
     out = []
+    for kind, limit in (("keepalive", 50.0), ("close", 1500.0)):
+        row = r.get("per_request", {}).get("kinds", {}).get(kind, {}).get("netlens_kernel")
+        if row:
+            value = row["ns_per_request"]["median"]
+            out.append({"target": f"{kind}: netlens (kernel accounting) BPF ns per request <= "
+                                  f"{limit:.0f}", "value": value, "limit": limit,
+                        "pass": value <= limit})
     for row in r.get("per_event", {}).get("hooks", []):
         out.append({"target": f"{row['netlens_program']} ns/event <= 1.5x empty on "
                               f"{row['hook']}",
@@ -1224,6 +1303,7 @@ def check_numbers(node, path, problems):
 
 
 REQUIRED = {
+    "per_request": ["kinds"],
     "per_event": ["hooks"],
     "variants": ["variants"],
     "profile": ["programs"],
@@ -1280,6 +1360,21 @@ def report(r):
         f"netlens {h['netlens_version']} (git {h['git_head'][:12]}"
         f"{', dirty tree' if h['git_dirty'] else ''})")
     add("")
+    if "per_request" in r:
+        pq = r["per_request"]
+        add(f"### BPF time per nginx request (bpf_stats: all of a monitor's programs / requests; "
+            f"median (min-max) over {pq['rounds']} interleaved rounds; {pq['wrk']})")
+        add("")
+        add("| traffic | monitor | ns/request | runs/request | ratio to bpftrace (median) |")
+        add("| --- | --- | ---: | ---: | ---: |")
+        for kind, by_label in pq["kinds"].items():
+            for label, row in by_label.items():
+                s = row["ns_per_request"]
+                ratio = (f"{row['ratio_to_bpftrace']['median']:.3f}"
+                         if "ratio_to_bpftrace" in row else "-")
+                add(f"| {kind} | {label} | {s['median']:.0f} ({s['min']:.0f}-{s['max']:.0f}) | "
+                    f"{row['runs_per_request']['median']:.2f} | {ratio} |")
+        add("")
     if "per_event" in r:
         pe = r["per_event"]
         add(f"### Per-event cost (bpf_stats, ns/event: mean (min-max) over {pe['rounds']} "
