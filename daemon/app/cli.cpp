@@ -67,8 +67,7 @@ const std::vector<Option>& Options() {
        }},
       {"accounting", '\0', "MODE",
        "how traffic is counted: " + JoinNames(kAccountingNames) +
-           "\n(default: 'accounting' of the configuration, built in: " + kDefaults.accounting +
-           ")",
+           "\n(default: 'accounting' of the configuration, built in: " + kDefaults.accounting + ")",
        [](CliOptions& o, const std::string& v) {
          if (std::find(kAccountingNames.begin(), kAccountingNames.end(), v) ==
              kAccountingNames.end())

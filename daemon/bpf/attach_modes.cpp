@@ -106,13 +106,15 @@ const std::vector<HookSpec>& Hooks() {
           {"nl_cleanup_rbuf_kprobe", "tcp_cleanup_rbuf", false}}}},
        false,
        "events"},
+      // tcp_destroy_sock closes what a missed CLOSE run left; kernel accounting does it at the
+      // next scrape instead (nl_socket_is_conn), without a run per freed socket.
       {"lifecycle",
        {{"tp_btf",
          {{"nl_state_tp_btf", "sock:inet_sock_set_state", false},
-          {"nl_destroy_tp_btf", "tcp:tcp_destroy_sock", true}}},
+          {"nl_destroy_tp_btf", "tcp:tcp_destroy_sock", true, "events"}}},
         {"tracepoint",
          {{"nl_state_tp", "sock:inet_sock_set_state", false},
-          {"nl_destroy_tp", "tcp:tcp_destroy_sock", true}}}}},
+          {"nl_destroy_tp", "tcp:tcp_destroy_sock", true, "events"}}}}},
       {"retransmit",
        {{"tracepoint", {{"nl_retransmit_tp", "tcp:tcp_retransmit_skb", false}}}},
        false,

@@ -14,6 +14,7 @@ struct ProgramSpec {
   const char* program;  // name in ebpf/*.bpf.h
   const char* target;   // tracepoint "category:event" or kernel function
   bool optional;        // loaded only where the kernel has the target (tcp_sendpage < 6.5)
+  const char* accounting = nullptr;  // loaded only with this accounting; nullptr: with both
 };
 
 // One way to serve a hook: the programs that together do it.
@@ -23,9 +24,9 @@ struct ModeSpec {
 };
 
 struct HookSpec {
-  const char* hook;             // socket counters, send/receive, lifecycle, retransmit, accept
-  std::vector<ModeSpec> modes;  // in order of preference
-  bool optional = false;        // netlens runs without it (its metrics stay empty)
+  const char* hook;                  // socket counters, send/receive, lifecycle, retransmit, accept
+  std::vector<ModeSpec> modes;       // in order of preference
+  bool optional = false;             // netlens runs without it (its metrics stay empty)
   const char* accounting = nullptr;  // loaded only with this accounting; nullptr: with both
 };
 

@@ -97,11 +97,57 @@ KernelMaps::KernelMaps(const Tracer& tracer)
       latency_(tracer.maps().tcp_latency),
       stats_(tracer.maps().tcp_stats),
       transitions_(tracer.maps().tcp_transitions),
+      live_map_(tracer.maps().tcp_live),
       cpus_(libbpf_num_possible_cpus()) {}
 
-void KernelMaps::Read(bool drain_closed, KernelSnapshot& snapshot) {
+void KernelMaps::ReadLive(uint32_t records) {
+  records = std::min(records, live_map_.max_entries);
+  live_keys_.resize(records);
+  live_records_.resize(records);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  uint32_t done = 0, token = 0;
+  void* in_batch = nullptr;
+  while (done < records) {
+    uint32_t count = records - done;
+    const int err = bpf_map_lookup_batch(live_map_.fd, in_batch, &token, &live_keys_[done],
+                                         &live_records_[done], &count, &opts);
+    done += count;
+    if (err != 0) break;  // ENOENT: the end of the array
+    in_batch = &token;
+  }
+  if (done < records) {  // kernels without batch operations on arrays: slot by slot
+    for (uint32_t slot = done; slot < records; ++slot) {
+      if (bpf_map_lookup_elem(live_map_.fd, &slot, &live_records_[slot]) != 0)
+        live_records_[slot] = nl_live{};
+    }
+  }
+  std::sort(live_records_.begin(), live_records_.end(),
+            [](const nl_live& a, const nl_live& b) { return a.sock < b.sock; });
+}
+
+void KernelMaps::ApplyLive(KernelSnapshot& snapshot) const {
+  if (live_records_.empty()) return;
+  const auto since = [](__u64 now, __u64 base) -> __u64 { return now > base ? now - base : 0; };
+  for (auto& [sock, conn] : snapshot.conns) {
+    const auto it = std::lower_bound(live_records_.begin(), live_records_.end(), sock,
+                                     [](const nl_live& live, uint64_t s) { return live.sock < s; });
+    if (it == live_records_.end() || it->sock != sock || it->open_ns != conn.open_ns) continue;
+    nl_traffic& traffic = conn.traffic;
+    traffic.bytes_sent =
+        std::max(traffic.bytes_sent, since(it->counters.bytes_sent, conn.base.bytes_sent));
+    traffic.bytes_received = std::max(traffic.bytes_received,
+                                      since(it->counters.bytes_received, conn.base.bytes_received));
+    traffic.retransmits =
+        std::max(traffic.retransmits, since(it->counters.retransmits, conn.base.retransmits));
+  }
+}
+
+void KernelMaps::Read(bool drain_closed, std::optional<uint32_t> live_records,
+                      KernelSnapshot& snapshot) {
+  if (live_records) ReadLive(*live_records);
   ReadHash(totals_, totals_buffer_, snapshot.totals);
   ReadHash(conns_, conns_buffer_, snapshot.conns);
+  ApplyLive(snapshot);
   ReadHash(closed_, closed_buffer_, snapshot.closed);
   if (drain_closed) {
     for (const auto& [key, conn] : snapshot.closed) bpf_map_delete_elem(closed_.fd, &key);

@@ -1,6 +1,7 @@
 // Reads the kernel maps into a KernelSnapshot, with batched lookups.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "bpf/kernel_snapshot.h"
@@ -22,7 +23,10 @@ class KernelMaps {
   // Reads totals, then conns, then closed: the order the kernel's fold relies on
   // (see conn_track.bpf.h). With drain_closed, the closed entries read are deleted.
   // Fills `snapshot` in place: its vectors keep their capacity between scrapes.
-  void Read(bool drain_closed, KernelSnapshot& snapshot);
+  // `live_records`: how many tcp_live records a run of the scrape program just wrote (kernel
+  // accounting); they replace the kept ones. The kept records are applied to every read's
+  // conns, so a read between scrapes never shows a live connection lower than the last scrape.
+  void Read(bool drain_closed, std::optional<uint32_t> live_records, KernelSnapshot& snapshot);
   void DeleteTotals(const std::vector<nl_agg_key>& keys);
   void DeleteLatency(const std::vector<nl_hist_key>& keys);
 
@@ -33,12 +37,18 @@ class KernelMaps {
   const MapInfo& latency() const { return latency_; }
 
  private:
-  MapInfo conns_, totals_, closed_, listeners_, latency_, stats_, transitions_;
+  void ReadLive(uint32_t records);
+  // The kept records' counters, less the entry's base, where they are higher than the entry's.
+  void ApplyLive(KernelSnapshot& snapshot) const;
+
+  MapInfo conns_, totals_, closed_, listeners_, latency_, stats_, transitions_, live_map_;
   int cpus_;
   BatchBuffer<nl_agg_key, nl_agg_value> totals_buffer_;
   BatchBuffer<uint64_t, nl_conn> conns_buffer_;
   BatchBuffer<nl_closed_key, nl_conn> closed_buffer_;
   BatchBuffer<nl_hist_key, nl_hist> latency_buffer_;
+  std::vector<uint32_t> live_keys_;
+  std::vector<nl_live> live_records_;  // the last scrape's, sorted by sock
 };
 
 }  // namespace netlens

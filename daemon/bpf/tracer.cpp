@@ -114,8 +114,10 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
   }
   skel->rodata->nl_recvmsg_flags_arg = recvmsg_flags_arg;
   skel->rodata->nl_kernel_accounting = kernel_accounting ? 1 : 0;
+  skel->rodata->nl_live_slots = limits ? limits->connections : 1;
   if (limits) {
     bpf_map__set_max_entries(skel->maps.tcp_conns, limits->connections);
+    bpf_map__set_max_entries(skel->maps.tcp_live, limits->connections);
     bpf_map__set_max_entries(skel->maps.tcp_totals, limits->aggregates);
     bpf_map__set_max_entries(skel->maps.tcp_closed, limits->closed_connections);
     bpf_map__set_max_entries(skel->maps.tcp_listeners, limits->listeners);
@@ -128,7 +130,8 @@ netlens_bpf* OpenWith(const std::vector<ProgramSpec>& programs,
   } else {
     bpf_map* map;
     bpf_object__for_each_map(map, skel->obj) {
-      if (bpf_map__type(map) == BPF_MAP_TYPE_HASH || bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH)
+      if (bpf_map__type(map) == BPF_MAP_TYPE_HASH || bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH ||
+          map == skel->maps.tcp_live)
         bpf_map__set_max_entries(map, 1);
     }
   }
@@ -225,8 +228,13 @@ std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
     bool found = false;
     for (const ModeSpec& mode : hook.modes) {
       if (forced && attach_mode != mode.mode) continue;
+      ModeSpec wanted{mode.mode, {}};
+      for (const ProgramSpec& program : mode.programs) {
+        if (!program.accounting || tracer->accounting_ == program.accounting)
+          wanted.programs.push_back(program);
+      }
       std::vector<ProgramSpec> usable;
-      std::string why = PrecheckMode(mode, kernel_btf, usable);
+      std::string why = PrecheckMode(wanted, kernel_btf, usable);
       if (why.empty()) why = TrialLoad(usable, btf_path, flags_arg);
       if (!why.empty()) {
         spdlog::debug("{}: {} unavailable: {}", hook.hook, mode.mode, why);
@@ -301,6 +309,7 @@ std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
   NL_MAP(tcp_transitions);
   NL_MAP(tcp_settings);
   NL_MAP(tcp_calls);
+  NL_MAP(tcp_live);
   NL_MAP(proc_cgroups);
   NL_MAP(tgt_settings);
   NL_MAP(tgt_pids);
@@ -371,14 +380,14 @@ void Tracer::AdoptOpenConnections() {
   close(fd);
 }
 
-bool Tracer::ReadSocketCounters() {
-  if (accounting_ != "kernel") return true;
+std::optional<uint32_t> Tracer::ReadSocketCounters() {
+  if (accounting_ != "kernel") return std::nullopt;
   LIBBPF_OPTS(bpf_test_run_opts, run);
   if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.nl_socket_counters_run), &run) != 0) {
     spdlog::warn("reading the socket counters failed: {}", std::strerror(errno));
-    return false;
+    return std::nullopt;
   }
-  return true;
+  return run.retval;
 }
 
 void Tracer::SetKeepClosed(bool keep) {

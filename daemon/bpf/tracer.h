@@ -50,7 +50,7 @@ struct MapInfo {
 // is one line here and one in Tracer::Load (tracer.cpp).
 struct BpfMaps {
   MapInfo tcp_conns, tcp_totals, tcp_closed, tcp_listeners, tcp_latency, tcp_stats, tcp_transitions,
-      tcp_settings, tcp_calls;
+      tcp_settings, tcp_calls, tcp_live;
   MapInfo proc_cgroups;
   MapInfo tgt_settings, tgt_pids, tgt_comms, tgt_cgroups, tgt_procs, tgt_events, tgt_listeners,
       tgt_ignored, tgt_ports, tgt_cidrs, tgt_stats;
@@ -86,9 +86,10 @@ class Tracer {
   const BpfMaps& maps() const { return maps_; }
   // "kernel" (socket counters) or "events" (send/receive hooks): the one loaded.
   const std::string& accounting() const { return accounting_; }
-  // Kernel accounting: brings every live connection's counters in tcp_conns up to date (runs
-  // nl_conns_iter); false if that failed (logged). Does nothing with per-event accounting.
-  bool ReadSocketCounters();
+  // Kernel accounting: runs nl_socket_counters_run, which writes every live connection's
+  // counters to tcp_live; returns how many records (slots 0..N-1), nullopt if it failed (logged)
+  // or with per-event accounting.
+  std::optional<uint32_t> ReadSocketCounters();
   ProgramCounters counters(const std::string& program) const;
   // Connection level: the kernel hands closed connections to user space.
   void SetKeepClosed(bool keep);

@@ -86,8 +86,8 @@ struct Config {
   std::string listen = "127.0.0.1:9750";
   HttpSettings http;
   Level level = Level::kRemote;
-  std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
-  std::string attach_mode = "auto";  // send/receive hooks: auto or one of kAttachModeNames
+  std::string log_level = "info";     // trace, debug, info, warn, error, critical, off
+  std::string attach_mode = "auto";   // send/receive hooks: auto or one of kAttachModeNames
   std::string accounting = "kernel";  // kernel (socket counters) or events (per send/receive)
   Limits limits;
   LatencyBuckets latency_buckets;

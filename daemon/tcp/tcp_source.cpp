@@ -65,8 +65,9 @@ void TcpSource::RefreshLocked(bool read_socket_counters) const {
   // Kernel accounting: live connections' counters, now. Scrapes only: the refresh between
   // scrapes drains and collects; live values may wait (they only grow), and the RTT
   // histogram gets one sample per live connection and scrape, whatever the refresh interval.
-  if (read_socket_counters) tracer_.ReadSocketCounters();
-  maps_.Read(/*drain_closed=*/true, snapshot);
+  const std::optional<uint32_t> live =
+      read_socket_counters ? tracer_.ReadSocketCounters() : std::nullopt;
+  maps_.Read(/*drain_closed=*/true, live, snapshot);
   conns_seen_ = snapshot.conns.size();
   totals_seen_ = snapshot.totals.size();
   closed_seen_ = snapshot.closed.size();
@@ -177,6 +178,7 @@ void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
   overflows.Add({"map"}, {"tcp_closed"}, static_cast<double>(stats[NL_STAT_CLOSED_FULL]));
   overflows.Add({"map"}, {"tcp_listeners"}, static_cast<double>(stats[NL_STAT_LISTENERS_FULL]));
   overflows.Add({"map"}, {"tcp_calls"}, static_cast<double>(stats[NL_STAT_CALLS_FULL]));
+  overflows.Add({"map"}, {"tcp_live"}, static_cast<double>(stats[NL_STAT_LIVE_FULL]));
   out.push_back(overflows.Take());
 
   MetricBuilder late_closes(

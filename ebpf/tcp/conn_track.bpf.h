@@ -86,9 +86,9 @@ static __always_inline __u32 nl_failure_reason(int sk_err) {
  * closed) means a scrape can miss a closing connection once, never count it twice. Only the
  * closer whose delete succeeds folds: a CLOSE, a tcp_destroy_sock and a scrape's stale-entry
  * check may race for one entry. sk_err says why a connect failed. */
-static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
-  struct nl_conn *live = bpf_map_lookup_elem(&tcp_conns, &sock);
-  if (!live) return;
+/* A subprogram, not inlined: its copy of the entry and the caller's new one (nl_conn_start
+ * folding a stale entry) would not fit one 512-byte stack. */
+static __noinline void nl_conn_close_entry(__u64 sock, const struct nl_conn *live, int sk_err) {
   struct nl_conn conn = *live;
   if (bpf_map_delete_elem(&tcp_conns, &sock) != 0) return; /* folded by another, or later */
   bool keep_closed = conn.established && nl_keep_closed();
@@ -116,28 +116,51 @@ static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
   if (keep_closed && !handed_off) nl_traffic_add(&total->untracked, &conn.traffic);
 }
 
-/* Start tracking sk. An entry left under the same pointer (a socket freed
- * without a CLOSE we saw) is folded first so nothing it counted is lost. */
+static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
+  struct nl_conn *live = bpf_map_lookup_elem(&tcp_conns, &sock);
+  if (live) nl_conn_close_entry(sock, live, sk_err);
+}
+
+/* Start tracking sk. At a socket's first transition (SYN_SENT, SYN_RECV: established == 0) an
+ * entry already under its pointer was left by a freed socket whose CLOSE we did not see: it is
+ * folded so nothing it counted is lost, then replaced. Otherwise (established == 1, callers
+ * that found no entry) one there now was made meanwhile by another program, and is returned. */
 static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction,
                                                      __u8 established, bool process_context,
                                                      bool typed) {
   __u64 sock = (__u64)sk;
-  if (bpf_map_lookup_elem(&tcp_conns, &sock)) {
-    nl_stat_inc(NL_STAT_STALE_ENTRIES);
-    nl_conn_close(sock, 0);
-  }
   struct nl_conn conn = {};
   nl_read_tuple(sk, &conn.tuple, typed);
   conn.netns = nl_netns_of(sk, typed);
   conn.direction = direction;
   conn.established = established;
   conn.open_ns = bpf_ktime_get_ns();
-  if (!nl_conn_watched(sk, &conn.tuple, direction, process_context)) return NULL;
+  if (!nl_conn_watched(sk, &conn.tuple, direction, process_context)) {
+    /* Not watched, but a stale entry must not take this socket's events (and an unwatched
+     * socket's bytes): found by the labels test, whose unwatched burst reuses the memory. */
+    struct nl_conn *stale = established ? NULL : bpf_map_lookup_elem(&tcp_conns, &sock);
+    if (stale) {
+      nl_stat_inc(NL_STAT_STALE_ENTRIES);
+      nl_conn_close_entry(sock, stale, 0);
+    }
+    return NULL;
+  }
   if (process_context) nl_take_owner(&conn);
+  /* Insert first, look for a stale entry only when that fails: one map operation less on
+   * every connection's start. */
   if (bpf_map_update_elem(&tcp_conns, &sock, &conn, BPF_NOEXIST) != 0) {
-    struct nl_conn *raced = bpf_map_lookup_elem(&tcp_conns, &sock);
-    if (!raced) nl_stat_inc(NL_STAT_CONNS_FULL);
-    return raced;
+    struct nl_conn *there = bpf_map_lookup_elem(&tcp_conns, &sock);
+    if (!there) {
+      nl_stat_inc(NL_STAT_CONNS_FULL);
+      return NULL;
+    }
+    if (established) return there;
+    nl_stat_inc(NL_STAT_STALE_ENTRIES);
+    nl_conn_close_entry(sock, there, 0);
+    if (bpf_map_update_elem(&tcp_conns, &sock, &conn, BPF_NOEXIST) != 0) {
+      nl_stat_inc(NL_STAT_CONNS_FULL);
+      return NULL;
+    }
   }
   return bpf_map_lookup_elem(&tcp_conns, &sock);
 }
@@ -362,8 +385,10 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
           nl_read_tuple(sk, &conn->tuple, typed);
           conn->established = 1;
         }
-        nl_final_socket_counters(sk, sock);
-        nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
+        if (conn) {
+          nl_final_socket_counters(sk, conn);
+          nl_conn_close_entry(sock, conn, NL_SK_READ(typed, sk, sk_err));
+        }
         nl_forget_socket(sock);
       }
       break;
@@ -376,9 +401,10 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
  * and counted now, and an ignored mark cannot outlive its socket. */
 static __always_inline void nl_on_tcp_destroy(struct sock *sk, bool typed) {
   __u64 sock = (__u64)sk;
-  if (bpf_map_lookup_elem(&tcp_conns, &sock)) {
-    nl_final_socket_counters(sk, sock);
-    nl_conn_close(sock, NL_SK_READ(typed, sk, sk_err));
+  struct nl_conn *conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+  if (conn) {
+    nl_final_socket_counters(sk, conn);
+    nl_conn_close_entry(sock, conn, NL_SK_READ(typed, sk, sk_err));
     nl_stat_inc(NL_STAT_LATE_CLOSES);
   }
   nl_forget_socket(sock);

@@ -11,6 +11,9 @@
 #include "tcp/conn_track.bpf.h"
 #include "tcp/socket_counters.bpf.h"
 
+/* Set by the daemon before loading: tcp_live's max_entries (limits.connections). */
+const volatile __u32 nl_live_slots = 65536;
+
 /* Whether sk is still the socket an established conn was made for. An entry normally lives
  * from its socket's first transition to its CLOSE or tcp_destroy_sock; but under heavy churn
  * an entry now and then outlives its socket with neither seen (the labels test: about one in
@@ -27,26 +30,45 @@ static __always_inline bool nl_socket_is_conn(struct sock *sk, const struct nl_c
          bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
 }
 
-/* One live connection: its counters now, and an RTT sample; an established entry that
- * outlived its socket is closed and folded now, with the counters of its last read (at the
- * latest its close()), instead of showing a connection open that is gone. */
-static long nl_refresh_conn(struct bpf_map *map, __u64 *sock, struct nl_conn *conn, void *ctx) {
+/* Where the next record goes; slots is tcp_live's size. */
+struct nl_live_cursor {
+  __u32 next;
+  __u32 slots;
+};
+
+/* One live connection: a record of its counters now, and an RTT sample; an established entry
+ * that outlived its socket is closed and folded now, with the counters of its last lifecycle
+ * read (at the latest its close()), instead of showing a connection open that is gone. */
+static long nl_refresh_conn(struct bpf_map *map, __u64 *sock, struct nl_conn *conn,
+                            struct nl_live_cursor *cursor) {
   if (!conn->established) return 0; /* nothing counted yet; the ports are final later */
-  struct sock *sk = (struct sock *)*sock;
+  __u64 key = *sock, open_ns = conn->open_ns;
+  struct sock *sk = (struct sock *)key;
   if (!nl_socket_is_conn(sk, conn)) {
     nl_stat_inc(NL_STAT_STALE_ENTRIES);
-    nl_conn_close(*sock, 0);
+    nl_conn_close_entry(key, conn, 0);
     return 0;
   }
-  nl_read_socket_counters(sk, conn);
+  __u32 slot = cursor->next;
+  struct nl_live *live = slot < cursor->slots ? bpf_map_lookup_elem(&tcp_live, &slot) : NULL;
+  if (!live) {
+    nl_stat_inc(NL_STAT_LIVE_FULL);
+    return 1; /* stop: no room (tcp_live is as large as tcp_conns: not expected) */
+  }
+  live->sock = key;
+  live->open_ns = open_ns;
+  nl_socket_counters(sk, &live->counters);
+  cursor->next = slot + 1;
   nl_sample_socket_rtt(sk, conn);
   return 0;
 }
 
-/* Every tracked connection, in every network namespace; returns how many were visited. */
+/* Every tracked connection, in every network namespace; returns how many records it wrote. */
 SEC("raw_tp")
 int nl_socket_counters_run(void *ctx) {
-  return bpf_for_each_map_elem(&tcp_conns, nl_refresh_conn, NULL, 0);
+  struct nl_live_cursor cursor = {.next = 0, .slots = nl_live_slots};
+  bpf_for_each_map_elem(&tcp_conns, nl_refresh_conn, &cursor, 0);
+  return cursor.next;
 }
 
 #endif /* NETLENS_TCP_HOOKS_SCRAPE_BPF_H */

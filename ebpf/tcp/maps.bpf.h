@@ -29,6 +29,13 @@ struct {
 } tcp_latency SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 65536); /* limits.connections, as tcp_conns */
+  __type(key, __u32);
+  __type(value, struct nl_live);
+} tcp_live SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 16384);
   __type(key, struct nl_closed_key);

@@ -69,10 +69,8 @@ static __always_inline void nl_current_socket_counters(struct sock *sk, struct n
 
 /* Before a closing connection is folded (CLOSE, or tcp_destroy_sock after a missed CLOSE):
  * its final counters and one last RTT sample. */
-static __always_inline void nl_final_socket_counters(struct sock *sk, __u64 sock) {
+static __always_inline void nl_final_socket_counters(struct sock *sk, struct nl_conn *conn) {
   if (!nl_kernel_accounting) return;
-  struct nl_conn *conn = bpf_map_lookup_elem(&tcp_conns, &sock);
-  if (!conn) return;
   nl_read_socket_counters(sk, conn);
   nl_sample_socket_rtt(sk, conn);
 }

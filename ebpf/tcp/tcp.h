@@ -73,6 +73,17 @@ struct nl_conn {
   struct nl_counter_base base; /* kernel accounting: counted from here (tcp/adopt.bpf.h) */
 };
 
+/* tcp_live (array, kernel accounting): what one scrape's run of nl_socket_counters_run found,
+ * one record per live connection in slots 0..N-1 (N: the run's return value). The run never
+ * writes into tcp_conns: an entry it visits may be deleted and its memory reused for another
+ * connection while it reads; user space takes a record only for the entry with the same sock
+ * and open_ns, and applies that entry's base. */
+struct nl_live {
+  __u64 sock;
+  __u64 open_ns;
+  struct nl_counter_base counters; /* the socket's counters, base not subtracted */
+};
+
 /* tcp_totals: what closed connections and untracked events leave behind, folded
  * per process and remote endpoint. service_port is the remote port of active
  * connections and the local port of passive ones (the ephemeral port is dropped).
@@ -151,11 +162,15 @@ enum nl_stat {
   NL_STAT_LISTENERS_FULL = 3, /* listen() calls that found no room in tcp_listeners */
   NL_STAT_CALLS_FULL = 4,     /* calls in progress that found no room in tcp_calls */
   NL_STAT_LATENCY_FULL = 5,   /* samples that went to the overflow key of tcp_latency */
-  NL_STAT_LATE_CLOSES = 6, /* connections closed at tcp_destroy_sock: their CLOSE run was missed */
-  NL_STAT_ADOPTED = 7,     /* connections open before netlens started, found at start-up */
-  NL_STAT_STALE_ENTRIES =
-      8, /* entries that outlived their socket, neither CLOSE nor destroy seen */
-  NL_STAT_MAX = 9,
+  /* connections closed at tcp_destroy_sock: their CLOSE run was missed */
+  NL_STAT_LATE_CLOSES = 6,
+  /* connections open before netlens started, found at start-up */
+  NL_STAT_ADOPTED = 7,
+  /* entries that outlived their socket, neither its CLOSE nor its destroy seen */
+  NL_STAT_STALE_ENTRIES = 8,
+  /* live connections a scrape found no tcp_live slot for */
+  NL_STAT_LIVE_FULL = 9,
+  NL_STAT_MAX = 10,
 };
 
 /* The tcp_totals key that takes what finds no room: pid 0, direction NL_DIR_OVERFLOW. */

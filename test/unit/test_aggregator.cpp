@@ -169,9 +169,8 @@ TEST_CASE("a process found gone expires only after a scrape has shown its series
   AggregatorSettings settings = At(Level::kProcess);
   settings.process_ttl = std::chrono::seconds(2);
   Aggregator agg(settings);
-  agg.Update(KernelSnapshot{.totals = {Folded(Conn(78, "burst", NL_DIR_ACTIVE, 40000, 80, 1000,
-                                                   0))}},
-             t0);
+  agg.Update(
+      KernelSnapshot{.totals = {Folded(Conn(78, "burst", NL_DIR_ACTIVE, 40000, 80, 1000, 0))}}, t0);
   auto gone = [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; };
   REQUIRE(agg.CollectGarbage(t0, gone).totals.empty());  // found gone, not shown yet
   REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(6), gone).totals.empty());
