@@ -1,7 +1,10 @@
 // labels.pid: false — short-lived processes of one comm share one series, exact and monotonic
 // while netlens forgets them (process_ttl), against the real kernel and daemon.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <set>
@@ -145,6 +148,59 @@ TEST_CASE("labels: with pid off, short-lived processes of one comm share one exa
   RequireNoSeries(scrape, client_comm);
   RequireNoSeries(scrape, server_comm);
   REQUIRE(std::chrono::steady_clock::now() - forgotten >= std::chrono::seconds(7));
+}
+
+TEST_CASE("labels: a SIGHUP that turns pid off sums the processes' series, exactly",
+          "[labels][pid_off]") {
+  const std::string client_comm = UniqueComm(), server_comm = UniqueComm();
+  NetlensProcess netlens("process", {},
+                         "labels:\n  pid: true\ntargets:\n  include:\n    - comm: " + client_comm +
+                             "\n    - comm: " + server_comm + "\n");
+  const TrafficOptions options{.comm = client_comm,
+                               .server_comm = server_comm,
+                               .connections = 2,
+                               .rounds = 3,
+                               .request = 500,
+                               .response = 2500};
+  constexpr uint64_t kRuns = 3;
+  std::vector<TrafficReport> reports;
+  for (uint64_t run = 0; run < kRuns; ++run) reports.push_back(RunTraffic(options));
+  const Scrape per_process = netlens.ScrapeMetrics();
+  for (const TrafficReport& report : reports) {
+    for (const Side& side : {ClientSide(options, report), ServerSide(options, report)}) {
+      INFO("the " << side.role << " side of nl-traffic, pid " << side.process.at("pid"));
+      RequireTraffic(per_process, side.process, side.counts);
+    }
+  }
+
+  std::string config;
+  {
+    std::ifstream in(netlens.config_path());
+    config.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = config.find("pid: true");
+  REQUIRE(at != std::string::npos);
+  config.replace(at, 9, "pid: false");
+  std::ofstream(netlens.config_path()) << config;
+  const auto reloads = [&] {
+    return Sum(netlens.ScrapeMetrics().samples, metric::kConfigReloadsTotal,
+               {{"result", "success"}});
+  };
+  netlens.Signal(SIGHUP);
+  for (int i = 0; i < 100 && reloads() == 0; ++i) std::this_thread::sleep_for(milliseconds(50));
+  REQUIRE(reloads() == 1);
+
+  // The series start afresh from what the kernel holds: every process (none is forgotten yet).
+  const uint64_t connections = kRuns * options.connections;
+  const SideTotals client{{{"comm", client_comm}, {"direction", std::string(metric::kActive)}},
+                          {{"comm", client_comm}},
+                          Times(ExpectedClientCounts(options), kRuns),
+                          connections};
+  const SideTotals server{{{"comm", server_comm}, {"direction", std::string(metric::kPassive)}},
+                          {{"comm", server_comm}},
+                          Times(ExpectedServerCounts(options), kRuns),
+                          connections};
+  RequireTotals(netlens.ScrapeMetrics(), client, server);
 }
 
 }  // namespace
