@@ -383,3 +383,19 @@ TEST_CASE("labels.pid switched by a reload starts the series afresh from the ker
   agg.Update(snap, t0);
   REQUIRE(Traffic(agg, {"10", "worker"}).value[0] == 100);
 }
+
+TEST_CASE("labels.pid off: a closed connection's series goes closed_connection_retention later") {
+  AggregatorSettings settings = WithoutPid(Level::kConnection, std::chrono::seconds(3600));
+  settings.closed_retention = std::chrono::seconds(300);
+  Aggregator agg(settings);
+  const nl_conn c = Conn(3, "cli", NL_DIR_ACTIVE, 41000, 6379, 10, 20);
+  const std::vector<std::string> labels{"cli",   "active",   "ipv4", "10.0.0.1",
+                                        "41000", "10.0.0.2", "6379"};
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}, .closed = {{{0x1, c.open_ns}, c}}}, t0);
+  REQUIRE(Traffic(agg, labels).value[0] == 10);
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}}, t0 + std::chrono::seconds(300));
+  REQUIRE(Traffic(agg, labels).value[0] == 10);
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}}, t0 + std::chrono::seconds(301));
+  REQUIRE(agg.traffic().series().empty());
+  REQUIRE(Connections(agg, {"cli", "active", "ipv4", "10.0.0.2", "6379"}).value[0] == 1);
+}
