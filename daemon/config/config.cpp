@@ -329,7 +329,8 @@ struct LabelKey {
   std::string_view name;
   bool LabelSettings::*member;
 };
-constexpr std::array<LabelKey, 10> kLabelKeys = {{
+constexpr std::array<LabelKey, 11> kLabelKeys = {{
+    {"pid", &LabelSettings::pid},
     {"exe", &LabelSettings::exe},
     {"cgroup", &LabelSettings::cgroup},
     {"container_id", &LabelSettings::container_id},

@@ -44,8 +44,10 @@ struct ServiceRule {
   bool operator==(const ServiceRule&) const = default;
 };
 
-// Labels from process metadata, each switchable (config `labels`, `metadata`, `services`).
+// Labels from process metadata, each switchable (config `labels`, `metadata`, `services`),
+// and the pid label itself.
 struct LabelSettings {
+  bool pid = true;  // off: processes with the same other labels (comm, ...) share one series
   bool exe = false;
   bool cgroup = false;
   bool container_id = true;

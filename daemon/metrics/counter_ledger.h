@@ -41,11 +41,16 @@ using SteadyClock = std::chrono::steady_clock;
 // the series belongs to (pid 0: none), for expiry. A process is (pid,
 // start_time): a key seen with a newer start time than its series belongs to a
 // new process that reused the pid, and the old process's series ends there.
+// A shared series (no pid label: labels.pid false) is fed by every process with
+// its labels and belongs to none of them (pid and start_time 0): it outlives the
+// sources of its processes, which vanish as they are forgotten, and is dropped
+// by ExpireOrphans once none has fed it for a while.
 struct SeriesRef {
   std::vector<std::string> labels;
   uint32_t pid = 0;
   std::string comm;
   uint64_t start_time = 0;
+  bool shared = false;
 };
 
 std::string SeriesKeyOf(const std::vector<std::string>& labels);
@@ -59,6 +64,8 @@ class CounterLedger {
     uint32_t pid = 0;
     std::string comm;
     uint64_t start_time = 0;
+    bool shared = false;
+    std::optional<SteadyClock::time_point> orphaned;  // shared: since when no source feeds it
     Counters value{};   // what the series exports; always 0 for a folded key
     Counters credit{};  // counted through sources that have since vanished
     SteadyClock::time_point last_change{};
@@ -163,6 +170,10 @@ class CounterLedger {
     for (auto& [key, series] : series_) {
       series.traffic = series.traffic * decay + static_cast<double>(series.pending);
       series.pending = 0;
+      if (series.sources > 0)
+        series.orphaned.reset();
+      else if (series.shared && !series.orphaned)
+        series.orphaned = now;
       if (key != overflow_key_) kept.emplace_back(series.traffic, key);
     }
     for (auto it = folded_.begin(); it != folded_.end();) {
@@ -193,14 +204,16 @@ class CounterLedger {
   }
 
   // Drops every series and key of the processes (pid, start_time) and the sources feeding
-  // them. One pass over each table whatever the number of processes: thousands of short-lived
-  // processes expire in the same scrape (the soak test's churn), and a pass per process made
-  // that scrape quadratic (tens of seconds for 3000 processes).
+  // them; shared series belong to no process and stay, their sources vanish later. One pass over
+  // each table whatever the number of processes: thousands of short-lived processes expire in the
+  // same scrape (the soak test's churn), and a pass per process made that scrape quadratic (tens of
+  // seconds for 3000 processes).
   void DropProcesses(const std::set<std::pair<uint32_t, uint64_t>>& processes) {
     std::unordered_set<std::string> keys;
     auto collect = [&](const auto& table) {
       for (const auto& [key, series] : table)
-        if (key != overflow_key_ && processes.count({series.pid, series.start_time}))
+        if (key != overflow_key_ && !series.shared &&
+            processes.count({series.pid, series.start_time}))
           keys.insert(key);
     };
     collect(series_);
@@ -217,13 +230,26 @@ class CounterLedger {
   void DropProcess(uint32_t pid, uint64_t start_time) { DropProcesses({{pid, start_time}}); }
 
   // Drops keys no source feeds any more and that did not change for `retention`.
+  // Shared keys are left to ExpireOrphans.
   void ExpireIdle(SteadyClock::duration retention, SteadyClock::time_point now) {
     auto idle = [&](const auto& entry) {
-      return entry.first != overflow_key_ && entry.second.sources == 0 &&
+      return entry.first != overflow_key_ && !entry.second.shared && entry.second.sources == 0 &&
              now - entry.second.last_change > retention;
     };
     std::erase_if(series_, idle);
     std::erase_if(folded_, idle);
+  }
+
+  // Drops shared series that no source has fed for `retention`, counted from the
+  // EndScrape that first found them without one (their last process forgotten,
+  // their last connection closed). Until then a new source of the same labels
+  // adds to the series where it stands.
+  void ExpireOrphans(SteadyClock::duration retention, SteadyClock::time_point now) {
+    std::erase_if(series_, [&](const auto& entry) {
+      const Series& series = entry.second;
+      return series.shared && series.sources == 0 && series.orphaned &&
+             now - *series.orphaned > retention;
+    });
   }
 
   // The exported series: kept keys and the overflow series.
@@ -267,16 +293,17 @@ class CounterLedger {
     const std::string key = SeriesKeyOf(ref.labels);
     if (key == overflow_key_) return &Overflow();
     if (Series* existing = Find(key)) {
-      if (existing->start_time == ref.start_time) return existing;
+      if (existing->shared || existing->start_time == ref.start_time) return existing;
       if (ref.start_time < existing->start_time) return nullptr;
       DropKey(key, /*keep_sources=*/true);  // the pid was reused: the old series ends
     }
     const bool fits = kept_count() + 1 < budget_;
     Series& series = fits ? series_[key] : folded_[key];
     series.labels = ref.labels;
-    series.pid = ref.pid;
+    series.pid = ref.shared ? 0 : ref.pid;
     series.comm = ref.comm;
-    series.start_time = ref.start_time;
+    series.start_time = ref.shared ? 0 : ref.start_time;
+    series.shared = ref.shared;
     series.last_change = now;
     if (!fits) Overflow();
     return &series;

@@ -11,6 +11,12 @@ namespace {
 
 enum SourceKind { kLiveConnection = 1, kTotals = 2, kClosedConnection = 3 };
 
+// The labels before the metadata ones; without the pid label when labels.pid is off.
+std::vector<std::string> ProcessLabelNames(std::vector<std::string> names, bool pid) {
+  if (!pid) names.erase(names.begin());
+  return names;
+}
+
 std::vector<std::string> TrafficLabelNames(Level level) {
   switch (level) {
     case Level::kProcess:
@@ -85,18 +91,32 @@ Aggregator::Aggregator(const AggregatorSettings& settings)
     : settings_(settings),
       process_labels_(
           std::make_unique<ProcessLabels>(settings.labels, settings.proc_root, settings.cgroup_of)),
-      traffic_labels_(Concat(TrafficLabelNames(settings.level), process_labels_->names())),
-      connection_labels_(Concat(ConnectionLabelNames(settings.level), process_labels_->names())),
+      traffic_labels_(
+          Concat(ProcessLabelNames(TrafficLabelNames(settings.level), settings.labels.pid),
+                 process_labels_->names())),
+      connection_labels_(
+          Concat(ProcessLabelNames(ConnectionLabelNames(settings.level), settings.labels.pid),
+                 process_labels_->names())),
       traffic_(traffic_labels_.size(), settings.series_budget, kTrafficWeights),
       connections_(connection_labels_.size(), settings.series_budget),
       latency_(MakeLedgers<HistogramLedger>(connection_labels_.size(), settings.series_budget,
                                             kHistogramWeights,
                                             std::make_index_sequence<NL_HIST_KINDS>())) {}
 
+SeriesRef Aggregator::ProcessRef(uint32_t pid, const char comm[NL_COMM_LEN]) const {
+  SeriesRef ref{{}, pid, CommLabel(comm)};
+  if (settings_.labels.pid) ref.labels.push_back(std::to_string(pid));
+  ref.labels.push_back(ref.comm);
+  return ref;
+}
+
 void Aggregator::AddProcess(SeriesRef& ref, uint32_t pid, uint64_t start_time, uint32_t netns,
                             uint16_t service_port) const {
-  ref.start_time = start_time;
   process_labels_->Append({pid, start_time, netns, service_port, ref.comm}, ref.labels, now_);
+  // Without the pid label a series is every such process's: it belongs to none of them.
+  ref.shared = !settings_.labels.pid;
+  ref.pid = ref.shared ? 0 : pid;
+  ref.start_time = ref.shared ? 0 : start_time;
 }
 
 void Aggregator::Reconfigure(const AggregatorSettings& settings) {
@@ -113,7 +133,7 @@ void Aggregator::Reconfigure(const AggregatorSettings& settings) {
 
 SeriesRef Aggregator::TrafficRefOfConn(const nl_conn& conn) const {
   const nl_tuple& t = conn.tuple;
-  SeriesRef ref{{std::to_string(conn.pid), CommLabel(conn.comm)}, conn.pid, CommLabel(conn.comm)};
+  SeriesRef ref = ProcessRef(conn.pid, conn.comm);
   if (settings_.level != Level::kProcess) {
     ref.labels.push_back(DirectionLabel(conn.direction));
     ref.labels.push_back(FamilyLabel(t.remote_addr));
@@ -135,7 +155,7 @@ SeriesRef Aggregator::TrafficRefOfConn(const nl_conn& conn) const {
 // shown on the side it belongs to.
 SeriesRef Aggregator::TrafficRefOfTotals(const nl_agg_key& key) const {
   if (IsOverflowKey(key)) return OtherRef(traffic_labels_.size());
-  SeriesRef ref{{std::to_string(key.pid), CommLabel(key.comm)}, key.pid, CommLabel(key.comm)};
+  SeriesRef ref = ProcessRef(key.pid, key.comm);
   if (settings_.level != Level::kProcess) {
     ref.labels.push_back(DirectionLabel(key.direction));
     ref.labels.push_back(FamilyLabel(key.remote_addr));
@@ -156,9 +176,8 @@ SeriesRef Aggregator::TrafficRefOfTotals(const nl_agg_key& key) const {
 
 SeriesRef Aggregator::ConnectionRef(const nl_agg_key& key) const {
   if (key.direction == NL_DIR_OVERFLOW) return OtherRef(connection_labels_.size());
-  SeriesRef ref{{std::to_string(key.pid), CommLabel(key.comm), DirectionLabel(key.direction)},
-                key.pid,
-                CommLabel(key.comm)};
+  SeriesRef ref = ProcessRef(key.pid, key.comm);
+  ref.labels.push_back(DirectionLabel(key.direction));
   if (settings_.level != Level::kProcess) {
     ref.labels.push_back(FamilyLabel(key.remote_addr));
     ref.labels.push_back(AddressLabel(key.remote_addr));
@@ -237,6 +256,12 @@ void Aggregator::Update(const KernelSnapshot& snapshot, SteadyClock::time_point 
   }
   for (auto& ledger : latency_) ledger.Sweep(kTotals, now);
   traffic_.ExpireIdle(settings_.closed_retention, now);
+  // Series without a pid label outlive their processes: kept process_ttl after the last one
+  // was forgotten (at connection level, a closed connection's for closed_connection_retention).
+  traffic_.ExpireOrphans(connection_level ? settings_.closed_retention : settings_.process_ttl,
+                         now);
+  connections_.ExpireOrphans(settings_.process_ttl, now);
+  for (auto& ledger : latency_) ledger.ExpireOrphans(settings_.process_ttl, now);
   // 6. Top K by traffic: keys move between their own series and "other".
   traffic_.EndScrape(now);
   connections_.EndScrape(now);

@@ -81,6 +81,8 @@ class Aggregator {
   SeriesRef TrafficRefOfConn(const nl_conn& conn) const;
   SeriesRef TrafficRefOfTotals(const nl_agg_key& key) const;
   SeriesRef ConnectionRef(const nl_agg_key& key) const;
+  // The pid (when labels.pid) and comm labels of a ref.
+  SeriesRef ProcessRef(uint32_t pid, const char comm[NL_COMM_LEN]) const;
   // Process identity of a ref, and the metadata labels after its own.
   void AddProcess(SeriesRef& ref, uint32_t pid, uint64_t start_time, uint32_t netns,
                   uint16_t service_port) const;

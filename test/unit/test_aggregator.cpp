@@ -231,3 +231,170 @@ TEST_CASE("a reused pid ends the old process's series, the new process starts fr
   REQUIRE(expired.totals[0].start_time == old_process.start_time);
   REQUIRE(Traffic(agg, {"77", "worker"}).value[0] == 30);
 }
+
+namespace {
+
+AggregatorSettings WithoutPid(Level level, std::chrono::seconds ttl = std::chrono::seconds(60)) {
+  AggregatorSettings s = At(level);
+  s.labels.pid = false;
+  s.process_ttl = ttl;
+  return s;
+}
+
+// What the kernel holds of a process's closed connection c: totals, and one connection
+// duration sample of `ns` in the latency map.
+nl_conn Process(uint32_t pid, uint64_t start_time, uint16_t lport, uint64_t sent,
+                uint64_t received) {
+  nl_conn c = Conn(pid, "worker", NL_DIR_ACTIVE, lport, 80, sent, received);
+  c.start_time = start_time;
+  return c;
+}
+
+std::pair<nl_agg_key, nl_agg_value> TotalsOf(const nl_conn& c) {
+  auto totals = Folded(c);
+  totals.first.start_time = c.start_time;
+  return totals;
+}
+
+std::pair<nl_hist_key, nl_hist> DurationOf(const nl_conn& c, uint32_t bucket, uint64_t ns) {
+  nl_hist_key key{};
+  key.agg = TotalsOf(c).first;
+  key.kind = NL_HIST_LIFETIME;
+  nl_hist hist{};
+  hist.buckets[bucket] = 1;
+  hist.sum_ns = ns;
+  hist.count = 1;
+  return {key, hist};
+}
+
+}  // namespace
+
+TEST_CASE("labels.pid off: no pid label, one series per comm, summed over its processes") {
+  Aggregator agg(WithoutPid(Level::kProcess));
+  REQUIRE(agg.traffic_labels() == std::vector<std::string>{"comm"});
+  REQUIRE(agg.connection_labels() == std::vector<std::string>{"comm", "direction"});
+  const nl_conn a = Process(10, 1'000'000'000, 40000, 100, 1000);
+  const nl_conn b = Process(11, 2'000'000'000, 40001, 30, 7);
+  KernelSnapshot snap;
+  snap.conns = {{1, a}, {2, b}};
+  agg.Update(snap, t0);
+  REQUIRE(agg.traffic().series().size() == 1);
+  REQUIRE(Traffic(agg, {"worker"}).value[0] == 130);
+  REQUIRE(Traffic(agg, {"worker"}).value[1] == 1007);
+  REQUIRE(Traffic(agg, {"worker"}).pid == 0);
+  REQUIRE(Connections(agg, {"worker", "active"}).value[0] == 2);
+  REQUIRE(agg.open_connections().at({"worker", "active"}) == 2);
+
+  AggregatorSettings remote = WithoutPid(Level::kRemote);
+  Aggregator at_remote(remote);
+  REQUIRE(at_remote.traffic_labels() == std::vector<std::string>{"comm", "direction", "family",
+                                                                 "remote_address", "service_port"});
+  at_remote.Update(snap, t0);
+  REQUIRE(Traffic(at_remote, {"worker", "active", "ipv4", "10.0.0.2", "80"}).value[0] == 130);
+}
+
+TEST_CASE("labels.pid off: a series stays exact and monotonic as its processes are forgotten") {
+  Aggregator agg(WithoutPid(Level::kRemote));
+  const std::vector<std::string> labels{"worker", "active", "ipv4", "10.0.0.2", "80"};
+  nl_conn a = Process(10, 1'000'000'000, 40000, 100, 1000);
+  const nl_conn b = Process(11, 2'000'000'000, 40001, 30, 7);
+  // a is connected, b has closed its connection and exited.
+  KernelSnapshot snap;
+  snap.conns = {{1, a}};
+  snap.totals = {TotalsOf(b)};
+  snap.latency = {DurationOf(b, 20, 1'500'000)};
+  agg.Update(snap, t0);
+  REQUIRE(Traffic(agg, labels).value[0] == 130);
+
+  // a sends 20 more and closes: its 120 reach its own totals key.
+  a.traffic.bytes_sent = 120;
+  snap.conns.clear();
+  snap.totals = {TotalsOf(b), TotalsOf(a)};
+  snap.latency = {DurationOf(b, 20, 1'500'000), DurationOf(a, 22, 5'000'000)};
+  agg.Update(snap, t0 + std::chrono::seconds(1));
+  REQUIRE(Traffic(agg, labels).value[0] == 150);
+  REQUIRE(Connections(agg, labels).value[0] == 2);
+  REQUIRE(Connections(agg, labels).value[1] == 2);
+  REQUIRE(agg.latency(NL_HIST_LIFETIME).series().size() == 1);
+  const auto& duration = agg.latency(NL_HIST_LIFETIME).series().begin()->second;
+  REQUIRE(duration.value[NL_HIST_BUCKETS + 1] == 2);
+  REQUIRE(duration.value[NL_HIST_BUCKETS] == 6'500'000);
+
+  // Both exited: process_ttl later their kernel entries are deleted, not the series.
+  auto gone = [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; };
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(2), gone).totals.empty());
+  agg.NoteShown();
+  const auto expired = agg.CollectGarbage(t0 + std::chrono::seconds(63), gone);
+  REQUIRE(expired.totals.size() == 2);
+  REQUIRE(expired.latency.size() == 2);
+  REQUIRE(Traffic(agg, labels).value[0] == 150);
+  agg.Update(KernelSnapshot{}, t0 + std::chrono::seconds(64));
+  REQUIRE(Traffic(agg, labels).value[0] == 150);
+  REQUIRE(Traffic(agg, labels).value[1] == 1007);
+  REQUIRE(Connections(agg, labels).value[0] == 2);
+  REQUIRE(agg.latency(NL_HIST_LIFETIME).series().begin()->second.value[NL_HIST_BUCKETS + 1] == 2);
+
+  // A later process of the same comm, with a's pid reused: it adds to the same series.
+  const nl_conn c = Process(10, 9'000'000'000, 40002, 5, 6);
+  snap.totals = {TotalsOf(c)};
+  snap.latency = {DurationOf(c, 20, 1'000'000)};
+  agg.Update(snap, t0 + std::chrono::seconds(100));
+  REQUIRE(agg.traffic().series().size() == 1);
+  REQUIRE(Traffic(agg, labels).value[0] == 155);
+  REQUIRE(Traffic(agg, labels).value[1] == 1013);
+  REQUIRE(Connections(agg, labels).value[0] == 3);
+  const auto& after = agg.latency(NL_HIST_LIFETIME).series().begin()->second;
+  REQUIRE(after.value[20] == 2);
+  REQUIRE(after.value[22] == 1);
+  REQUIRE(after.value[NL_HIST_BUCKETS + 1] == 3);
+}
+
+TEST_CASE("labels.pid off: a series no process feeds goes process_ttl after the last one") {
+  Aggregator agg(WithoutPid(Level::kProcess));
+  const nl_conn a = Process(10, 1'000'000'000, 40000, 100, 0);
+  agg.Update(KernelSnapshot{.totals = {TotalsOf(a)}}, t0);
+  auto gone = [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; };
+  agg.CollectGarbage(t0, gone);
+  agg.NoteShown();
+  REQUIRE(agg.CollectGarbage(t0 + std::chrono::seconds(61), gone).totals.size() == 1);
+  const auto forgotten = t0 + std::chrono::seconds(65);  // the first scrape without its entries
+  agg.Update(KernelSnapshot{}, forgotten);
+  agg.Update(KernelSnapshot{}, forgotten + std::chrono::seconds(60));
+  REQUIRE(Traffic(agg, {"worker"}).value[0] == 100);
+  REQUIRE(Connections(agg, {"worker", "active"}).value[0] == 1);
+  agg.Update(KernelSnapshot{}, forgotten + std::chrono::seconds(61));
+  REQUIRE(agg.traffic().series().empty());
+  REQUIRE(agg.connections().series().empty());
+}
+
+TEST_CASE("labels.pid switched by a reload starts the series afresh from the kernel's counts") {
+  Aggregator agg(At(Level::kProcess));
+  const nl_conn a = Process(10, 1'000'000'000, 40000, 100, 0);
+  const nl_conn b = Process(11, 2'000'000'000, 40001, 30, 0);
+  const KernelSnapshot snap{.totals = {TotalsOf(a), TotalsOf(b)}};
+  agg.Update(snap, t0);
+  REQUIRE(agg.traffic().series().size() == 2);
+  agg.Reconfigure(WithoutPid(Level::kProcess));
+  agg.Update(snap, t0);
+  REQUIRE(agg.traffic().series().size() == 1);
+  REQUIRE(Traffic(agg, {"worker"}).value[0] == 130);
+  agg.Reconfigure(At(Level::kProcess));
+  agg.Update(snap, t0);
+  REQUIRE(Traffic(agg, {"10", "worker"}).value[0] == 100);
+}
+
+TEST_CASE("labels.pid off: a closed connection's series goes closed_connection_retention later") {
+  AggregatorSettings settings = WithoutPid(Level::kConnection, std::chrono::seconds(3600));
+  settings.closed_retention = std::chrono::seconds(300);
+  Aggregator agg(settings);
+  const nl_conn c = Conn(3, "cli", NL_DIR_ACTIVE, 41000, 6379, 10, 20);
+  const std::vector<std::string> labels{"cli",   "active",   "ipv4", "10.0.0.1",
+                                        "41000", "10.0.0.2", "6379"};
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}, .closed = {{{0x1, c.open_ns}, c}}}, t0);
+  REQUIRE(Traffic(agg, labels).value[0] == 10);
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}}, t0 + std::chrono::seconds(300));
+  REQUIRE(Traffic(agg, labels).value[0] == 10);
+  agg.Update(KernelSnapshot{.totals = {Folded(c)}}, t0 + std::chrono::seconds(301));
+  REQUIRE(agg.traffic().series().empty());
+  REQUIRE(Connections(agg, {"cli", "active", "ipv4", "10.0.0.2", "6379"}).value[0] == 1);
+}

@@ -36,6 +36,7 @@ void RequireDefaultValues(const Config& config) {
   CHECK(config.http.request_timeout == 10s);
   CHECK(config.http.max_connections == 1024);
   CHECK(config.http.max_connections_per_peer == 128);
+  CHECK(config.labels.pid);
 }
 
 void RequireSameSettings(const Config& a, const Config& b) {
@@ -52,6 +53,7 @@ void RequireSameSettings(const Config& a, const Config& b) {
   CHECK(a.latency_buckets.min == b.latency_buckets.min);
   CHECK(a.latency_buckets.max == b.latency_buckets.max);
   CHECK(a.http == b.http);
+  CHECK(a.labels == b.labels);
 }
 
 // The repository's config/ directory, found from this file's path as the compiler saw it.
@@ -105,9 +107,9 @@ TEST_CASE("The embedded default configuration equals Config{}", "[config]") {
   SECTION("it sets every key, so it documents every key") {
     for (std::string_view key :
          {"\nlisten: ", "\nlog_level: ", "\naggregation: ", "\nprocess_ttl: ",
-          "\nclosed_connection_retention: ", "\nlimits:\n",
-          "\n  connections: ", "\n  aggregates: ", "\n  closed_connections: ", "\n  listeners: ",
-          "\n  series_per_family: ", "\nlatency_buckets:\n", "\n  min: ", "\n  max: "}) {
+          "\nclosed_connection_retention: ", "\nlimits:\n", "\n  connections: ", "\n  aggregates: ",
+          "\n  closed_connections: ", "\n  listeners: ", "\n  series_per_family: ",
+          "\nlatency_buckets:\n", "\n  min: ", "\n  max: ", "\nlabels:\n", "\n  pid: "}) {
       CAPTURE(key);
       CHECK(EmbeddedDefaultConfig().find(key) != std::string_view::npos);
     }
@@ -563,6 +565,9 @@ TEST_CASE("labels, metadata and services rules", "[config]") {
   CHECK(labels.netns);
   CHECK(labels.instance);
   CHECK(labels.pod);  // untouched: default
+  CHECK(labels.pid);  // the default: series per process
+  CHECK_FALSE(ParseConfig("labels:\n  pid: false\n", "t.yaml").labels.pid);
+  CHECK(ParseConfig("labels:\n  pid: true\n  exe: true\n", "t.yaml").labels.pid);
   CHECK(labels.instance_value == "web-1");
   CHECK(labels.pods_directory == "/tmp/pods");
   CHECK(labels.refresh == std::chrono::seconds(10));
@@ -573,6 +578,12 @@ TEST_CASE("labels, metadata and services rules", "[config]") {
 
   CHECK(ErrorOf("labels:\n  exe: yes\n") ==
         "t.yaml:2:8: 'labels.exe' must be true or false, got 'yes'");
+  CHECK(ErrorOf("labels:\n  pid: no\n") ==
+        "t.yaml:2:8: 'labels.pid' must be true or false, got 'no'");
+  CHECK(ErrorOf("labels:\n  pid:\n    - false\n").rfind("t.yaml:3:5: 'labels.pid' must be", 0) ==
+        0);
+  CHECK(ErrorOf("labels:\n  pids: false\n")
+            .rfind("t.yaml:2:3: unknown key 'pids' in 'labels' (did you mean 'pid'?)", 0) == 0);
   CHECK(ErrorOf("labels:\n  pods: true\n")
             .rfind("t.yaml:2:3: unknown key 'pods' in 'labels' "
                    "(did you mean 'pod'?)",

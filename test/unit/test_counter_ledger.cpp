@@ -321,3 +321,102 @@ TEST_CASE("recent traffic decays with time, not with the number of scrapes") {
   REQUIRE(ValueOf(ledger, "other") == 1000 + 210);  // a's value, b's growth while folded
   REQUIRE(ValueOf(ledger, "b") == 0);               // b starts from its promotion
 }
+
+namespace {
+
+// A series of labels.pid off, which every process with its labels feeds.
+SeriesRef Shared(const std::string& name) {
+  SeriesRef ref{{name}, 0, "c"};
+  ref.shared = true;
+  return ref;
+}
+
+struct Reading {
+  std::string source;
+  int kind;  // kLive: a live connection, folding into ref once it closes; kTotals
+  uint64_t value;
+};
+
+// One scrape of sources feeding ref, in the Aggregator's order: live connections, then totals.
+void ScrapeOf(Ledger& ledger, const SeriesRef& ref, const std::vector<Reading>& readings,
+              SteadyClock::time_point now) {
+  ledger.BeginScrape();
+  for (int kind : {kLive, kTotals}) {
+    for (const Reading& r : readings)
+      if (r.kind == kind)
+        ledger.Observe(r.source, kind, ref, kind == kLive ? &ref : nullptr, {r.value}, now);
+    ledger.Sweep(kind, now);
+  }
+  ledger.EndScrape(now);
+}
+
+}  // namespace
+
+TEST_CASE("a shared series sums its processes and keeps what a vanished one counted") {
+  Ledger ledger(1, 100);
+  const SeriesRef worker = Shared("worker");
+  // Process a is connected; b has closed its connection.
+  ScrapeOf(ledger, worker, {{"conn-a", kLive, 100}, {"totals-b", kTotals, 40}}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 140);
+  // a sends 20 more and closes: its 120 reach a's totals, a new source.
+  ScrapeOf(ledger, worker, {{"totals-a", kTotals, 120}, {"totals-b", kTotals, 40}}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 160);
+  // a and b are forgotten (their kernel entries deleted): the series keeps its value.
+  ScrapeOf(ledger, worker, {}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 160);
+  REQUIRE(ledger.series().at(netlens::SeriesKeyOf({"worker"})).sources == 0);
+  // A later process of the same labels adds to it, from its first byte.
+  ScrapeOf(ledger, worker, {{"totals-c", kTotals, 7}}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 167);
+}
+
+TEST_CASE("folds into a shared series count once, whichever process's totals show them first") {
+  Ledger ledger(1, 100);
+  const SeriesRef worker = Shared("worker");
+  ScrapeOf(ledger, worker, {{"conn-a", kLive, 100}, {"conn-b", kLive, 50}}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 150);
+  // Both close; a's fold is visible at once, b's one scrape late.
+  ScrapeOf(ledger, worker, {{"totals-a", kTotals, 100}}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 150);
+  ScrapeOf(ledger, worker, {{"totals-a", kTotals, 100}, {"totals-b", kTotals, 50}}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 150);
+  // a is forgotten; only b's new traffic counts from here on.
+  ScrapeOf(ledger, worker, {{"totals-b", kTotals, 53}}, t0);
+  REQUIRE(ValueOf(ledger, "worker") == 153);
+}
+
+TEST_CASE("a shared series is neither ended by a newer process nor dropped with a process") {
+  Ledger ledger(1, 100);
+  ScrapeOf(ledger, Shared("worker"), {{"old-totals", kTotals, 500}, {"new-totals", kTotals, 7}},
+           t0);
+  REQUIRE(ValueOf(ledger, "worker") == 507);
+  REQUIRE(ledger.series().begin()->second.pid == 0);
+  ledger.DropProcesses({{77, 0}, {0, 0}});  // it belongs to no process: nothing goes
+  ledger.ExpireIdle(std::chrono::seconds(1), t0 + std::chrono::hours(1));  // nor is it idle's
+  REQUIRE(ValueOf(ledger, "worker") == 507);
+}
+
+TEST_CASE("a shared series without sources expires its retention after it lost the last one") {
+  Ledger ledger(1, 100);
+  const SeriesRef worker = Shared("worker");
+  const auto retention = std::chrono::seconds(300);
+  ScrapeOf(ledger, worker, {{"totals-a", kTotals, 10}}, t0);
+  ledger.ExpireOrphans(retention, t0 + std::chrono::hours(1));  // fed: never an orphan
+  REQUIRE(ledger.series().size() == 1);
+  const auto forgotten = t0 + std::chrono::hours(1);
+  ScrapeOf(ledger, worker, {}, forgotten);
+  ledger.ExpireOrphans(retention, forgotten + retention);
+  REQUIRE(ValueOf(ledger, "worker") == 10);
+  // A new process within the retention: the series goes on, and is no orphan any more.
+  const auto back = forgotten + std::chrono::seconds(200);
+  ScrapeOf(ledger, worker, {{"totals-b", kTotals, 5}}, back);
+  ledger.ExpireOrphans(retention, back + std::chrono::hours(2));
+  REQUIRE(ValueOf(ledger, "worker") == 15);
+  // It goes too: 300 s after the scrape that found the series without sources.
+  const auto gone = back + std::chrono::hours(3);
+  ScrapeOf(ledger, worker, {}, gone);
+  ledger.ExpireOrphans(retention, gone + retention);
+  REQUIRE(ledger.series().size() == 1);
+  ledger.ExpireOrphans(retention, gone + retention + std::chrono::seconds(1));
+  REQUIRE(ledger.series().empty());
+}
