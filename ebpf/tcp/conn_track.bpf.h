@@ -86,9 +86,10 @@ static __always_inline __u32 nl_failure_reason(int sk_err) {
  * closed) means a scrape can miss a closing connection once, never count it twice. Only the
  * closer whose delete succeeds folds: a CLOSE, a tcp_destroy_sock and a scrape's stale-entry
  * check may race for one entry. sk_err says why a connect failed. */
-/* A subprogram, not inlined: its copy of the entry and the caller's new one (nl_conn_start
- * folding a stale entry) would not fit one 512-byte stack. */
-static __noinline void nl_conn_close_entry(__u64 sock, const struct nl_conn *live, int sk_err) {
+/* Inlined: as a subprogram its frame and the state program's together pass the 512 bytes
+ * Linux 6.1 allows for a call chain ("combined stack size of 2 calls is 576"). */
+static __always_inline void nl_conn_close_entry(__u64 sock, const struct nl_conn *live,
+                                                int sk_err) {
   struct nl_conn conn = *live;
   if (bpf_map_delete_elem(&tcp_conns, &sock) != 0) return; /* folded by another, or later */
   bool keep_closed = conn.established && nl_keep_closed();
@@ -123,44 +124,34 @@ static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
 
 /* Start tracking sk. At a socket's first transition (SYN_SENT, SYN_RECV: established == 0) an
  * entry already under its pointer was left by a freed socket whose CLOSE we did not see: it is
- * folded so nothing it counted is lost, then replaced. Otherwise (established == 1, callers
- * that found no entry) one there now was made meanwhile by another program, and is returned. */
+ * folded first, watched or not (else it would take this socket's events and bytes: found by the
+ * labels test, whose unwatched burst reuses the memory), so nothing it counted is lost.
+ * Otherwise (established == 1, callers that found no entry) one there now was made meanwhile
+ * by another program, and is returned. The stale entry is folded before this one is built: the
+ * two copies of an entry do not fit the stack together (Linux 6.1's 512 bytes). */
 static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction,
                                                      __u8 established, bool process_context,
                                                      bool typed) {
   __u64 sock = (__u64)sk;
+  if (!established) {
+    struct nl_conn *stale = bpf_map_lookup_elem(&tcp_conns, &sock);
+    if (stale) {
+      nl_stat_inc(NL_STAT_STALE_ENTRIES);
+      nl_conn_close_entry(sock, stale, 0);
+    }
+  }
   struct nl_conn conn = {};
   nl_read_tuple(sk, &conn.tuple, typed);
   conn.netns = nl_netns_of(sk, typed);
   conn.direction = direction;
   conn.established = established;
   conn.open_ns = bpf_ktime_get_ns();
-  if (!nl_conn_watched(sk, &conn.tuple, direction, process_context)) {
-    /* Not watched, but a stale entry must not take this socket's events (and an unwatched
-     * socket's bytes): found by the labels test, whose unwatched burst reuses the memory. */
-    struct nl_conn *stale = established ? NULL : bpf_map_lookup_elem(&tcp_conns, &sock);
-    if (stale) {
-      nl_stat_inc(NL_STAT_STALE_ENTRIES);
-      nl_conn_close_entry(sock, stale, 0);
-    }
-    return NULL;
-  }
+  if (!nl_conn_watched(sk, &conn.tuple, direction, process_context)) return NULL;
   if (process_context) nl_take_owner(&conn);
-  /* Insert first, look for a stale entry only when that fails: one map operation less on
-   * every connection's start. */
   if (bpf_map_update_elem(&tcp_conns, &sock, &conn, BPF_NOEXIST) != 0) {
-    struct nl_conn *there = bpf_map_lookup_elem(&tcp_conns, &sock);
-    if (!there) {
-      nl_stat_inc(NL_STAT_CONNS_FULL);
-      return NULL;
-    }
-    if (established) return there;
-    nl_stat_inc(NL_STAT_STALE_ENTRIES);
-    nl_conn_close_entry(sock, there, 0);
-    if (bpf_map_update_elem(&tcp_conns, &sock, &conn, BPF_NOEXIST) != 0) {
-      nl_stat_inc(NL_STAT_CONNS_FULL);
-      return NULL;
-    }
+    struct nl_conn *raced = bpf_map_lookup_elem(&tcp_conns, &sock);
+    if (!raced) nl_stat_inc(NL_STAT_CONNS_FULL);
+    return raced;
   }
   return bpf_map_lookup_elem(&tcp_conns, &sock);
 }

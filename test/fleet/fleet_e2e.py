@@ -521,14 +521,16 @@ def run(args, tmp, processes, webhook):
         "--log.level=debug"])
 
     # netlens as the DaemonSet runs it: its ConfigMap's config, and only the capabilities the
-    # DaemonSet adds (root's capabilities after exec are its bounding set).
+    # DaemonSet adds (root's capabilities after exec are its bounding set). With --accounting
+    # events: the checks below cover the call counts and response times of the dashboards and
+    # recording rules, which only per-event accounting has.
     configmap_netlens_config(repo, os.path.join(tmp, "netlens.yaml"))
     capabilities = ",".join("+" + c.lower() for c in daemonset_capabilities(repo))
     setpriv = shutil.which("setpriv")
     check(setpriv, "setpriv (util-linux) not found")
     processes.start("netlens", [setpriv, f"--bounding-set=-all,{capabilities}", "--inh-caps=-all",
                                 "--", args.netlens, "--config", f"{tmp}/netlens.yaml",
-                                "--listen", instance])
+                                "--listen", instance, "--accounting", "events"])
 
     with open(os.path.join(repo, "test/fleet/fleet-test.rules.yml")) as f:
         test_rules = f.read().replace("@COMM@", client_comm)

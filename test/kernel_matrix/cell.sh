@@ -119,7 +119,7 @@ attach_args=""
 # runs that accounting; auto runs the default, kernel accounting (socket counters).
 accounting=kernel
 [ "$mode" != auto ] && accounting=events
-grep -q -a -- '--accounting' "$KM_NETLENS" || accounting=""  # an older netlens: one accounting
+grep -q -a 'invalid accounting' "$KM_NETLENS" || accounting=""  # an older netlens: one accounting
 [ -n "$accounting" ] && attach_args="$attach_args --accounting $accounting"
 probe_state=""
 probe_exit=""
