@@ -352,6 +352,11 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
     case TCP_FIN_WAIT1:
     case TCP_LAST_ACK:
       conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+      /* Kernel accounting: a connection without an entry (its SYN_SENT run missed, then left
+       * undecided in softirq) gets one at its close(), where per-event accounting would have at
+       * its first call; found by the hour-long soak. */
+      if (!conn && nl_kernel_accounting && !nl_socket_ignored(sk))
+        conn = nl_conn_start(sk, NL_DIR_UNKNOWN, 1, true, typed);
       if (!conn) break;
       if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
       /* close() or shutdown(): what was written is (nearly) all sent. Read now, an entry whose

@@ -30,6 +30,12 @@ static __always_inline bool nl_socket_is_conn(struct sock *sk, const struct nl_c
          bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
 }
 
+/* A subprogram: inlined, the entry's copy in the callback's frame failed the 6.18 verifier. */
+static __noinline void nl_fold_stale(__u64 sock, const struct nl_conn *conn) {
+  nl_stat_inc(NL_STAT_STALE_ENTRIES);
+  nl_conn_close_entry(sock, conn, 0);
+}
+
 /* Where the next record goes; slots is tcp_live's size. */
 struct nl_live_cursor {
   __u32 next;
@@ -45,8 +51,7 @@ static long nl_refresh_conn(struct bpf_map *map, __u64 *sock, struct nl_conn *co
   __u64 key = *sock, open_ns = conn->open_ns;
   struct sock *sk = (struct sock *)key;
   if (!nl_socket_is_conn(sk, conn)) {
-    nl_stat_inc(NL_STAT_STALE_ENTRIES);
-    nl_conn_close_entry(key, conn, 0);
+    nl_fold_stale(key, conn);
     return 0;
   }
   __u32 slot = cursor->next;
