@@ -14,7 +14,7 @@
 #                  smoke: all)
 #   --netlens PATH the daemon to measure (default: build/netlens, built if missing)
 #   --baseline-netlens PATH
-#                  per_event and end_to_end: measure this daemon too (e.g. built from the
+#                  per_request, per_event and end_to_end: measure this daemon too (e.g. built from the
 #                  commit before a change), interleaved with --netlens, as "before" rows
 #                  (end_to_end: config D)
 #   --profile-alt-ebpf DIR

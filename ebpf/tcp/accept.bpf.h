@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Accept latency: from the moment an accepted connection's socket is created
- * (the handshake's final ACK: LISTEN -> SYN_RECV, the open_ns of its passive
+ * (the handshake's final ACK: SYN_RECV -> ESTABLISHED, the open_ns of its passive
  * entry; the connection enters the accept queue then) to accept()/accept4()
  * returning it. The SYN itself is seen only by the request socket, which the
  * child does not keep, so the handshake's own round trip is not included.

@@ -4,7 +4,7 @@
  * entries here, owned by a process that holds them, and counted from now on (their counters
  * now are the entry's base). The daemon runs this iterator once, right after attaching the
  * lifecycle programs (Tracer::Attach): a connection made meanwhile has its entry from SYN_SENT
- * or SYN_RECV already, and is left as it is.
+ * or SYN_RECV -> ESTABLISHED already, and is left as it is.
  *
  * What it cannot see: a socket held by no process's file table at that moment (in flight in
  * an SCM_RIGHTS message, or only in io_uring's fixed files), and sockets of processes when
@@ -50,7 +50,7 @@ int nl_adopt_iter(struct bpf_iter__task_file *ctx) {
   bpf_probe_read_kernel(conn.comm, NL_COMM_LEN, leader->comm);
   conn.start_time = leader->start_boottime;
   conn.owner = NL_OWNER_PROCESS;
-  nl_socket_counters(sk, &conn.base);
+  nl_socket_counters(sk, false, &conn.base); /* once, at start */
   if (bpf_map_update_elem(&tcp_conns, &key, &conn, BPF_NOEXIST) == 0) {
     nl_stat_inc(NL_STAT_ADOPTED);
   } else if (!bpf_map_lookup_elem(&tcp_conns, &key)) {

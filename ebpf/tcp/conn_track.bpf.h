@@ -122,38 +122,64 @@ static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
   if (live) nl_conn_close_entry(sock, live, sk_err);
 }
 
-/* Start tracking sk. At a socket's first transition (SYN_SENT, SYN_RECV: established == 0) an
- * entry already under its pointer was left by a freed socket whose CLOSE we did not see: it is
- * folded first, watched or not (else it would take this socket's events and bytes: found by the
- * labels test, whose unwatched burst reuses the memory), so nothing it counted is lost.
- * Otherwise (established == 1, callers that found no entry) one there now was made meanwhile
- * by another program, and is returned. The stale entry is folded before this one is built: the
- * two copies of an entry do not fit the stack together (Linux 6.1's 512 bytes). */
-static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction,
-                                                     __u8 established, bool process_context,
+/* How nl_conn_start starts an entry. */
+enum nl_start {
+  /* The socket's first transition (SYN_SENT; SYN_RECV -> ESTABLISHED of an accepted one): an
+   * entry already under its pointer was left by a freed socket whose CLOSE we did not see. */
+  NL_START_FIRST = 1,
+  NL_START_ESTABLISHED = 2, /* the connection is established (now, or before we saw it) */
+  NL_START_PROCESS = 4,     /* process context: the current process owns it */
+  NL_START_LISTENER = 8,    /* accepted: owned by its listener's process until accept() */
+  NL_START_ENTRY = 16,      /* the caller wants the entry: one more lookup */
+};
+
+/* The owner of an accepted connection until its accept(): the process that listens. */
+static __always_inline void nl_take_listener(struct nl_conn *conn) {
+  __u16 port = conn->tuple.local_port;
+  struct nl_listener *listener = bpf_map_lookup_elem(&tcp_listeners, &port);
+  if (!listener) return;
+  conn->pid = listener->pid;
+  conn->start_time = listener->start_time;
+  __builtin_memcpy(conn->comm, listener->comm, NL_COMM_LEN);
+  conn->owner = NL_OWNER_LISTENER;
+}
+
+/* Start tracking sk. With NL_START_FIRST, a stale entry under the pointer is folded first,
+ * watched or not (else it would take this socket's events and bytes: found by the labels test,
+ * whose unwatched burst reuses the memory), so nothing it counted is lost. Otherwise (callers
+ * that found no entry) one there now was made meanwhile by another program, and is returned.
+ * The stale entry is folded before this one is built: the two copies of an entry do not fit
+ * the stack together (Linux 6.1's 512 bytes). The entry is complete when it is inserted, so
+ * the callers that only start one (NL_START_ENTRY unset) pay no lookup after it. */
+static __always_inline struct nl_conn *nl_conn_start(struct sock *sk, __u8 direction, __u32 how,
                                                      bool typed) {
   __u64 sock = (__u64)sk;
-  if (!established) {
+  if (how & NL_START_FIRST) {
     struct nl_conn *stale = bpf_map_lookup_elem(&tcp_conns, &sock);
     if (stale) {
       nl_stat_inc(NL_STAT_STALE_ENTRIES);
       nl_conn_close_entry(sock, stale, 0);
     }
   }
+  bool process_context = how & NL_START_PROCESS;
   struct nl_conn conn = {};
   nl_read_tuple(sk, &conn.tuple, typed);
   conn.netns = nl_netns_of(sk, typed);
   conn.direction = direction;
-  conn.established = established;
   conn.open_ns = bpf_ktime_get_ns();
+  if (how & NL_START_ESTABLISHED) {
+    conn.established = 1;
+    conn.established_ns = conn.open_ns;
+  }
   if (!nl_conn_watched(sk, &conn.tuple, direction, process_context)) return NULL;
   if (process_context) nl_take_owner(&conn);
+  if (how & NL_START_LISTENER) nl_take_listener(&conn);
   if (bpf_map_update_elem(&tcp_conns, &sock, &conn, BPF_NOEXIST) != 0) {
     struct nl_conn *raced = bpf_map_lookup_elem(&tcp_conns, &sock);
     if (!raced) nl_stat_inc(NL_STAT_CONNS_FULL);
     return raced;
   }
-  return bpf_map_lookup_elem(&tcp_conns, &sock);
+  return (how & NL_START_ENTRY) ? bpf_map_lookup_elem(&tcp_conns, &sock) : NULL;
 }
 
 /* The entry of a socket we may not have seen open (it predates netlens). */
@@ -164,7 +190,9 @@ static __always_inline struct nl_conn *nl_conn_get(struct sock *sk, bool process
   if (conn) return conn;
   /* After CLOSE a new entry would never be folded: such stragglers go to totals. */
   if (NL_SK_READ(typed, sk, __sk_common.skc_state) == TCP_CLOSE) return NULL;
-  return nl_conn_start(sk, NL_DIR_UNKNOWN, 1, process_context, typed);
+  return nl_conn_start(
+      sk, NL_DIR_UNKNOWN,
+      NL_START_ESTABLISHED | NL_START_ENTRY | (process_context ? NL_START_PROCESS : 0), typed);
 }
 
 /* Traffic that found no connection entry goes straight into totals. */
@@ -284,16 +312,29 @@ static __always_inline void nl_remember_listener(struct sock *sk, bool typed) {
     nl_stat_inc(NL_STAT_LISTENERS_FULL);
 }
 
-static __always_inline void nl_start_passive(struct sock *sk, bool typed) {
-  struct nl_conn *conn = nl_conn_start(sk, NL_DIR_PASSIVE, 0, false, typed);
-  if (!conn) return;
-  __u16 port = conn->tuple.local_port;
-  struct nl_listener *listener = bpf_map_lookup_elem(&tcp_listeners, &port);
-  if (!listener) return;
-  conn->pid = listener->pid;
-  conn->start_time = listener->start_time;
-  __builtin_memcpy(conn->comm, listener->comm, NL_COMM_LEN);
-  conn->owner = NL_OWNER_LISTENER;
+/* Whether conn was made for sk's ports (not left under its pointer by a freed socket). */
+static __always_inline bool nl_same_ports(struct sock *sk, const struct nl_conn *conn, bool typed) {
+  return conn->tuple.local_port == NL_SK_READ(typed, sk, __sk_common.skc_num) &&
+         conn->tuple.remote_port == bpf_ntohs(NL_SK_READ(typed, sk, __sk_common.skc_dport));
+}
+
+/* An accepted connection at its SYN_RECV -> ESTABLISHED (the handshake's last ACK, in softirq,
+ * right after the kernel made its socket at LISTEN -> SYN_RECV): its only run before accept()
+ * that does more than count. `stale`: an entry under its pointer, left by a freed socket. */
+static __always_inline void nl_start_passive(struct sock *sk, bool stale, bool typed) {
+  __u64 sock = (__u64)sk;
+  struct nl_tuple tuple;
+  nl_read_tuple(sk, &tuple, typed);
+  if (!nl_established_passes(&tuple)) {
+    if (stale) {
+      nl_stat_inc(NL_STAT_STALE_ENTRIES);
+      nl_conn_close(sock, 0);
+    }
+    nl_ignore_socket(sock);
+    return;
+  }
+  nl_conn_start(sk, NL_DIR_PASSIVE,
+                NL_START_ESTABLISHED | NL_START_LISTENER | (stale ? NL_START_FIRST : 0), typed);
 }
 
 static __always_inline void nl_count_transition(int old_state, int new_state) {
@@ -305,7 +346,9 @@ static __always_inline void nl_count_transition(int old_state, int new_state) {
 
 /* inet_sock_set_state. Which transitions run in process context decides where
  * pid/comm may be taken: SYN_SENT (connect), LISTEN (listen), FIN_WAIT1 and
- * LAST_ACK (close/shutdown). The others run in softirq. */
+ * LAST_ACK (close/shutdown). The others run in softirq. Per connection, work beyond the
+ * transition count is done at its start (SYN_SENT; SYN_RECV -> ESTABLISHED), at an active
+ * one's ESTABLISHED (connect latency), at its close() and at CLOSE (the fold). */
 static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int new_state,
                                             bool typed) {
   nl_count_transition(old_state, new_state);
@@ -317,18 +360,24 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
      * event), and would hide this connection's data. */
     case TCP_SYN_SENT:
       nl_forget_socket(sock);
-      nl_conn_start(sk, NL_DIR_ACTIVE, 0, true, typed);
+      nl_conn_start(sk, NL_DIR_ACTIVE, NL_START_FIRST | NL_START_PROCESS, typed);
       break;
     case TCP_SYN_RECV:
-      if (old_state != TCP_LISTEN) break;
-      nl_forget_socket(sock);
-      nl_start_passive(sk, typed);
+      if (old_state == TCP_LISTEN) nl_forget_socket(sock);
       break;
     case TCP_ESTABLISHED:
       conn = bpf_map_lookup_elem(&tcp_conns, &sock);
+      /* From SYN_RECV: accepted, unless it is an active one's simultaneous open, or data events
+       * made its entry before the handshake ended (per-event accounting, TCP Fast Open). */
+      if (old_state == TCP_SYN_RECV && !(conn && nl_same_ports(sk, conn, typed))) {
+        nl_start_passive(sk, conn != NULL, typed);
+        break;
+      }
+      if (conn && conn->direction == NL_DIR_UNKNOWN && old_state == TCP_SYN_RECV)
+        conn->direction = NL_DIR_PASSIVE;
       if (!conn && !nl_socket_ignored(sk))
-        conn = nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE, 1,
-                             false, typed);
+        conn = nl_conn_start(sk, old_state == TCP_SYN_SENT ? NL_DIR_ACTIVE : NL_DIR_PASSIVE,
+                             NL_START_ESTABLISHED | NL_START_ENTRY, typed);
       if (!conn) break;
       nl_read_tuple(sk, &conn->tuple, typed); /* ports and addresses are final only now */
       if (!nl_established_passes(&conn->tuple)) {
@@ -356,13 +405,14 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
        * undecided in softirq) gets one at its close(), where per-event accounting would have at
        * its first call; found by the hour-long soak. */
       if (!conn && nl_kernel_accounting && !nl_socket_ignored(sk))
-        conn = nl_conn_start(sk, NL_DIR_UNKNOWN, 1, true, typed);
+        conn = nl_conn_start(sk, NL_DIR_UNKNOWN,
+                             NL_START_ESTABLISHED | NL_START_PROCESS | NL_START_ENTRY, typed);
       if (!conn) break;
       if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
       /* close() or shutdown(): what was written is (nearly) all sent. Read now, an entry whose
        * CLOSE is never seen (found by the labels test: one socket in a few thousand under
        * heavy churn, no missed run counted) is folded later with its bytes. */
-      nl_current_socket_counters(sk, conn);
+      nl_current_socket_counters(sk, conn, typed);
       break;
     case TCP_CLOSE:
       if (old_state == TCP_LISTEN) {
@@ -382,7 +432,7 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
           conn->established = 1;
         }
         if (conn) {
-          nl_final_socket_counters(sk, conn);
+          nl_final_socket_counters(sk, conn, typed);
           nl_conn_close_entry(sock, conn, NL_SK_READ(typed, sk, sk_err));
         }
         nl_forget_socket(sock);
@@ -399,7 +449,7 @@ static __always_inline void nl_on_tcp_destroy(struct sock *sk, bool typed) {
   __u64 sock = (__u64)sk;
   struct nl_conn *conn = bpf_map_lookup_elem(&tcp_conns, &sock);
   if (conn) {
-    nl_final_socket_counters(sk, conn);
+    nl_final_socket_counters(sk, conn, typed);
     nl_conn_close_entry(sock, conn, NL_SK_READ(typed, sk, sk_err));
     nl_stat_inc(NL_STAT_LATE_CLOSES);
   }

@@ -60,11 +60,13 @@ static long nl_refresh_conn(struct bpf_map *map, __u64 *sock, struct nl_conn *co
     nl_stat_inc(NL_STAT_LIVE_FULL);
     return 1; /* stop: no room (tcp_live is as large as tcp_conns: not expected) */
   }
+  struct nl_tcp_fields f;
+  if (!nl_tcp_fields(sk, false, &f)) return 0;
   live->sock = key;
   live->open_ns = open_ns;
-  nl_socket_counters(sk, &live->counters);
+  nl_counters_of(&f, &live->counters);
   cursor->next = slot + 1;
-  nl_sample_socket_rtt(sk, conn);
+  nl_record_srtt(conn, f.srtt_us);
   return 0;
 }
 
