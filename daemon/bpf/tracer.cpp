@@ -248,7 +248,8 @@ std::unique_ptr<Tracer> Tracer::Load(const Limits& limits,
       found = true;
       break;
     }
-    if (!found && hook.accounting && std::string_view(hook.accounting) == "kernel") {
+    if (!found && !hook.optional && hook.accounting &&
+        std::string_view(hook.accounting) == "kernel") {
       // Socket counters are the kernel accounting: without them, count per event.
       spdlog::warn("{}: unavailable, counting per send/receive instead (accounting: events): {}",
                    hook.hook, passed_over);
