@@ -11,6 +11,8 @@
                                             and connI.recv get the bytes.
   http_client.py binary ROUNDS              a loopback connection to itself: per round 200 bytes
                                             (starting with 0x00) each way.
+  http_client.py pingpong ROUNDS http|binary  a loopback connection to itself, per round a
+                                            request and a response, one call each (for measuring)
   http_client.py tls PORT                   one TLS connection (no verification), a request, the
                                             response read to EOF.
 
@@ -102,6 +104,28 @@ def main():
                     got += b.recv(len(block) - len(got))
                     calls += 1
                 calls += 1
+        client.close()
+        server.close()
+    elif mode == "pingpong":
+        # A loopback connection to itself: per round an HTTP request one way and a response the
+        # other (or, with "binary", as many bytes starting with 0x00), one call each.
+        rounds, binary = int(sys.argv[2]), sys.argv[3] == "binary"
+        request = b"GET /ping HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nl\r\n\r\n"
+        response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"p" * 100
+        if binary:
+            request, response = bytes(len(request)), bytes(len(response))
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+        print("conn=0 local_port=%d" % client.getsockname()[1], flush=True)
+        for _ in range(rounds):
+            client.send(request)
+            server.recv(len(request), socket.MSG_WAITALL)
+            server.send(response)
+            client.recv(len(response), socket.MSG_WAITALL)
+            calls += 4
         client.close()
         server.close()
     elif mode == "tls":

@@ -26,6 +26,7 @@
 
 #include "app/capabilities.h"
 #include "http/capture.h"
+#include "http/capture_source.h"
 #include "ports.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -288,7 +289,7 @@ TEST_CASE("http capture: a watched client's and nginx's segments are exactly the
                               specs[i].find(":sendmsg") != std::string::npos;
     // The vector calls' first buffer has 10 bytes; readv's 1000 (more than 512).
     RequireStream(*c, Direction::kWrite, sent, [&](uint64_t length) {
-      return std::min<uint64_t>({length, 512, vector_write ? 10 : 512});
+      return std::min<uint64_t>({length, 512, vector_write ? 10u : 512u});
     });
     RequireStream(*c, Direction::kRead, received,
                   [](uint64_t length) { return std::min<uint64_t>(length, 512); });
@@ -381,6 +382,27 @@ TEST_CASE("http capture: a full ring loses records and counts every one", "[http
   // Every call and every close is either delivered or counted lost.
   REQUIRE(recorder.segments + recorder.closes + stats.lost_ring_full == client.calls() + 20);
   REQUIRE(capture->VerdictsByProcess().at(client.pid()).http == 20);
+
+  // The self metrics show the same counts.
+  std::vector<prometheus::MetricFamily> families;
+  std::vector<SeriesBudgetUse> budgets;
+  http::CaptureSource(*capture).Collect({families, budgets});
+  const auto value = [&](const std::string& family, const std::string& label) {
+    for (const auto& f : families) {
+      if (f.name != family) continue;
+      for (const auto& m : f.metric) {
+        if (m.label.empty() ? label.empty() : m.label[0].value == label) return m.counter.value;
+      }
+    }
+    return -1.0;
+  };
+  REQUIRE(value("netlens_http_capture_lost_total", "ring_full") ==
+          static_cast<double>(stats.lost_ring_full));
+  REQUIRE(value("netlens_http_capture_lost_total", "connections_full") == 0);
+  REQUIRE(value("netlens_http_capture_segments_total", "bytes") ==
+          static_cast<double>(stats.segments));
+  REQUIRE(value("netlens_http_capture_closes_total", "") == static_cast<double>(stats.closes));
+  REQUIRE(value("netlens_http_connections_classified_total", "http") == 20);
 }
 
 TEST_CASE("http capture: watching and draining work after capabilities are dropped",
@@ -428,6 +450,60 @@ TEST_CASE("http capture: watching and draining work after capabilities are dropp
   REQUIRE(waitpid(child, &status, 0) == child);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+// Not run by default (hidden tag): the BPF time per call of the three paths, with
+// kernel.bpf_stats_enabled=1, for docs/performance.md. The programs run for every process's
+// calls: a window of the same length without traffic of ours is subtracted.
+TEST_CASE("http capture: BPF ns per call (measurement)", "[.][http_capture_bench]") {
+  Recorder recorder;
+  auto capture = recorder.Load();
+  REQUIRE(system("sysctl -q -w kernel.bpf_stats_enabled=1") == 0);
+  struct Sample {
+    uint64_t count = 0, time_ns = 0;
+  };
+  const auto runs = [&] {
+    Sample s;
+    for (const char* program : {"nl_http_send", "nl_http_recv"}) {
+      const auto r = capture->Runs(program);
+      s.count += r.count;
+      s.time_ns += r.time_ns;
+    }
+    return s;
+  };
+  const int rounds = 20000;
+  for (const char* scenario : {"http", "binary", "unwatched"}) {
+    Client client({"pingpong", std::to_string(rounds),
+                   scenario == std::string("binary") ? "binary" : "http"});
+    capture->SetWatchedProcesses(scenario == std::string("unwatched")
+                                     ? std::set<uint32_t>{}
+                                     : std::set<uint32_t>{client.pid()});
+    const Sample before = runs();
+    const auto start = std::chrono::steady_clock::now();
+    client.Go();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const Sample after = runs();
+    // The same time without our traffic: what the rest of the host's calls cost.
+    const Sample idle_before = runs();
+    std::this_thread::sleep_for(elapsed);
+    const Sample idle_after = runs();
+    capture->Drain();
+    const double count =
+        double(after.count - before.count) - double(idle_after.count - idle_before.count);
+    const double time =
+        double(after.time_ns - before.time_ns) - double(idle_after.time_ns - idle_before.time_ns);
+    printf(
+        "%s: %llu calls of ours; programs ran %llu times (%llu in the idle window), %.1f ns per "
+        "run "
+        "(raw %.1f), %zu segments delivered\n",
+        scenario, (unsigned long long)client.calls(),
+        (unsigned long long)(after.count - before.count),
+        (unsigned long long)(idle_after.count - idle_before.count), time / count,
+        double(after.time_ns - before.time_ns) / double(after.count - before.count),
+        recorder.segments);
+    recorder.segments = 0;
+  }
+  REQUIRE(system("sysctl -q -w kernel.bpf_stats_enabled=0") == 0);
 }
 
 }  // namespace
