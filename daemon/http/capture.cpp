@@ -56,10 +56,11 @@ void CheckKernel(const std::optional<std::string>& btf_path) {
     if (btf__find_by_name_kind(kernel, type.c_str(), BTF_KIND_TYPEDEF) < 0) {
       btf__free(kernel);
       throw CaptureError(std::string("HTTP capture needs the tracepoint sock:") + tracepoint +
-                         ", which this kernel (" + KernelRelease() +
-                         ") does not have: sock:sock_send_length and sock:sock_recv_length "
-                         "came with Linux 6.3 (the fallback on syscall tracepoints for older "
-                         "kernels is not implemented)");
+                         ", which this kernel does not have (its BTF, " + path + ", has no " +
+                         type + "; running kernel " + KernelRelease() +
+                         "): sock:sock_send_length and sock:sock_recv_length came with Linux "
+                         "6.3; the fallback on syscall tracepoints for older kernels is not "
+                         "implemented: run a kernel >= 6.3 or leave HTTP capture off");
     }
   }
   btf__free(kernel);
