@@ -9,10 +9,11 @@
                                             read to EOF with READ (read, recv, readv, recvmsg;
                                             readv's first buffer has 1000 bytes). OUTDIR/connI.sent
                                             and connI.recv get the bytes.
-  http_client.py binary ROUNDS              a loopback connection to itself: per round 200 bytes
-                                            (starting with 0x00) each way.
-  http_client.py pingpong ROUNDS http|binary  a loopback connection to itself, per round a
-                                            request and a response, one call each (for measuring)
+  http_client.py pingpong ROUNDS http|binary [BODY [PAUSE]]
+                                            a loopback connection to itself, per round a request
+                                            and a response with a BODY-byte body (100), one call
+                                            each; binary: as many bytes, starting with 0x00.
+                                            Before round PAUSE: prints "paused", waits for a line
   http_client.py tls PORT                   one TLS connection (no verification), a request, the
                                             response read to EOF.
 
@@ -88,30 +89,13 @@ def main():
                 f.write(request)
             with open(os.path.join(outdir, "conn%d.recv" % i), "wb") as f:
                 f.write(response)
-    elif mode == "binary":
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-        client = socket.create_connection(listener.getsockname())
-        server, _ = listener.accept()
-        print("conn=0 local_port=%d" % client.getsockname()[1], flush=True)
-        block = bytes(range(200))
-        for _ in range(int(sys.argv[2])):
-            for a, b in ((client, server), (server, client)):
-                a.sendall(block)
-                got = b""
-                while len(got) < len(block):
-                    got += b.recv(len(block) - len(got))
-                    calls += 1
-                calls += 1
-        client.close()
-        server.close()
     elif mode == "pingpong":
         # A loopback connection to itself: per round an HTTP request one way and a response the
         # other (or, with "binary", as many bytes starting with 0x00), one call each.
         rounds, binary = int(sys.argv[2]), sys.argv[3] == "binary"
+        body = int(sys.argv[4]) if len(sys.argv) > 4 else 100
         request = b"GET /ping HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nl\r\n\r\n"
-        response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"p" * 100
+        response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % body + b"p" * body
         if binary:
             request, response = bytes(len(request)), bytes(len(response))
         listener = socket.socket()
@@ -120,7 +104,11 @@ def main():
         client = socket.create_connection(listener.getsockname())
         server, _ = listener.accept()
         print("conn=0 local_port=%d" % client.getsockname()[1], flush=True)
-        for _ in range(rounds):
+        pause = int(sys.argv[5]) if len(sys.argv) > 5 else -1
+        for i in range(rounds):
+            if i == pause:
+                print("paused", flush=True)
+                sys.stdin.readline()
             client.send(request)
             server.recv(len(request), socket.MSG_WAITALL)
             server.send(response)

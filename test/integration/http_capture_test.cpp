@@ -184,7 +184,7 @@ class Client {
     for (;;) {
       const auto line = child_->ReadLine(milliseconds(60000));
       REQUIRE(line);
-      if (*line == "done") break;
+      if (*line == "done" || *line == "paused") break;
       if (line->rfind("calls=", 0) == 0) calls_ = std::stoull(line->substr(6));
       if (const size_t at = line->find("local_port="); at != std::string::npos)
         ports.push_back(static_cast<uint16_t>(std::stoul(line->substr(at + 11))));
@@ -324,7 +324,7 @@ TEST_CASE("http capture: a watched client's and nginx's segments are exactly the
 TEST_CASE("http capture: a binary connection is other and gives no segment", "[http_capture]") {
   Recorder recorder;
   auto capture = recorder.Load();
-  Client client({"binary", "20"});
+  Client client({"pingpong", "20", "binary"});
   capture->SetWatchedProcesses({client.pid()});
   client.Go();
   capture->Drain();
@@ -335,6 +335,34 @@ TEST_CASE("http capture: a binary connection is other and gives no segment", "[h
   REQUIRE(verdicts.at(client.pid()).other == 2);  // both ends are the client's
   REQUIRE(verdicts.at(client.pid()).http + verdicts.at(client.pid()).tls == 0);
   REQUIRE(capture->Stats().verdict_other == 2);
+}
+
+TEST_CASE("http capture: a connection open before it is watched is captured from its next call",
+          "[http_capture]") {
+  Recorder recorder;
+  auto capture = recorder.Load();
+  Client client({"pingpong", "7", "http", "100", "3"});
+  client.Go();  // 3 rounds before the process is watched
+  capture->SetWatchedProcesses({client.pid()});
+  client.Go();  // 4 more
+  DrainUntil(*capture, [&] { return recorder.closes == 2; });
+  const std::string request = "GET /ping HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nl\r\n\r\n";
+  const std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'p');
+  const auto mine = recorder.OfPid(client.pid());
+  REQUIRE(mine.size() == 2);  // the client's end and the server's, both the helper's
+  for (const Connection* c : mine) {
+    REQUIRE(c->segments.size() == 8);
+    REQUIRE(c->closes == 1);
+    const bool client_end = c->segments.front().direction == Direction::kWrite;
+    for (const Seen& s : c->segments) {
+      const std::string& expected =
+          (s.direction == Direction::kWrite) == client_end ? request : response;
+      REQUIRE(s.length == expected.size());
+      REQUIRE(s.bytes == expected);
+    }
+  }
+  REQUIRE(capture->VerdictsByProcess().at(client.pid()).http == 2);
 }
 
 TEST_CASE("http capture: a TLS connection is tls at both ends and gives no segment",
@@ -520,7 +548,7 @@ TEST_CASE("http capture: BPF ns per call (measurement)", "[.][http_capture_bench
       }
       return s;
     };
-    Client client({"pingpong", std::to_string(rounds), scenario.traffic});
+    Client client({"pingpong", std::to_string(rounds), scenario.traffic, "2000"});
     if (scenario.watched) capture->SetWatchedProcesses({client.pid()});
     const Sample before = runs();
     const auto start = std::chrono::steady_clock::now();
