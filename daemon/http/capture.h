@@ -9,11 +9,12 @@
 //   is picked up at its next request) give segments. TLS (a TLS record header) and other
 //   connections (NL_HTTP_UNKNOWN_LIMIT calls that are neither) are counted per verdict and
 //   process (VerdictsByProcess), and cost one map lookup per call from then on.
-// - Per connection, segments come in the order of the calls (each CPU writes into one ring
-//   in order; a connection is used by one call at a time), with the call's whole length and
-//   the first min(length, capture_bytes, first buffer) bytes; calls without a user buffer
-//   (sendfile, splice, io_uring, sendmmsg/recvmmsg, 32-bit callers) have length only
-//   (bytes empty). Then one close (TCP_CLOSE) per connection.
+// - Per connection, segments come in the order they were written to the ring (one ring for
+//   all CPUs): the order of the calls while one thread at a time uses the connection. Each has
+//   the call's whole length and the first min(length, capture_bytes, first buffer) bytes;
+//   calls without a user buffer (sendfile, splice, io_uring, sendmmsg/recvmmsg, 32-bit
+//   callers) have length only (bytes empty). Then one close (TCP_CLOSE) per connection, keyed
+//   with the pid that was first seen on it.
 // - Bounded: the ring (ring_bytes), the connection table (connections), per-process verdict
 //   counts (processes). Every loss is counted in Stats(): a full ring drops the record (a
 //   segment or a close: the parser sees a gap only as a missing call), a full connection
