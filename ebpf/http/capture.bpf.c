@@ -109,12 +109,14 @@ struct nl_http_buffer {
   __u32 syscall;
 };
 
+#if defined(__TARGET_ARCH_x86)
 static __always_inline void nl_http_first_iovec(__u64 iov, __u64 count, struct nl_http_buffer *b) {
   struct nl_user_iovec first;
   if (count == 0 || bpf_probe_read_user(&first, sizeof(first), (const void *)iov) != 0) return;
   b->addr = first.base;
   b->len = first.len;
 }
+#endif
 
 /* The user buffer of the syscall the current task is in. */
 static __always_inline void nl_http_user_buffer(struct nl_http_buffer *b) {
@@ -148,6 +150,9 @@ static __always_inline void nl_http_user_buffer(struct nl_http_buffer *b) {
     default: /* sendfile (40), splice (275), io_uring, sendmmsg, ...: no buffer */
       break;
   }
+#else
+  /* Other architectures: no buffer, every segment length only. The daemon refuses to load
+   * there (daemon/http/capture.cpp), so that this is never taken for capture. */
 #endif
 }
 
