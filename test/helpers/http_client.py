@@ -14,6 +14,9 @@
                                             and a response with a BODY-byte body (100), one call
                                             each; binary: as many bytes, starting with 0x00.
                                             Before round PAUSE: prints "paused", waits for a line
+  http_client.py classify HEX               a loopback connection to itself whose first bytes
+                                            are HEX, then 10 rounds of 64 zero bytes each way
+  http_client.py nontcp                     HTTP requests over UDP and a Unix socket pair
   http_client.py tls PORT                   one TLS connection (no verification), a request, the
                                             response read to EOF.
 
@@ -116,6 +119,37 @@ def main():
             calls += 4
         client.close()
         server.close()
+    elif mode == "classify":
+        # A loopback connection to itself whose first bytes are HEX (client to server), then
+        # 10 rounds of 64 zero bytes each way.
+        first = bytes.fromhex(sys.argv[2])
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+        client.send(first)
+        server.recv(len(first), socket.MSG_WAITALL)
+        for _ in range(10):
+            for a, b in ((server, client), (client, server)):
+                a.send(bytes(64))
+                b.recv(64, socket.MSG_WAITALL)
+        calls = 2 + 40
+        client.close()
+        server.close()
+    elif mode == "nontcp":
+        # HTTP requests over UDP and a Unix socket pair: not TCP, never looked at.
+        request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        receiver.bind(("127.0.0.1", 0))
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        left, right = socket.socketpair()
+        for _ in range(10):
+            sender.sendto(request, receiver.getsockname())
+            receiver.recvfrom(len(request))
+            left.send(request)
+            right.recv(len(request), socket.MSG_WAITALL)
+            calls += 4
     elif mode == "tls":
         context = ssl.create_default_context()
         context.check_hostname = False

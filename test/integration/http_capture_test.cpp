@@ -337,6 +337,69 @@ TEST_CASE("http capture: a binary connection is other and gives no segment", "[h
   REQUIRE(capture->Stats().verdict_other == 2);
 }
 
+std::string Hex(std::string_view bytes) {
+  std::string hex;
+  char two[3];
+  for (unsigned char c : bytes) {
+    snprintf(two, sizeof(two), "%02x", c);
+    hex += two;
+  }
+  return hex;
+}
+
+TEST_CASE("http capture: a connection's first bytes decide its verdict", "[http_capture]") {
+  struct Case {
+    std::string first;
+    int verdict;  // 1 http, 2 tls, 3 other (ebpf/http/capture.h)
+  };
+  const std::vector<Case> cases = {
+      {"GET / HTTP/1.1\r\n\r\n", 1},
+      {"DELETE /a HTTP/1.1\r\n\r\n", 1},
+      {"OPTIONS * HTTP/1.1\r\n\r\n", 1},
+      {"CONNECT example.com:443 HTTP/1.1\r\n\r\n", 1},
+      {"GET http://example.com/ HTTP/1.1\r\n\r\n", 1},
+      {"PROPFIND /dav HTTP/1.1\r\n\r\n", 1},  // any upper-case token before " /"
+      {"HTTP/1.1 200 OK\r\n\r\n", 1},
+      {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9), 2},
+      {std::string("\x16\x03\x04\x00\x10", 5), 2},
+      {"get / HTTP/1.1\r\n\r\n", 3},            // lower case
+      {"FOO bar HTTP/1.1\r\n\r\n", 3},          // an unknown method, no "/" target
+      {"GE", 3},                                // too short to tell
+      {std::string("\x16\x03\x05\x00", 4), 3},  // not a TLS version
+      {std::string("\x00\x01\x02\x03", 4), 3},
+  };
+  for (const Case& c : cases) {
+    INFO("first bytes " << Hex(c.first));
+    Recorder recorder;
+    auto capture = recorder.Load();
+    Client client({"classify", Hex(c.first)});
+    capture->SetWatchedProcesses({client.pid()});
+    client.Go();
+    DrainUntil(*capture, [&] { return c.verdict != 1 || recorder.closes == 2; });
+    const auto verdicts = capture->VerdictsByProcess();
+    REQUIRE(verdicts.count(client.pid()) == 1);
+    const http::ProcessVerdicts v = verdicts.at(client.pid());
+    // Both ends are the helper's: the client wrote the bytes, the server read them.
+    REQUIRE(v.http == (c.verdict == 1 ? 2u : 0u));
+    REQUIRE(v.tls == (c.verdict == 2 ? 2u : 0u));
+    REQUIRE(v.other == (c.verdict == 3 ? 2u : 0u));
+    // http: every call from the first one on (1 + 20 per end); else none.
+    REQUIRE(recorder.segments == (c.verdict == 1 ? 42u : 0u));
+  }
+}
+
+TEST_CASE("http capture: UDP and Unix sockets are not looked at", "[http_capture]") {
+  Recorder recorder;
+  auto capture = recorder.Load();
+  Client client({"nontcp"});
+  capture->SetWatchedProcesses({client.pid()});
+  client.Go();
+  REQUIRE(client.calls() == 40);
+  capture->Drain();
+  REQUIRE(recorder.segments == 0);
+  REQUIRE(capture->VerdictsByProcess().count(client.pid()) == 0);
+}
+
 TEST_CASE("http capture: a connection open before it is watched is captured from its next call",
           "[http_capture]") {
   Recorder recorder;
