@@ -2,7 +2,9 @@
 // client of known bytes (test/helpers/http_client.py). The segments delivered for a watched
 // process are exactly what it wrote and read (lengths summed per direction, captured prefixes
 // equal to the real bytes at their offsets), with a close per connection; an unwatched process
-// gives none; binary traffic is classified other, TLS tls, neither giving segments; nginx's
+// gives none; binary traffic is classified other, TLS tls, neither giving segments (a table of
+// first bytes and their verdicts; UDP and Unix sockets never looked at); a connection open
+// before its process is watched is captured from its next call; nginx's
 // sendfile bodies are length-only segments of the body's length; a tiny ring loses records
 // and counts every one; after capabilities are dropped the watched set and the ring still work.
 // These tests call the API directly (no daemon): the executable links netlens_lib.
