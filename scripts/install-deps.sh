@@ -15,7 +15,7 @@ PACKAGES=(
   prometheus                                  # promtool (metrics lint in tests)
   curl iproute2 procps                        # integration tests
   lz4                                         # kernel BTF from a bzImage (scripts/kernel)
-  nginx wrk bpftrace python3                  # benchmark (bench/run.sh)
+  nginx wrk bpftrace python3                  # benchmark (bench/run.sh); nginx, python3: integration
   qemu-system-x86 busybox-static cpio         # kernel matrix (test/kernel_matrix)
   libsystemd-dev libssl-dev libcrypt-dev      # sd_notify; TLS and bcrypt for /metrics
   systemd dpkg-dev openssl apache2-utils      # deploy tests: systemd-analyze, cpack's

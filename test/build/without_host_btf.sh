@@ -33,7 +33,7 @@ build_bpf() {  # tree [cmake options...]
   shift
   cmake -S "$src" -B "$tree" -DBUILD_TESTING=OFF "$@" >"$tree.configure.log" 2>&1 ||
     { tail -n 20 "$tree.configure.log" >&2; fail "configure of $(basename "$tree") failed"; }
-  cmake --build "$tree" --target netlens_bpf_skel_gen >"$tree.build.log" 2>&1 ||
+  cmake --build "$tree" --target netlens_bpf_skel_gen http_capture_bpf_skel_gen >"$tree.build.log" 2>&1 ||
     { tail -n 30 "$tree.build.log" >&2; fail "eBPF build of $(basename "$tree") failed"; }
   [[ -s $tree/$object && -s $tree/bpf/netlens_bpf.skel.h ]] || fail "$(basename "$tree"): no object or skeleton"
 }

@@ -1,0 +1,275 @@
+#include "http/capture.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <sys/utsname.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+#include "ebpf/http/capture.h"
+#include "http_capture_bpf.skel.h"
+
+namespace netlens::http {
+namespace {
+
+constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
+constexpr size_t kVerifierLogBytes = 1 << 20;
+
+std::string KernelRelease() {
+  utsname name{};
+  return uname(&name) == 0 ? name.release : "unknown";
+}
+
+// The last `lines` lines of a verifier log: where it gave up, and why.
+std::string LogTail(const std::string& log, size_t lines) {
+  size_t end = log.find('\0');
+  if (end == std::string::npos) end = log.size();
+  while (end > 0 && log[end - 1] == '\n') --end;
+  size_t start = end;
+  for (size_t seen = 0; start > 0 && seen < lines; --start) {
+    if (log[start - 1] == '\n') ++seen;
+  }
+  return log.substr(start, end - start);
+}
+
+// The tracepoints the programs attach to, as BTF tracepoints.
+void CheckKernel(const std::optional<std::string>& btf_path) {
+#if !defined(__x86_64__)
+  throw CaptureError(
+      "HTTP capture reads the user buffer from the syscall's registers, which is implemented "
+      "for x86-64 only (ebpf/http/capture.bpf.c, nl_http_user_buffer)");
+#endif
+  const std::string path = btf_path.value_or(kKernelBtf);
+  if (!std::filesystem::exists(path))
+    throw CaptureError("HTTP capture needs the kernel's BTF (" + path +
+                       "): a kernel with CONFIG_DEBUG_INFO_BTF=y, or --btf PATH");
+  btf* kernel = btf__parse(path.c_str(), nullptr);
+  if (!kernel)
+    throw CaptureError("reading kernel BTF " + path + " failed: " + std::strerror(errno));
+  for (const char* tracepoint : {"sock_send_length", "sock_recv_length", "inet_sock_set_state"}) {
+    const std::string type = std::string("btf_trace_") + tracepoint;
+    if (btf__find_by_name_kind(kernel, type.c_str(), BTF_KIND_TYPEDEF) < 0) {
+      btf__free(kernel);
+      throw CaptureError(std::string("HTTP capture needs the tracepoint sock:") + tracepoint +
+                         ", which this kernel does not have (its BTF, " + path + ", has no " +
+                         type + "; running kernel " + KernelRelease() +
+                         "): sock:sock_send_length and sock:sock_recv_length came with Linux "
+                         "6.3; the fallback on syscall tracepoints for older kernels is not "
+                         "implemented: run a kernel >= 6.3 or leave HTTP capture off");
+    }
+  }
+  btf__free(kernel);
+}
+
+[[noreturn]] void ThrowLibbpf(const std::string& what, int err, const std::string& log) {
+  std::string message = what + ": " + std::strerror(err < 0 ? -err : err);
+  if (err == -EPERM || err == -EACCES || err == EPERM || err == EACCES)
+    message +=
+        " (missing privileges? loading needs root or CAP_BPF+CAP_PERFMON; on kernels before "
+        "5.11 also CAP_SYS_RESOURCE)";
+  const std::string tail = LogTail(log, 40);
+  if (!tail.empty()) message += "\nverifier said:\n" + tail;
+  throw CaptureError(message);
+}
+
+uint32_t RoundUpPowerOfTwo(uint32_t value) {
+  uint32_t result = 4096;
+  while (result < value && result < (1u << 31)) result <<= 1;
+  return result;
+}
+
+}  // namespace
+
+std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCallback on_segment,
+                                       CloseCallback on_close) {
+  if (options.capture_bytes == 0 || options.capture_bytes > NL_HTTP_CAPTURE_MAX)
+    throw CaptureError("HTTP capture: capture_bytes must be 1.." +
+                       std::to_string(NL_HTTP_CAPTURE_MAX));
+  CheckKernel(options.btf_path);
+
+  std::string log(kVerifierLogBytes, '\0');
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  // The kernel's own BTF, named: libbpf then does not list modules' BTF (CAP_SYS_ADMIN).
+  open_opts.btf_custom_path = options.btf_path ? options.btf_path->c_str() : kKernelBtf;
+  // Level 0: the kernel writes a log only when a program fails (libbpf retries with level 1).
+  open_opts.kernel_log_buf = log.data();
+  open_opts.kernel_log_size = log.size();
+  open_opts.kernel_log_level = 0;
+  std::unique_ptr<Capture> capture(new Capture());
+  capture->on_segment_ = std::move(on_segment);
+  capture->on_close_ = std::move(on_close);
+  capture->skel_ = http_capture_bpf__open_opts(&open_opts);
+  if (!capture->skel_) ThrowLibbpf("opening the HTTP capture eBPF object failed", -errno, "");
+  http_capture_bpf* skel = capture->skel_;
+  skel->rodata->nl_http_capture_bytes = options.capture_bytes;
+  bpf_map__set_max_entries(skel->maps.http_events, RoundUpPowerOfTwo(options.ring_bytes));
+  bpf_map__set_max_entries(skel->maps.http_conns, options.connections);
+  bpf_map__set_max_entries(skel->maps.http_pids, options.processes);
+  bpf_map__set_max_entries(skel->maps.http_proc_stats, options.processes);
+  if (int err = http_capture_bpf__load(skel); err != 0)
+    ThrowLibbpf("loading the HTTP capture eBPF programs failed (verifier or kernel support)", err,
+                log);
+  if (int err = http_capture_bpf__attach(skel); err != 0)
+    ThrowLibbpf(
+        "attaching the HTTP capture programs to sock:sock_send_length, "
+        "sock:sock_recv_length and sock:inet_sock_set_state failed",
+        err, "");
+  capture->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.http_events), &Capture::OnRecord,
+                                    capture.get(), nullptr);
+  if (!capture->ring_) ThrowLibbpf("opening the HTTP capture ring buffer failed", -errno, "");
+  return capture;
+}
+
+Capture::~Capture() {
+  StopDraining();
+  if (ring_) ring_buffer__free(ring_);
+  if (skel_) http_capture_bpf__destroy(skel_);
+}
+
+void Capture::SetWatchedProcesses(const std::set<uint32_t>& tgids) {
+  std::lock_guard lock(watched_mutex_);
+  const int fd = bpf_map__fd(skel_->maps.http_pids);
+  const uint8_t one = 1;
+  for (uint32_t pid : watched_) {
+    if (!tgids.count(pid)) bpf_map_delete_elem(fd, &pid);
+  }
+  std::set<uint32_t> now;
+  for (uint32_t pid : tgids) {
+    if (bpf_map_update_elem(fd, &pid, &one, BPF_ANY) == 0) {
+      now.insert(pid);
+    } else {
+      throw CaptureError("watching process " + std::to_string(pid) +
+                         " for HTTP failed: " + std::strerror(errno) + " (at most " +
+                         std::to_string(bpf_map__max_entries(skel_->maps.http_pids)) +
+                         " processes)");
+    }
+  }
+  watched_ = std::move(now);
+}
+
+int Capture::OnRecord(void* self, void* data, size_t size) {
+  auto* capture = static_cast<Capture*>(self);
+  nl_http_record record;
+  if (size < sizeof(record)) {
+    ++capture->malformed_;
+    return 0;
+  }
+  std::memcpy(&record, data, sizeof(record));
+  if (record.captured > size - sizeof(record)) {
+    ++capture->malformed_;
+    return 0;
+  }
+  ConnectionKey key;
+  key.pid = record.pid;
+  key.sk = record.sk;
+  key.generation = record.cookie;
+  key.family = record.tuple.family;
+  std::memcpy(key.local.address.data(), record.tuple.local_addr, 16);
+  std::memcpy(key.remote.address.data(), record.tuple.remote_addr, 16);
+  key.local.port = record.tuple.local_port;
+  key.remote.port = record.tuple.remote_port;
+  if (record.kind == NL_HTTP_REC_CLOSE) {
+    if (capture->on_close_) capture->on_close_(key, record.ts_ns);
+    return 0;
+  }
+  if (record.kind != NL_HTTP_REC_SEGMENT || record.length == 0) {
+    ++capture->malformed_;
+    return 0;
+  }
+  Segment segment{
+      .direction = (record.flags & NL_HTTP_F_WRITE) ? Direction::kWrite : Direction::kRead,
+      .ts_ns = record.ts_ns,
+      .length = record.length,
+      .bytes = std::string_view(static_cast<const char*>(data) + sizeof(record), record.captured),
+  };
+  if (capture->on_segment_) capture->on_segment_(key, segment);
+  return 0;
+}
+
+size_t Capture::Drain() {
+  std::lock_guard lock(drain_mutex_);
+  const int n = ring_buffer__consume(ring_);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+void Capture::StartDraining(std::chrono::milliseconds period) {
+  StopDraining();
+  {
+    std::lock_guard lock(stop_mutex_);
+    stop_ = false;
+  }
+  drainer_ = std::thread([this, period] {
+    std::unique_lock lock(stop_mutex_);
+    while (!stop_cv_.wait_for(lock, period, [this] { return stop_; })) {
+      lock.unlock();
+      Drain();
+      lock.lock();
+    }
+  });
+}
+
+void Capture::StopDraining() {
+  if (!drainer_.joinable()) return;
+  {
+    std::lock_guard lock(stop_mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  drainer_.join();
+}
+
+CaptureStats Capture::Stats() const {
+  const int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
+  uint64_t sums[NL_HTTP_STATS] = {};
+  const int fd = bpf_map__fd(skel_->maps.http_stats);
+  for (uint32_t slot = 0; slot < NL_HTTP_STATS; ++slot) {
+    if (bpf_map_lookup_elem(fd, &slot, per_cpu.data()) != 0) continue;
+    for (uint64_t value : per_cpu) sums[slot] += value;
+  }
+  CaptureStats stats;
+  stats.segments = sums[NL_HTTP_STAT_SEGMENTS];
+  stats.segments_no_buffer = sums[NL_HTTP_STAT_SEGMENTS_NO_BUFFER];
+  stats.lost_ring_full = sums[NL_HTTP_STAT_LOST_RING_FULL];
+  stats.lost_connections_full = sums[NL_HTTP_STAT_LOST_CONNS_FULL];
+  stats.lost_copy_failed = sums[NL_HTTP_STAT_LOST_COPY_FAILED];
+  stats.lost_process_stats_full = sums[NL_HTTP_STAT_LOST_PROC_STATS_FULL];
+  stats.closes = sums[NL_HTTP_STAT_CLOSES];
+  stats.verdict_http = sums[NL_HTTP_STAT_VERDICT_HTTP];
+  stats.verdict_tls = sums[NL_HTTP_STAT_VERDICT_TLS];
+  stats.verdict_other = sums[NL_HTTP_STAT_VERDICT_OTHER];
+  stats.records_malformed = malformed_.load();
+  return stats;
+}
+
+std::map<uint32_t, ProcessVerdicts> Capture::VerdictsByProcess() const {
+  std::map<uint32_t, ProcessVerdicts> result;
+  const int fd = bpf_map__fd(skel_->maps.http_proc_stats);
+  uint32_t key = 0, next = 0;
+  const void* previous = nullptr;
+  while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+    nl_http_proc_stats value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) {
+      result[next] = {value.connections[NL_HTTP_HTTP], value.connections[NL_HTTP_TLS],
+                      value.connections[NL_HTTP_OTHER]};
+    }
+    key = next;
+    previous = &key;
+  }
+  return result;
+}
+
+Capture::ProgramRuns Capture::Runs(const std::string& program) const {
+  const bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, program.c_str());
+  bpf_prog_info info{};
+  uint32_t length = sizeof(info);
+  if (!prog || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &length) != 0) return {};
+  return {info.run_cnt, info.run_time_ns};
+}
+
+}  // namespace netlens::http

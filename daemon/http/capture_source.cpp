@@ -1,0 +1,50 @@
+#include "http/capture_source.h"
+
+#include "metrics/metric_builder.h"
+
+namespace netlens::http {
+
+void CaptureSource::Collect(SourceOutput out) {
+  using prometheus::MetricType;
+  const CaptureStats stats = capture_.Stats();
+  const auto d = [](uint64_t value) { return static_cast<double>(value); };
+
+  MetricBuilder segments("netlens_http_capture_segments_total",
+                         "Send/receive calls of HTTP connections handed to user space, by whether "
+                         "their first bytes were copied (bytes) or the call had no user buffer "
+                         "(length_only: sendfile, splice, io_uring).",
+                         MetricType::Counter);
+  segments.Add({"kind"}, {"bytes"}, d(stats.segments));
+  segments.Add({"kind"}, {"length_only"}, d(stats.segments_no_buffer));
+  out.families.push_back(segments.Take());
+
+  MetricBuilder closes("netlens_http_capture_closes_total",
+                       "HTTP connections whose close was handed to user space.",
+                       MetricType::Counter);
+  closes.Add({}, {}, d(stats.closes));
+  out.families.push_back(closes.Take());
+
+  MetricBuilder lost("netlens_http_capture_lost_total",
+                     "What the HTTP capture lost, by reason: ring_full (records dropped), "
+                     "connections_full (calls of untracked connections), copy_failed (segments "
+                     "sent length only), process_stats_full (verdicts not counted per process), "
+                     "malformed (records user space could not read).",
+                     MetricType::Counter);
+  lost.Add({"reason"}, {"ring_full"}, d(stats.lost_ring_full));
+  lost.Add({"reason"}, {"connections_full"}, d(stats.lost_connections_full));
+  lost.Add({"reason"}, {"copy_failed"}, d(stats.lost_copy_failed));
+  lost.Add({"reason"}, {"process_stats_full"}, d(stats.lost_process_stats_full));
+  lost.Add({"reason"}, {"malformed"}, d(stats.records_malformed));
+  out.families.push_back(lost.Take());
+
+  MetricBuilder classified("netlens_http_connections_classified_total",
+                           "TCP connections of watched processes classified by their first bytes: "
+                           "http (captured), tls (encrypted: not captured), other.",
+                           MetricType::Counter);
+  classified.Add({"verdict"}, {"http"}, d(stats.verdict_http));
+  classified.Add({"verdict"}, {"tls"}, d(stats.verdict_tls));
+  classified.Add({"verdict"}, {"other"}, d(stats.verdict_other));
+  out.families.push_back(classified.Take());
+}
+
+}  // namespace netlens::http

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * HTTP capture (issue 16): the contract between ebpf/http/capture.bpf.c and
+ * daemon/http/capture.cpp. Plain C: included by the programs (with vmlinux.h) and by the daemon.
+ *
+ * Per TCP connection of a watched process (http_pids), the kernel classifies the connection
+ * once (http_conns) and, for an http one, writes one record per send/receive call into the
+ * ring buffer http_events (no wakeup: the daemon drains it on its own timer), and one close
+ * record when the connection reaches TCP_CLOSE.
+ */
+#ifndef NETLENS_HTTP_CAPTURE_H
+#define NETLENS_HTTP_CAPTURE_H
+
+#include "lib/common.h"
+
+/* At most this many bytes of a call are copied (the daemon may set fewer, a power of two is
+ * not needed); the rest is counted in `length` only. */
+#define NL_HTTP_CAPTURE_MAX 1024
+/* Bytes looked at to classify a connection of unknown verdict. */
+#define NL_HTTP_SNIFF_BYTES 16
+/* Segments of unknown verdict after which a connection is `other` for good. */
+#define NL_HTTP_UNKNOWN_LIMIT 8
+
+enum nl_http_verdict {
+  NL_HTTP_UNKNOWN = 0,
+  NL_HTTP_HTTP = 1,
+  NL_HTTP_TLS = 2,
+  NL_HTTP_OTHER = 3,
+};
+
+/* One connection in http_conns, keyed by its struct sock pointer. */
+struct nl_http_conn {
+  __u64 cookie; /* the socket's cookie: tells a reused sk pointer apart (the generation) */
+  __u32 pid;    /* the process that was first seen on it */
+  __u8 verdict; /* enum nl_http_verdict */
+  __u8 unknown_segments;
+  __u16 _pad;
+  struct nl_tuple tuple; /* addresses when first seen */
+};
+
+enum nl_http_record_kind {
+  NL_HTTP_REC_SEGMENT = 1,
+  NL_HTTP_REC_CLOSE = 2,
+};
+
+enum nl_http_record_flags {
+  NL_HTTP_F_WRITE = 1,       /* the process wrote the bytes (else: it read them) */
+  NL_HTTP_F_NO_BUFFER = 2,   /* no user buffer (sendfile, splice, io_uring, ...): length only */
+  NL_HTTP_F_COPY_FAILED = 4, /* bpf_probe_read_user failed: length only */
+};
+
+/* A ring-buffer record: this header, then `captured` bytes of data. */
+struct nl_http_record {
+  __u64 sk;
+  __u64 cookie;
+  __u64 ts_ns;  /* bpf_ktime_get_ns (CLOCK_MONOTONIC) when the call returned / the close */
+  __u64 length; /* bytes the call moved (> 0); 0 for a close */
+  __u32 pid;    /* tgid */
+  __u32 tid;
+  __u16 kind;     /* enum nl_http_record_kind */
+  __u16 flags;    /* enum nl_http_record_flags */
+  __u16 captured; /* data bytes following the header (<= length) */
+  __u16 syscall;  /* the caller's syscall number (x86-64), for diagnostics */
+  struct nl_tuple tuple;
+  /* __u8 data[captured]; */
+};
+
+/* Slots of the per-CPU array http_stats. */
+enum nl_http_stat {
+  NL_HTTP_STAT_SEGMENTS = 0,       /* records written with bytes */
+  NL_HTTP_STAT_SEGMENTS_NO_BUFFER, /* records written length only: no user buffer */
+  NL_HTTP_STAT_LOST_RING_FULL,     /* segment or close records the ring had no room for */
+  NL_HTTP_STAT_LOST_CONNS_FULL,    /* connections not tracked: http_conns was full */
+  NL_HTTP_STAT_LOST_COPY_FAILED,   /* records written length only: the copy failed */
+  NL_HTTP_STAT_VERDICT_HTTP,       /* connections classified, per verdict */
+  NL_HTTP_STAT_VERDICT_TLS,
+  NL_HTTP_STAT_VERDICT_OTHER,
+  NL_HTTP_STAT_CLOSES,               /* close records written */
+  NL_HTTP_STAT_LOST_PROC_STATS_FULL, /* verdicts not counted per process: http_proc_stats full */
+  NL_HTTP_STATS,
+};
+
+/* http_proc_stats: connections classified per process (tgid) and verdict. */
+struct nl_http_proc_stats {
+  __u64 connections[4]; /* index: enum nl_http_verdict (UNKNOWN unused) */
+};
+
+#endif /* NETLENS_HTTP_CAPTURE_H */
