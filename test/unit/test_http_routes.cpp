@@ -25,8 +25,8 @@ TEST_CASE("the heuristic collapses identifier segments to {id}", "[http][routes]
 }
 
 TEST_CASE("configured patterns come first, in order, and name the route", "[http][routes]") {
-  RouteTable table({"/api/users/{id}", "/api/users/{id}/avatar", "/static/{file...}",
-                    "/api/{rest...}"});
+  RouteTable table(
+      {"/api/users/{id}", "/api/users/{id}/avatar", "/static/{file...}", "/api/{rest...}"});
   CHECK(table.Route("/api/users/42") == "/api/users/{id}");
   CHECK(table.Route("/api/users/bob") == "/api/users/{id}");
   CHECK(table.Route("/api/users/bob/avatar") == "/api/users/{id}/avatar");
