@@ -3,10 +3,8 @@
 #include <prometheus/text_serializer.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
+#include "golden_file.h"
 #include "http/http_aggregator.h"
 #include "http/http_families.h"
 #include "http_test_support.h"
@@ -83,16 +81,7 @@ TEST_CASE("the HTTP families of fixed exchanges render to the golden text", "[go
   CHECK(budgets.size() == 8);
   const std::string text = prometheus::TextSerializer().Serialize(families);
 
-  const std::string path = NETLENS_GOLDEN_DIR "/http.prom";
-  if (const char* update = std::getenv("NETLENS_UPDATE_GOLDEN"); update && *update == '1') {
-    std::ofstream(path) << text;
-    WARN("wrote " << path);
-  }
-  std::ifstream file(path);
-  REQUIRE(file);
-  std::stringstream golden;
-  golden << file.rdbuf();
-  CHECK(text == golden.str());
+  netlens::testing::CheckGolden(text, "http.prom");
 }
 
 TEST_CASE("the series budget folds new keys into one other series, counts exact", "[http]") {
