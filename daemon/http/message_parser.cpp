@@ -10,6 +10,8 @@ namespace {
 // A chunk-size line with its extensions; longer is malformed.
 constexpr size_t kMaxChunkLineBytes = 4096;
 constexpr std::string_view kResponsePrefix = "HTTP/1.";
+// How much of a start line is checked for plausibility as it arrives.
+constexpr size_t kPlausibleCheckBytes = 256;
 
 bool IsTchar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -214,10 +216,13 @@ bool MessageParser::ReadLine(const Segment& segment, uint64_t& pos) {
       return false;
     }
   }
+  const size_t before = line_.size();
   line_.append(part);
   pos += consumed;
-  // Garbage at a message boundary is rejected at its first bytes, not after 16 KiB.
-  if (state_ == State::kStartLine && !PlausibleStart(line_)) {
+  // Garbage at a message boundary is rejected at its first bytes, not after 16 KiB. Checked
+  // while the line is short, so a line fed byte by byte costs no quadratic time; a long line
+  // is checked whole when it ends.
+  if (state_ == State::kStartLine && before < kPlausibleCheckBytes && !PlausibleStart(line_)) {
     Fail(ParseError::kStartLine);
     pos = segment.length;
     return false;
