@@ -431,7 +431,9 @@ constexpr std::array<SettingKey, 17> kSettingKeys = {{
     {"targets", [](const Field& f, Config& c) { c.targets = ParseTargets(f.source(), f.value()); }},
     {"filters", [](const Field& f, Config& c) { c.filters = ParseFilters(f.source(), f.value()); }},
     {"http_requests",
-     [](const Field& f, Config& c) { c.http_requests = http::ParseHttpRequests(f.source(), f.value()); }},
+     [](const Field& f, Config& c) {
+       c.http_requests = http::ParseHttpRequests(f.source(), f.value());
+     }},
 }};
 
 }  // namespace
