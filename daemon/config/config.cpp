@@ -411,7 +411,7 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 16> kSettingKeys = {{
+constexpr std::array<SettingKey, 17> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"http", [](const Field& f, Config& c) { ParseHttp(f, c.http); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
@@ -430,6 +430,10 @@ constexpr std::array<SettingKey, 16> kSettingKeys = {{
     {"services", [](const Field& f, Config& c) { ParseServices(f, c.labels); }},
     {"targets", [](const Field& f, Config& c) { c.targets = ParseTargets(f.source(), f.value()); }},
     {"filters", [](const Field& f, Config& c) { c.filters = ParseFilters(f.source(), f.value()); }},
+    {"http_requests",
+     [](const Field& f, Config& c) {
+       c.http_requests = http::ParseHttpRequests(f.source(), f.value());
+     }},
 }};
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/http_config.h"
 #include "targets/target_config.h"
 
 namespace netlens {
@@ -101,6 +102,7 @@ struct Config {
   std::optional<std::string> web_config_file;
   TargetsConfig targets;                      // which processes are watched (target_config.h)
   FiltersConfig filters;                      // which of their connections are watched
+  http::HttpRequestsConfig http_requests;     // HTTP/1.x request metrics (http/http_config.h)
   std::string source = "<embedded default>";  // where this config came from, for logs
 };
 

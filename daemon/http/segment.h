@@ -1,19 +1,29 @@
-// One send/receive call of an observed process on a TCP connection, as the HTTP parser gets it
-// (from http/capture.h).
+// The input contract of the HTTP/1.x parsing: what the kernel capture (http/capture.h) delivers
+// per TCP connection, in order. The capture copies only a prefix of each call's bytes; the parser
+// accounts bodies by `length` and needs bytes only for start lines, headers and chunk-size lines.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
 namespace netlens::http {
-enum class Direction : uint8_t {
-  kRead,
-  kWrite
-};  // from the observed process: bytes it read / wrote
+
+// From the observed process: bytes it read / wrote.
+enum class Direction : uint8_t { kRead, kWrite };
+
+// One successful read or write call on the connection.
 struct Segment {
   Direction direction;
   uint64_t ts_ns;          // monotonic ns when the call returned
   uint64_t length;         // bytes the call moved (> 0)
   std::string_view bytes;  // the first bytes of those (bytes.size() <= length); the rest not copied
+                           // (bodies are accounted by length; sendfile/splice give bytes empty)
 };
+
+// The connection was closed (either side): a body delimited by connection close ends here;
+// requests still pending are counted as unanswered.
+struct CloseEvent {
+  uint64_t ts_ns;
+};
+
 }  // namespace netlens::http

@@ -69,4 +69,30 @@ inline constexpr std::string_view kSeriesFolded = "netlens_series_folded";
 inline constexpr std::string_view kSourceScrapeDurationSeconds =
     "netlens_source_scrape_duration_seconds";
 
+// HTTP/1.x requests of the parsed processes (http/http_families.cpp): OpenTelemetry's HTTP
+// semantic conventions in their Prometheus form, as Beyla exports them.
+inline constexpr std::string_view kHttpServerRequestDurationSeconds =
+    "http_server_request_duration_seconds";
+inline constexpr std::string_view kHttpClientRequestDurationSeconds =
+    "http_client_request_duration_seconds";
+inline constexpr std::string_view kHttpServerRequestBodySizeBytes =
+    "http_server_request_body_size_bytes";
+inline constexpr std::string_view kHttpServerResponseBodySizeBytes =
+    "http_server_response_body_size_bytes";
+inline constexpr std::string_view kHttpClientRequestBodySizeBytes =
+    "http_client_request_body_size_bytes";
+inline constexpr std::string_view kHttpClientResponseBodySizeBytes =
+    "http_client_response_body_size_bytes";
+inline constexpr std::string_view kHttpServerTimeToFirstByteSeconds =
+    "netlens_http_server_time_to_first_byte_seconds";
+inline constexpr std::string_view kHttpClientTimeToFirstByteSeconds =
+    "netlens_http_client_time_to_first_byte_seconds";
+inline constexpr std::string_view kHttpParseErrorsTotal = "netlens_http_parse_errors_total";
+inline constexpr std::string_view kHttpUnmatchedResponsesTotal =
+    "netlens_http_unmatched_responses_total";
+inline constexpr std::string_view kHttpUnansweredRequestsTotal =
+    "netlens_http_unanswered_requests_total";
+inline constexpr std::string_view kHttpPendingOverflowTotal = "netlens_http_pending_overflow_total";
+inline constexpr std::string_view kHttpRouteOverflowTotal = "netlens_http_route_overflow_total";
+
 }  // namespace netlens::metric_name

@@ -245,9 +245,10 @@ size_t CountOf(const std::vector<Item>& a, const std::vector<Item>& b, Predicate
 
 }  // namespace
 
-TargetsConfig ParseTargets(const std::string& source, const YAML::Node& value) {
+TargetsConfig ParseTargets(const std::string& source, const YAML::Node& value,
+                           const std::string& section) {
   TargetsConfig targets;
-  ParseLists(source, "targets", value, targets.include, targets.exclude,
+  ParseLists(source, section, value, targets.include, targets.exclude,
              [&](const std::string& path, const YAML::Node& entry) {
                return ParseSelector(source, path, entry);
              });
@@ -258,7 +259,7 @@ TargetsConfig ParseTargets(const std::string& source, const YAML::Node& value) {
   if (count(SelectorKind::kPid) > kMaxPidSelectors ||
       count(SelectorKind::kComm) > kMaxCommSelectors)
     FailAt(source, value,
-           "'targets' allows at most " + std::to_string(kMaxPidSelectors) + " pid and " +
+           "'" + section + "' allows at most " + std::to_string(kMaxPidSelectors) + " pid and " +
                std::to_string(kMaxCommSelectors) + " comm selectors");
   return targets;
 }

@@ -55,7 +55,9 @@ inline constexpr size_t kMaxCommSelectors = 1024;
 inline constexpr size_t kMaxCidrFilters = 1024;
 
 // `value` is the section's value node; errors are ConfigError "SOURCE:LINE:COLUMN: message".
-TargetsConfig ParseTargets(const std::string& source, const YAML::Node& value);
+// section: the key path errors name (the HTTP section reuses the selectors).
+TargetsConfig ParseTargets(const std::string& source, const YAML::Node& value,
+                           const std::string& section = "targets");
 FiltersConfig ParseFilters(const std::string& source, const YAML::Node& value);
 
 }  // namespace netlens

@@ -5,10 +5,8 @@
 #include <prometheus/text_serializer.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
+#include "golden_file.h"
 #include "kernel_fixtures.h"
 #include "tcp/aggregator.h"
 #include "tcp/tcp_families.h"
@@ -59,14 +57,5 @@ TEST_CASE("the TCP families of a fixed snapshot render to the golden text", "[go
   AppendTcpFamilies(aggregator, families);
   const std::string text = prometheus::TextSerializer().Serialize(families);
 
-  const std::string path = NETLENS_GOLDEN_DIR "/tcp_remote.prom";
-  if (const char* update = std::getenv("NETLENS_UPDATE_GOLDEN"); update && *update == '1') {
-    std::ofstream(path) << text;
-    WARN("wrote " << path);
-  }
-  std::ifstream file(path);
-  REQUIRE(file);
-  std::stringstream golden;
-  golden << file.rdbuf();
-  CHECK(text == golden.str());
+  netlens::testing::CheckGolden(text, "tcp_remote.prom");
 }
