@@ -20,11 +20,12 @@ const volatile __u32 nl_live_slots = 65536;
  * 5,000 short connections; the soak: one in 350,000; no missed run counted). Its memory then
  * holds a freed socket (state CLOSE: the CLOSE run, had it run, comes before the state is
  * stored) or another TCP socket (SLAB_TYPESAFE_BY_RCU: never anything else, so the probe reads
- * are safe): a listener, a connect in progress, or a connection with other ports. */
+ * are safe): a listener, a connect in progress, or a connection with other ports. SYN_RECV
+ * with the entry's ports is the connection itself: an accepted one's entry is made in its
+ * SYN_RECV -> ESTABLISHED run, which comes before the state is stored. */
 static __always_inline bool nl_socket_is_conn(struct sock *sk, const struct nl_conn *conn) {
   __u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
-  if (state == TCP_CLOSE || state == TCP_LISTEN || state == TCP_SYN_SENT || state == TCP_SYN_RECV)
-    return false;
+  if (state == TCP_CLOSE || state == TCP_LISTEN || state == TCP_SYN_SENT) return false;
   return BPF_CORE_READ(sk, __sk_common.skc_family) == conn->tuple.family &&
          BPF_CORE_READ(sk, __sk_common.skc_num) == conn->tuple.local_port &&
          bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
