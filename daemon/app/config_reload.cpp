@@ -12,12 +12,6 @@ Config LoadEffectiveConfig(const CliOptions& cli) {
   if (cli.attach_mode) config.attach_mode = *cli.attach_mode;
   if (cli.accounting) config.accounting = *cli.accounting;
   if (cli.web_config_file) config.web_config_file = *cli.web_config_file;
-  // Said at start and at every reload, so that nobody waits for series that cannot come.
-  if (config.http_requests.enabled())
-    spdlog::warn(
-        "http_requests: HTTP request metrics are not served by this version yet (issue 16: "
-        "the parser and the kernel capture are built but not connected); the section is "
-        "checked and has no effect");
   return config;
 }
 
@@ -29,10 +23,21 @@ AggregatorSettings SettingsOf(const Config& config) {
   return settings;
 }
 
+http::HttpSourceSettings HttpSettingsOf(const Config& config, const CliOptions& cli) {
+  http::HttpSourceSettings settings;
+  settings.requests = config.http_requests;
+  settings.labels = SettingsOf(config).labels;
+  settings.series_budget = config.limits.series_per_family;
+  settings.latency_buckets = config.latency_buckets;
+  settings.max_processes = config.limits.target_processes;
+  settings.btf_path = cli.btf_path;
+  return settings;
+}
+
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& self,
-            TargetSelector& targets) {
+            TargetSelector& targets, http::HttpSource* http) {
   try {
     Config next = LoadEffectiveConfig(cli);
     if (next.listen != current.listen)
@@ -59,6 +64,11 @@ void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& 
     next.limits.target_cgroups = a.target_cgroups;
     targets.Apply(next.targets, next.filters);
     tcp.Reconfigure(SettingsOf(next));
+    if (http) {
+      http->Reconfigure(HttpSettingsOf(next, cli));
+    } else if (next.http_requests.enabled()) {
+      spdlog::warn("reload: http_requests was off at start; turning it on needs a restart");
+    }
     ApplyLogLevel(next.log_level);
     current = next;
     self.CountReload(true);

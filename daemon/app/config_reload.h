@@ -7,6 +7,7 @@
 
 #include "app/cli.h"
 #include "config/config.h"
+#include "http/http_source.h"
 #include "self/self_source.h"
 #include "targets/target_selector.h"
 #include "tcp/aggregator.h"
@@ -16,10 +17,12 @@ namespace netlens {
 
 Config LoadEffectiveConfig(const CliOptions& cli);
 AggregatorSettings SettingsOf(const Config& config);
+http::HttpSourceSettings HttpSettingsOf(const Config& config, const CliOptions& cli);
 void ApplyLogLevel(const std::string& level);
 // Reads the config again and applies it; an invalid file leaves `current` running (counted in
-// netlens_config_reloads_total{result="failure"}).
+// netlens_config_reloads_total{result="failure"}). http: null when http_requests was off at
+// start (turning it on needs a restart: the capture is loaded with privileges).
 void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& self,
-            TargetSelector& targets);
+            TargetSelector& targets, http::HttpSource* http);
 
 }  // namespace netlens

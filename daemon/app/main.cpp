@@ -16,6 +16,7 @@
 #include "app/config_reload.h"
 #include "bpf/tracer.h"
 #include "config/config.h"
+#include "http/http_source.h"
 #include "metrics/source_registry.h"
 #include "process/cgroup_directory.h"
 #include "process/process_info.h"
@@ -75,6 +76,7 @@ int Run(const CliOptions& cli) {
   std::unique_ptr<TargetSelector> targets;
   std::unique_ptr<TcpSource> tcp;
   std::unique_ptr<SelfSource> self;
+  std::unique_ptr<http::HttpSource> http_requests;
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web, config.http);
     tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode, config.accounting);
@@ -85,9 +87,13 @@ int Run(const CliOptions& cli) {
     tcp->SetTargetSelector(targets.get());
     self = std::make_unique<SelfSource>(
         *tracer, BuildInfo{NETLENS_VERSION, LibbpfVersion(), KernelRelease()});
+    // Loaded before privileges are dropped; off unless http_requests selects processes.
+    if (config.http_requests.enabled())
+      http_requests = http::HttpSource::Start(HttpSettingsOf(config, cli));
     // The metric sources, in exposition order (docs/adding-a-source.md).
     auto registry = std::make_shared<SourceRegistry>();
     registry->Add(tcp.get());
+    if (http_requests) registry->Add(http_requests.get());
     registry->Add(self.get());
     registry->Add(targets.get());
     tracer->Attach();  // the maps that steer the programs are written: from here on, counted
@@ -114,7 +120,7 @@ int Run(const CliOptions& cli) {
       const int signal = sigtimedwait(&signals, &info, &refresh);
       if (signal == SIGHUP) {
         systemd::NotifyReloading("reloading " + config.source);
-        Reload(cli, config, *tcp, *self, *targets);
+        Reload(cli, config, *tcp, *self, *targets, http_requests.get());
         systemd::NotifyReady(status);
       } else if (signal == SIGTERM || signal == SIGINT) {
         // Detach at once; then leave without waiting for the HTTP server's

@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -77,6 +78,20 @@ void CheckKernel(const std::optional<std::string>& btf_path) {
   throw CaptureError(message);
 }
 
+// http_pids: tgid -> when the kernel added it (0: the daemon did).
+std::map<uint32_t, uint64_t> ReadWatched(int fd) {
+  std::map<uint32_t, uint64_t> watched;
+  uint32_t key = 0, next = 0;
+  const void* previous = nullptr;
+  while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+    uint64_t since = 0;
+    if (bpf_map_lookup_elem(fd, &next, &since) == 0) watched[next] = since;
+    key = next;
+    previous = &key;
+  }
+  return watched;
+}
+
 uint32_t RoundUpPowerOfTwo(uint32_t value) {
   uint32_t result = 4096;
   while (result < value && result < (1u << 31)) result <<= 1;
@@ -117,7 +132,8 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   if (int err = http_capture_bpf__attach(skel); err != 0)
     ThrowLibbpf(
         "attaching the HTTP capture programs to sock:sock_send_length, "
-        "sock:sock_recv_length and sock:inet_sock_set_state failed",
+        "sock:sock_recv_length, sock:inet_sock_set_state and sched:sched_process_{fork,exec,"
+        "exit} failed",
         err, "");
   capture->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.http_events), &Capture::OnRecord,
                                     capture.get(), nullptr);
@@ -131,25 +147,47 @@ Capture::~Capture() {
   if (skel_) http_capture_bpf__destroy(skel_);
 }
 
-void Capture::SetWatchedProcesses(const std::set<uint32_t>& tgids) {
+void Capture::SetWatchedProcesses(const std::set<uint32_t>& tgids, uint64_t judged_at_ns) {
   std::lock_guard lock(watched_mutex_);
   const int fd = bpf_map__fd(skel_->maps.http_pids);
-  const uint8_t one = 1;
-  for (uint32_t pid : watched_) {
-    if (!tgids.count(pid)) bpf_map_delete_elem(fd, &pid);
+  for (const auto& [pid, since] : ReadWatched(fd)) {
+    if (!tgids.count(pid) && since <= judged_at_ns) bpf_map_delete_elem(fd, &pid);
   }
-  std::set<uint32_t> now;
+  const uint64_t by_daemon = 0;
   for (uint32_t pid : tgids) {
-    if (bpf_map_update_elem(fd, &pid, &one, BPF_ANY) == 0) {
-      now.insert(pid);
-    } else {
+    if (bpf_map_update_elem(fd, &pid, &by_daemon, BPF_ANY) != 0) {
       throw CaptureError("watching process " + std::to_string(pid) +
                          " for HTTP failed: " + std::strerror(errno) + " (at most " +
                          std::to_string(bpf_map__max_entries(skel_->maps.http_pids)) +
                          " processes)");
     }
   }
-  watched_ = std::move(now);
+}
+
+std::map<uint32_t, uint64_t> Capture::Watched() const {
+  return ReadWatched(bpf_map__fd(skel_->maps.http_pids));
+}
+
+void Capture::SetWatchedComms(const std::set<std::string>& comms) {
+  std::lock_guard lock(watched_mutex_);
+  const int fd = bpf_map__fd(skel_->maps.http_comms);
+  std::vector<std::array<char, NL_COMM_LEN>> old;
+  std::array<char, NL_COMM_LEN> key{}, next{};
+  const void* previous = nullptr;
+  while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
+    old.push_back(next);
+    key = next;
+    previous = key.data();
+  }
+  for (const auto& comm : old) bpf_map_delete_elem(fd, comm.data());
+  const uint8_t one = 1;
+  size_t written = 0;
+  for (const std::string& comm : comms) {
+    std::array<char, NL_COMM_LEN> value{};
+    comm.copy(value.data(), NL_COMM_LEN - 1);  // the kernel's comm: at most 15 bytes
+    if (written == NL_HTTP_COMMS) break;       // the rest: judged by the daemon's scan only
+    if (bpf_map_update_elem(fd, value.data(), &one, BPF_ANY) == 0) ++written;
+  }
 }
 
 int Capture::OnRecord(void* self, void* data, size_t size) {
@@ -173,6 +211,7 @@ int Capture::OnRecord(void* self, void* data, size_t size) {
   std::memcpy(key.remote.address.data(), record.tuple.remote_addr, 16);
   key.local.port = record.tuple.local_port;
   key.remote.port = record.tuple.remote_port;
+  key.comm.assign(record.comm, strnlen(record.comm, sizeof(record.comm)));
   if (record.kind == NL_HTTP_REC_CLOSE) {
     if (capture->on_close_) capture->on_close_(key, record.ts_ns);
     return 0;
@@ -239,6 +278,7 @@ CaptureStats Capture::Stats() const {
   stats.lost_connections_full = sums[NL_HTTP_STAT_LOST_CONNS_FULL];
   stats.lost_copy_failed = sums[NL_HTTP_STAT_LOST_COPY_FAILED];
   stats.lost_process_stats_full = sums[NL_HTTP_STAT_LOST_PROC_STATS_FULL];
+  stats.lost_processes_full = sums[NL_HTTP_STAT_LOST_PIDS_FULL];
   stats.closes = sums[NL_HTTP_STAT_CLOSES];
   stats.verdict_http = sums[NL_HTTP_STAT_VERDICT_HTTP];
   stats.verdict_tls = sums[NL_HTTP_STAT_VERDICT_TLS];

@@ -6,9 +6,11 @@
 // - Only processes named in SetWatchedProcesses() are looked at; only their TCP connections;
 //   of those only the ones classified http (a request line or a status line at the start of a
 //   call: the first of their calls that starts with one, so a connection open before start
-//   is picked up at its next request) give segments. TLS (a TLS record header) and other
-//   connections (NL_HTTP_UNKNOWN_LIMIT calls that are neither) are counted per verdict and
-//   process (VerdictsByProcess), and cost one map lookup per call from then on.
+//   is picked up at its next request) give segments. The watched set follows processes in
+//   the kernel: a watched process's children are watched, a process that execs into a
+//   SetWatchedComms() comm is watched, one that exits is not (ebpf/http/capture.bpf.c). TLS (a TLS
+//   record header) and other connections (NL_HTTP_UNKNOWN_LIMIT calls that are neither) are counted
+//   per verdict and process (VerdictsByProcess), and cost one map lookup per call from then on.
 // - Per connection, segments come in the order they were written to the ring (one ring for
 //   all CPUs): the order of the calls while one thread at a time uses the connection. Each has
 //   the call's whole length and the first min(length, capture_bytes, first buffer) bytes;
@@ -64,6 +66,7 @@ struct ConnectionKey {
   uint64_t generation = 0;
   uint16_t family = 0;  // AF_INET or AF_INET6
   Endpoint local, remote;
+  std::string comm;  // the process's comm when the connection was first seen
 
   bool operator==(const ConnectionKey& other) const {
     return pid == other.pid && sk == other.sk && generation == other.generation;
@@ -92,6 +95,7 @@ struct CaptureStats {
   uint64_t lost_connections_full = 0;    // calls of connections not tracked: table full
   uint64_t lost_copy_failed = 0;         // segments sent length only: reading the buffer failed
   uint64_t lost_process_stats_full = 0;  // verdicts not counted per process
+  uint64_t lost_processes_full = 0;      // processes the kernel could not watch: table full
   uint64_t closes = 0;
   uint64_t verdict_http = 0, verdict_tls = 0, verdict_other = 0;  // connections classified
   uint64_t records_malformed = 0;  // user space: records shorter than they say (never expected)
@@ -120,8 +124,16 @@ class Capture {
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
 
-  // Makes http_pids exactly `tgids`. Connections already tracked stay until they close.
-  void SetWatchedProcesses(const std::set<uint32_t>& tgids);
+  // Makes the watched processes `tgids`, but for those the kernel added (at fork or exec,
+  // see Watched()) after judged_at_ns (CLOCK_MONOTONIC): the caller has not judged those yet.
+  // Connections already tracked stay until they close.
+  void SetWatchedProcesses(const std::set<uint32_t>& tgids, uint64_t judged_at_ns = UINT64_MAX);
+  // The watched processes: tgid -> when the kernel added it or saw it exec (CLOCK_MONOTONIC
+  // ns), 0 for the ones the daemon wrote. The kernel adds the children of watched processes
+  // and, at exec, processes whose new comm is one of SetWatchedComms().
+  std::map<uint32_t, uint64_t> Watched() const;
+  // The comms the kernel watches from exec on (at most NL_HTTP_COMMS, 15 bytes each).
+  void SetWatchedComms(const std::set<std::string>& comms);
   // Hands every record in the ring to the callbacks now; returns how many. Thread-safe.
   size_t Drain();
   // A thread that calls Drain() every `period` until StopDraining() or destruction.
@@ -147,7 +159,6 @@ class Capture {
   CloseCallback on_close_;
   std::mutex drain_mutex_;
   std::atomic<uint64_t> malformed_{0};
-  std::set<uint32_t> watched_;
   std::mutex watched_mutex_;
   std::thread drainer_;
   std::mutex stop_mutex_;

@@ -24,16 +24,19 @@ void CaptureSource::Collect(SourceOutput out) {
   closes.Add({}, {}, d(stats.closes));
   out.families.push_back(closes.Take());
 
-  MetricBuilder lost("netlens_http_capture_lost_total",
-                     "What the HTTP capture lost, by reason: ring_full (records dropped), "
-                     "connections_full (calls of untracked connections), copy_failed (segments "
-                     "sent length only), process_stats_full (verdicts not counted per process), "
-                     "malformed (records user space could not read).",
-                     MetricType::Counter);
+  MetricBuilder lost(
+      "netlens_http_capture_lost_total",
+      "What the HTTP capture lost, by reason: ring_full (records dropped), "
+      "connections_full (calls of untracked connections), copy_failed (segments "
+      "sent length only), process_stats_full (verdicts not counted per process), "
+      "processes_full (processes the kernel could not watch at fork or exec), malformed "
+      "(records user space could not read).",
+      MetricType::Counter);
   lost.Add({"reason"}, {"ring_full"}, d(stats.lost_ring_full));
   lost.Add({"reason"}, {"connections_full"}, d(stats.lost_connections_full));
   lost.Add({"reason"}, {"copy_failed"}, d(stats.lost_copy_failed));
   lost.Add({"reason"}, {"process_stats_full"}, d(stats.lost_process_stats_full));
+  lost.Add({"reason"}, {"processes_full"}, d(stats.lost_processes_full));
   lost.Add({"reason"}, {"malformed"}, d(stats.records_malformed));
   out.families.push_back(lost.Take());
 

@@ -1,10 +1,13 @@
 #include "process/process_info.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -252,6 +255,19 @@ std::optional<ProcessInfo> ReadProcessInfo(uint32_t pid, const std::string& proc
     info.cgroup_v2_path = CgroupV2PathOf(*cgroup);
   }
   return info;
+}
+
+std::vector<uint32_t> ListProcessIds(const std::string& proc_root) {
+  std::vector<uint32_t> pids;
+  DIR* proc = opendir(proc_root.c_str());
+  if (!proc) return pids;
+  while (const dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;  // not a process
+    pids.push_back(static_cast<uint32_t>(std::strtoul(entry->d_name, nullptr, 10)));
+  }
+  closedir(proc);
+  std::sort(pids.begin(), pids.end());
+  return pids;
 }
 
 uint64_t ReadNetnsInode(uint32_t pid, const std::string& proc_root) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace netlens {
 
@@ -59,6 +60,9 @@ struct ProcessInfo {
 // stat file); fields that cannot be read (exe of a kernel thread, or without
 // the capability) stay empty.
 std::optional<ProcessInfo> ReadProcessInfo(uint32_t pid, const std::string& proc_root = "/proc");
+
+// The pids of the processes under proc_root now (its numeric directories), ascending.
+std::vector<uint32_t> ListProcessIds(const std::string& proc_root = "/proc");
 
 // Inode of the network namespace of PID (stat of PROC_ROOT/PID/ns/net), or 0.
 uint64_t ReadNetnsInode(uint32_t pid, const std::string& proc_root = "/proc");

@@ -2,7 +2,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -63,10 +62,6 @@ struct CidrLess {
 
 std::string CommOf(const char (&comm)[NL_COMM_LEN]) {
   return std::string(comm, strnlen(comm, NL_COMM_LEN));
-}
-
-bool IsProcessDir(const dirent* entry) {
-  return entry->d_name[0] >= '1' && entry->d_name[0] <= '9';
 }
 
 template <typename Predicate>
@@ -273,14 +268,9 @@ void TargetSelector::RescanLocked() {
   std::set<uint32_t> alive;
   size_t watched = 0;
   const bool judge = flags_ & NL_TARGET_PROCESS;
-  if (DIR* proc = opendir("/proc")) {
-    while (const dirent* entry = readdir(proc)) {
-      if (!IsProcessDir(entry)) continue;
-      const uint32_t pid = std::strtoul(entry->d_name, nullptr, 10);
-      alive.insert(pid);
-      if (!judge || IsWatched(targets_, MatchProcess(targets_, ReadProcessFacts(pid)))) ++watched;
-    }
-    closedir(proc);
+  for (const uint32_t pid : ListProcessIds()) {
+    alive.insert(pid);
+    if (!judge || IsWatched(targets_, MatchProcess(targets_, ReadProcessFacts(pid)))) ++watched;
   }
   processes_ = alive.size();
   watched_processes_ = watched;

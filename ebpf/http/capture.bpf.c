@@ -38,13 +38,25 @@
 /* Bytes copied per call, at most NL_HTTP_CAPTURE_MAX: set by the daemon before load. */
 const volatile __u32 nl_http_capture_bytes = 512;
 
-/* tgid -> 1: the processes watched, written by the daemon. */
+/* tgid -> when the kernel added it (0: the daemon did): the processes watched. The daemon
+ * writes what its selectors judge; the kernel adds children of watched processes at fork and
+ * processes whose new comm is in http_comms at exec, and marks watched processes that exec
+ * (since = now), so that the daemon judges them again (daemon/http/process_watch.h). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, __u32);
-  __type(value, __u8);
+  __type(value, __u64);
 } http_pids SEC(".maps");
+
+/* comm -> 1: the `comm` include selectors, judged by the kernel at exec so that a short-lived
+ * client is watched from its first call, not from the daemon's next scan. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, NL_HTTP_COMMS);
+  __type(key, char[NL_COMM_LEN]);
+  __type(value, __u8);
+} http_comms SEC(".maps");
 
 /* struct sock pointer -> the connection. A plain hash, not an LRU one: a full map refuses the
  * insert, which is counted (NL_HTTP_STAT_LOST_CONNS_FULL), where an LRU map would evict a
@@ -224,6 +236,7 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
   if (!conn) {
     struct nl_http_conn fresh = {.cookie = cookie, .pid = pid};
     nl_read_tuple(sk, &fresh.tuple, true);
+    bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
     if (bpf_map_update_elem(&http_conns, &key, &fresh, BPF_NOEXIST) != 0 &&
         !bpf_map_lookup_elem(&http_conns, &key)) {
       nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_CONNS_FULL);
@@ -283,6 +296,7 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
   record->header.captured = want;
   record->header.syscall = buffer.syscall;
   __builtin_memcpy(&record->header.tuple, &conn->tuple, sizeof(record->header.tuple));
+  __builtin_memcpy(record->header.comm, conn->comm, sizeof(record->header.comm));
   if (bpf_ringbuf_output(&http_events, record, sizeof(record->header) + want, BPF_RB_NO_WAKEUP) !=
       0) {
     nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_RING_FULL);
@@ -320,6 +334,7 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
       record->pid = conn->pid;
       record->kind = NL_HTTP_REC_CLOSE;
       __builtin_memcpy(&record->tuple, &conn->tuple, sizeof(record->tuple));
+      __builtin_memcpy(record->comm, conn->comm, sizeof(record->comm));
       bpf_ringbuf_submit(record, BPF_RB_NO_WAKEUP);
       nl_percpu_inc(&http_stats, NL_HTTP_STAT_CLOSES);
     } else {
@@ -327,6 +342,42 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
     }
   }
   bpf_map_delete_elem(&http_conns, &key);
+  return 0;
+}
+
+/* A new process (not a thread) of a watched one is watched too: nginx's workers, a client's
+ * children. The daemon judges it by its own selectors at its next scan. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(nl_http_fork, struct task_struct *parent, struct task_struct *child) {
+  if (child->pid != child->tgid) return 0;
+  const __u32 parent_tgid = parent->tgid;
+  if (!bpf_map_lookup_elem(&http_pids, &parent_tgid)) return 0;
+  const __u32 tgid = child->tgid;
+  const __u64 since = bpf_ktime_get_ns();
+  if (bpf_map_update_elem(&http_pids, &tgid, &since, BPF_ANY) != 0)
+    nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_PIDS_FULL);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(nl_http_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
+  const __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  char comm[NL_COMM_LEN];
+  bpf_get_current_comm(comm, sizeof(comm));
+  const __u64 since = bpf_ktime_get_ns();
+  if (bpf_map_lookup_elem(&http_comms, comm) || bpf_map_lookup_elem(&http_pids, &tgid)) {
+    if (bpf_map_update_elem(&http_pids, &tgid, &since, BPF_ANY) != 0)
+      nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_PIDS_FULL);
+  }
+  return 0;
+}
+
+/* The pid may be reused: a process that exits is no longer watched. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(nl_http_exit, struct task_struct *task) {
+  if (task->pid != task->tgid) return 0;
+  const __u32 tgid = task->tgid;
+  bpf_map_delete_elem(&http_pids, &tgid);
   return 0;
 }
 

@@ -18,6 +18,8 @@
 #define NL_HTTP_CAPTURE_MAX 1024
 /* Bytes looked at to classify a connection of unknown verdict. */
 #define NL_HTTP_SNIFF_BYTES 16
+/* `comm` selectors the kernel judges at exec (more are judged by the daemon's scan only). */
+#define NL_HTTP_COMMS 256
 /* Segments of unknown verdict after which a connection is `other` for good. */
 #define NL_HTTP_UNKNOWN_LIMIT 8
 
@@ -35,7 +37,9 @@ struct nl_http_conn {
   __u8 verdict; /* enum nl_http_verdict */
   __u8 unknown_segments;
   __u16 _pad;
-  struct nl_tuple tuple; /* addresses when first seen */
+  struct nl_tuple tuple;  /* addresses when first seen */
+  char comm[NL_COMM_LEN]; /* the process's comm when first seen: it may be gone before a
+                             record is read (short-lived clients) */
 };
 
 enum nl_http_record_kind {
@@ -62,6 +66,7 @@ struct nl_http_record {
   __u16 captured; /* data bytes following the header (<= length) */
   __u16 syscall;  /* the caller's syscall number (x86-64), for diagnostics */
   struct nl_tuple tuple;
+  char comm[NL_COMM_LEN];
   /* __u8 data[captured]; */
 };
 
@@ -77,6 +82,7 @@ enum nl_http_stat {
   NL_HTTP_STAT_VERDICT_OTHER,
   NL_HTTP_STAT_CLOSES,               /* close records written */
   NL_HTTP_STAT_LOST_PROC_STATS_FULL, /* verdicts not counted per process: http_proc_stats full */
+  NL_HTTP_STAT_LOST_PIDS_FULL,       /* processes the kernel could not add: http_pids full */
   NL_HTTP_STATS,
 };
 

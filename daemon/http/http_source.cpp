@@ -1,0 +1,244 @@
+#include "http/http_source.h"
+
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <algorithm>
+
+#include "http/capture_source.h"
+#include "http/http_families.h"
+#include "metrics/labels.h"
+#include "metrics/metric_builder.h"
+#include "process/process_info.h"  // ReadNetnsInode
+
+namespace netlens::http {
+namespace {
+
+uint64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns's clock
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+StitcherLimits LimitsOf(const HttpRequestsConfig& config) {
+  StitcherLimits limits;
+  limits.max_pending = config.pending_requests;
+  return limits;
+}
+
+bool SameRoutes(const HttpRequestsConfig& a, const HttpRequestsConfig& b) {
+  if (a.route_budget != b.route_budget || a.routes.size() != b.routes.size()) return false;
+  for (size_t i = 0; i < a.routes.size(); ++i) {
+    if (a.routes[i].service != b.routes[i].service || a.routes[i].patterns != b.routes[i].patterns)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+HttpSource::HttpSource(const HttpSourceSettings& settings)
+    : settings_(settings),
+      watch_(settings.requests.processes, settings.max_processes),
+      labels_(std::make_unique<ProcessLabels>(settings.labels)),
+      aggregator_(std::make_unique<HttpAggregator>(settings.requests, settings.series_budget)) {}
+
+std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings) {
+  std::unique_ptr<HttpSource> source(new HttpSource(settings));
+  HttpSource* self = source.get();
+  CaptureOptions options;
+  options.processes = settings.max_processes;
+  options.btf_path = settings.btf_path;
+  source->capture_ = Capture::Load(
+      options, [self](const ConnectionKey& key, const Segment& s) { self->OnSegment(key, s); },
+      [self](const ConnectionKey& key, uint64_t ts_ns) { self->OnClose(key, ts_ns); });
+  {
+    std::lock_guard lock(source->mutex_);
+    source->capture_->SetWatchedComms(source->watch_.KernelComms());
+    source->ScanLocked();
+  }
+  source->thread_ = std::thread([self] { self->Run(); });
+  spdlog::info("http_requests: parsing the HTTP/1.x traffic of {} processes now ({} selectors)",
+               source->watch_.watched().size(), settings.requests.processes.include.size());
+  return source;
+}
+
+HttpSource::~HttpSource() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpSource::Run() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stop_cv_.wait_for(lock, kDrainPeriod, [this] { return stop_; })) {
+    lock.unlock();
+    capture_->Drain();
+    {
+      std::lock_guard state(mutex_);
+      if (std::chrono::steady_clock::now() - last_scan_ >= kScanPeriod) ScanLocked();
+    }
+    lock.lock();
+  }
+}
+
+void HttpSource::ScanLocked() {
+  last_scan_ = std::chrono::steady_clock::now();
+  if (!settings_.requests.enabled()) {
+    capture_->SetWatchedProcesses({});
+    return;
+  }
+  const uint64_t now_ns = MonotonicNs();
+  const std::set<uint32_t>& watched = watch_.Scan(last_scan_, capture_->Watched(), now_ns);
+  try {
+    capture_->SetWatchedProcesses(watched, now_ns);
+  } catch (const CaptureError& e) {
+    spdlog::warn("http_requests: {}", e.what());
+  }
+  // The labels of processes no longer watched are read again if they come back.
+  std::erase_if(processes_, [&](const auto& entry) { return !watched.count(entry.first.first); });
+}
+
+const HttpProcess& HttpSource::ProcessOfLocked(const ConnectionKey& key, Role role) {
+  const uint16_t service_port = role == Role::kClient ? key.remote.port : key.local.port;
+  auto [it, fresh] = processes_.try_emplace({key.pid, service_port});
+  if (!fresh) return it->second;
+  HttpProcess& process = it->second;
+  char raw_comm[16] = {};
+  key.comm.copy(raw_comm, sizeof(raw_comm) - 1);
+  const std::string comm = CommLabel(raw_comm);
+  if (settings_.labels.pid) process.labels.emplace_back("pid", std::to_string(key.pid));
+  process.labels.emplace_back("comm", comm);
+  std::vector<std::string> values;
+  LabelSubject subject;
+  subject.pid = key.pid;
+  subject.netns = static_cast<uint32_t>(ReadNetnsInode(key.pid));
+  subject.service_port = service_port;
+  subject.comm = comm;
+  labels_->Append(subject, values, ProcessCache::Clock::now());
+  const std::vector<std::string>& names = labels_->names();
+  for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
+    if (names[i] == "service" && !values[i].empty()) process.service = values[i];
+    process.labels.emplace_back(names[i], values[i]);
+  }
+  if (process.service.empty()) process.service = comm;
+  return process;
+}
+
+HttpSource::Connection* HttpSource::ConnectionOfLocked(const ConnectionKey& key, uint64_t now_ns) {
+  if (auto it = connections_.find(key); it != connections_.end()) return it->second.get();
+  if (connections_.size() >= settings_.requests.connections) {
+    auto idlest = std::min_element(
+        connections_.begin(), connections_.end(),
+        [](const auto& a, const auto& b) { return a.second->last_ns < b.second->last_ns; });
+    const uint64_t idle_ns = std::chrono::nanoseconds(kEvictIdle).count();
+    if (idlest == connections_.end() || now_ns - idlest->second->last_ns < idle_ns) {
+      ++connections_skipped_;
+      return nullptr;
+    }
+    connections_.erase(idlest);
+    ++connections_evicted_;
+  }
+  auto connection =
+      std::make_unique<Connection>(aggregator_->counters(), LimitsOf(settings_.requests));
+  Connection* raw = connection.get();
+  connections_.emplace(key, std::move(connection));
+  return raw;
+}
+
+void HttpSource::OnSegment(const ConnectionKey& key, const Segment& segment) {
+  std::lock_guard lock(mutex_);
+  Connection* connection = ConnectionOfLocked(key, segment.ts_ns);
+  if (!connection) return;
+  connection->last_ns = segment.ts_ns;
+  exchanges_.clear();
+  connection->stitcher.OnSegment(segment, exchanges_);
+  AddLocked(*connection, key);
+}
+
+void HttpSource::AddLocked(Connection& connection, const ConnectionKey& key) {
+  for (const Exchange& exchange : exchanges_) {
+    if (!connection.process) connection.process = ProcessOfLocked(key, exchange.role);
+    aggregator_->Add(*connection.process, exchange, AddressLabel(key.remote.address.data()),
+                     key.remote.port);
+    ++exchanges_total_;
+  }
+}
+
+void HttpSource::OnClose(const ConnectionKey& key, uint64_t ts_ns) {
+  std::lock_guard lock(mutex_);
+  const auto it = connections_.find(key);
+  if (it == connections_.end()) return;
+  Connection& connection = *it->second;
+  exchanges_.clear();
+  connection.stitcher.OnClose(CloseEvent{ts_ns}, exchanges_);
+  AddLocked(connection, key);
+  connections_.erase(it);
+}
+
+void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
+  std::lock_guard lock(mutex_);
+  const bool labels_changed = !(settings.labels == settings_.labels);
+  const bool routes_changed = !SameRoutes(settings.requests, settings_.requests);
+  settings_.requests = settings.requests;
+  settings_.labels = settings.labels;
+  settings_.latency_buckets = settings.latency_buckets;
+  settings_.series_budget = settings.series_budget;
+  if (labels_changed || routes_changed) {
+    // New label names or routes start the series afresh, as the tcp side does for labels. The
+    // stitchers point at the old aggregator's counters: they go too, and the connections are
+    // parsed again from their next request.
+    connections_.clear();
+    processes_.clear();
+    labels_ = std::make_unique<ProcessLabels>(settings_.labels);
+    aggregator_ = std::make_unique<HttpAggregator>(settings_.requests, settings_.series_budget);
+  }
+  watch_.SetSelectors(settings_.requests.processes);
+  capture_->SetWatchedComms(settings_.requests.enabled() ? watch_.KernelComms()
+                                                         : std::set<std::string>());
+  ScanLocked();
+}
+
+void HttpSource::Collect(SourceOutput out) {
+  capture_->Drain();
+  std::lock_guard lock(mutex_);
+  AppendHttpFamilies(*aggregator_, settings_.latency_buckets, out.families, out.budgets);
+  CaptureSource(*capture_).Collect(out);
+  AppendSelfMetrics(out.families);
+}
+
+void HttpSource::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  const auto d = [](uint64_t value) { return static_cast<double>(value); };
+  MetricBuilder processes("netlens_http_capture_processes_watched",
+                          "Processes whose HTTP traffic is parsed (http_requests.processes), at "
+                          "the last scan.",
+                          MetricType::Gauge);
+  processes.Add({}, {}, d(watch_.watched().size()));
+  out.push_back(processes.Take());
+  MetricBuilder over("netlens_http_capture_processes_over_limit",
+                     "Processes http_requests.processes selects but that are not watched: "
+                     "limits.processes were already.",
+                     MetricType::Gauge);
+  over.Add({}, {}, d(watch_.over_limit()));
+  out.push_back(over.Take());
+  MetricBuilder open("netlens_http_parser_connections",
+                     "HTTP connections being parsed now (at most "
+                     "http_requests.limits.connections).",
+                     MetricType::Gauge);
+  open.Add({}, {}, d(connections_.size()));
+  out.push_back(open.Take());
+  MetricBuilder dropped("netlens_http_parser_connections_dropped_total",
+                        "HTTP connections not parsed (skipped: the table was full of "
+                        "connections active in the last 5 minutes) or no longer parsed "
+                        "(evicted: idle for 5 minutes when the table was full).",
+                        MetricType::Counter);
+  dropped.Add({"reason"}, {"skipped"}, d(connections_skipped_));
+  dropped.Add({"reason"}, {"evicted"}, d(connections_evicted_));
+  out.push_back(dropped.Take());
+}
+
+}  // namespace netlens::http

@@ -1,0 +1,105 @@
+// The HTTP request metric source (issue 16): joins the kernel capture (http/capture.h), the
+// process selection (http/process_watch.h), one exchange stitcher per connection
+// (http/exchange.h) and the aggregator (http/http_aggregator.h), and renders the
+// http_server_* / http_client_* families with the capture's and parser's self metrics.
+//
+// - Made only when `http_requests` selects processes at start: Start() loads the capture,
+//   which needs the privileges netlens drops after start. A reload may change the selectors,
+//   routes and labels; turning the section on needs a restart, turning it off watches nothing.
+// - A thread drains the capture every kDrainPeriod (never a wakeup per event) and scans the
+//   processes every kScanPeriod; Collect() drains once more, so a scrape sees every exchange
+//   completed before it.
+// - Bounded: `limits.connections` connections are parsed at once (beyond: the longest idle one
+//   is evicted if idle for kEvictIdle, else the new one is skipped; both counted); the series
+//   budget (limits.series_per_family) with its "other" series; routes per service
+//   (http/routes.h); processes (limits.processes).
+// - Series are per process with the tcp side's process labels (pid when labels.pid, comm, the
+//   metadata labels) and stay until a reload changes the label set.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "http/capture.h"
+#include "http/exchange.h"
+#include "http/http_aggregator.h"
+#include "http/process_watch.h"
+#include "metrics/metric_source.h"
+#include "process/process_labels.h"
+
+namespace netlens::http {
+
+struct HttpSourceSettings {
+  HttpRequestsConfig requests;
+  LabelSettings labels;
+  size_t series_budget = 10000;
+  LatencyBuckets latency_buckets;
+  uint32_t max_processes = 4096;
+  std::optional<std::string> btf_path;
+};
+
+class HttpSource : public MetricSource {
+ public:
+  static constexpr auto kDrainPeriod = std::chrono::milliseconds(100);
+  static constexpr auto kScanPeriod = std::chrono::seconds(1);
+  static constexpr auto kEvictIdle = std::chrono::minutes(5);
+
+  // Loads and attaches the capture and starts watching; throws CaptureError.
+  static std::unique_ptr<HttpSource> Start(const HttpSourceSettings& settings);
+  ~HttpSource() override;
+  HttpSource(const HttpSource&) = delete;
+  HttpSource& operator=(const HttpSource&) = delete;
+
+  const char* name() const override { return "http"; }
+  void Collect(SourceOutput out) override;
+  // A reload; settings.requests disabled: nothing is watched any more.
+  void Reconfigure(const HttpSourceSettings& settings);
+
+ private:
+  struct Connection {
+    Connection(Counters& counters, const StitcherLimits& limits) : stitcher(counters, limits) {}
+    ExchangeStitcher stitcher;
+    std::optional<HttpProcess> process;  // at its first exchange, when the role is known
+    uint64_t last_ns = 0;
+  };
+
+  explicit HttpSource(const HttpSourceSettings& settings);
+  void OnSegment(const ConnectionKey& key, const Segment& segment);
+  void OnClose(const ConnectionKey& key, uint64_t ts_ns);
+  Connection* ConnectionOfLocked(const ConnectionKey& key, uint64_t now_ns);
+  const HttpProcess& ProcessOfLocked(const ConnectionKey& key, Role role);
+  void ScanLocked();
+  void Run();
+  void AddLocked(Connection& connection, const ConnectionKey& key);  // exchanges_ -> series
+  void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const;
+
+  std::unique_ptr<Capture> capture_;
+  std::mutex mutex_;  // everything below
+  HttpSourceSettings settings_;
+  ProcessWatch watch_;
+  std::unique_ptr<ProcessLabels> labels_;
+  std::unique_ptr<HttpAggregator> aggregator_;
+  std::unordered_map<ConnectionKey, std::unique_ptr<Connection>, ConnectionKeyHash> connections_;
+  // Per process and service port: its labels (pid, comm, metadata), read once.
+  std::map<std::pair<uint32_t, uint16_t>, HttpProcess> processes_;
+  std::vector<Exchange> exchanges_;  // reused
+  uint64_t connections_skipped_ = 0, connections_evicted_ = 0, exchanges_total_ = 0;
+  std::chrono::steady_clock::time_point last_scan_{};
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace netlens::http
