@@ -203,6 +203,15 @@ void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
                       MetricType::Counter);
   stale.Add({}, {}, static_cast<double>(stats[NL_STAT_STALE_ENTRIES]));
   out.push_back(stale.Take());
+
+  MetricBuilder unread(metric_name::kKernelUnreadFoldsTotal,
+                       "Kernel accounting: connections folded into totals with their socket's "
+                       "counters never read (their CLOSE and tcp_destroy_sock runs skipped, no "
+                       "close() run before): their bytes are not counted, at most one "
+                       "connection's each.",
+                       MetricType::Counter);
+  unread.Add({}, {}, static_cast<double>(stats[NL_STAT_UNREAD_FOLDS]));
+  out.push_back(unread.Take());
 }
 
 }  // namespace netlens
