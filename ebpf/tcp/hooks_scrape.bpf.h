@@ -21,6 +21,15 @@ static __always_inline bool nl_socket_has_ports(struct sock *sk, const struct nl
          bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
 }
 
+/* The same for a socket in CLOSE: its CLOSE released its local port (inet_put_port zeroes
+ * skc_num, found by the unread-fold test); inet_sport keeps it. */
+static __always_inline bool nl_closed_socket_has_ports(struct sock *sk,
+                                                       const struct nl_conn *conn) {
+  return BPF_CORE_READ(sk, __sk_common.skc_family) == conn->tuple.family &&
+         bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport)) == conn->tuple.local_port &&
+         bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
+}
+
 /* Whether sk is still the socket an established conn was made for. An entry normally lives
  * from its socket's first transition to its CLOSE or tcp_destroy_sock; but under heavy churn
  * an entry now and then outlives its socket with neither seen (the labels test: about one in
@@ -69,7 +78,7 @@ static long nl_refresh_conn(struct bpf_map *map, __u64 *sock, struct nl_conn *co
   struct sock *sk = (struct sock *)key;
   __u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
   if (!nl_socket_is_conn(sk, state, conn)) {
-    nl_fold_stale(key, conn, state == TCP_CLOSE && nl_socket_has_ports(sk, conn));
+    nl_fold_stale(key, conn, state == TCP_CLOSE && nl_closed_socket_has_ports(sk, conn));
     return 0;
   }
   __u32 slot = cursor->next;
