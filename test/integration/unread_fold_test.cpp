@@ -61,9 +61,8 @@ TEST_CASE("unread folds: a process that exits without close() is counted exactly
     // The client: connects, sends, reads the response and exits; the kernel closes its socket.
     prctl(PR_SET_NAME, comm.c_str());
     UniqueFd fd(socket(AF_INET, SOCK_STREAM, 0));
-    sockaddr_in address{.sin_family = AF_INET,
-                        .sin_port = htons(listener.port),
-                        .sin_addr = {htonl(0x7f000001)}};
+    sockaddr_in address{
+        .sin_family = AF_INET, .sin_port = htons(listener.port), .sin_addr = {htonl(0x7f000001)}};
     if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) _exit(1);
     const std::string request(kRequest, 'c');
     if (send(fd.get(), request.data(), request.size(), 0) != static_cast<ssize_t>(kRequest))
