@@ -181,28 +181,30 @@ void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
   overflows.Add({"map"}, {"tcp_live"}, static_cast<double>(stats[NL_STAT_LIVE_FULL]));
   out.push_back(overflows.Take());
 
-  MetricBuilder late_closes(
-      metric_name::kKernelLateClosesTotal,
-      "Connections closed when their socket was freed, because the kernel skipped netlens' run "
-      "on their CLOSE transition (netlens_program_missed_runs_total); counted, not lost.",
-      MetricType::Counter);
-  late_closes.Add({}, {}, static_cast<double>(stats[NL_STAT_LATE_CLOSES]));
-  out.push_back(late_closes.Take());
-
-  MetricBuilder adopted(metric_name::kKernelAdoptedConnectionsTotal,
-                        "Connections already open when netlens started, found at start-up and "
-                        "counted from then on (kernel accounting).",
-                        MetricType::Counter);
-  adopted.Add({}, {}, static_cast<double>(stats[NL_STAT_ADOPTED]));
-  out.push_back(adopted.Take());
-
-  MetricBuilder stale(metric_name::kKernelStaleEntriesTotal,
-                      "Connection entries that outlived their socket with neither its CLOSE nor "
-                      "its tcp_destroy_sock run seen, closed and counted when found (a scrape, "
-                      "or the next socket at the address); counted, not lost.",
-                      MetricType::Counter);
-  stale.Add({}, {}, static_cast<double>(stats[NL_STAT_STALE_ENTRIES]));
-  out.push_back(stale.Take());
+  // The kernel side's unlabelled counters, one family each.
+  const auto counter = [&](std::string_view name, std::string_view help, uint32_t stat) {
+    MetricBuilder family(name, std::string(help), MetricType::Counter);
+    family.Add({}, {}, static_cast<double>(stats[stat]));
+    out.push_back(family.Take());
+  };
+  counter(metric_name::kKernelLateClosesTotal,
+          "Connections closed when their socket was freed, because the kernel skipped netlens' "
+          "run on their CLOSE transition (netlens_program_missed_runs_total); counted, not lost.",
+          NL_STAT_LATE_CLOSES);
+  counter(metric_name::kKernelAdoptedConnectionsTotal,
+          "Connections already open when netlens started, found at start-up and counted from "
+          "then on (kernel accounting).",
+          NL_STAT_ADOPTED);
+  counter(metric_name::kKernelStaleEntriesTotal,
+          "Connection entries that outlived their socket with neither its CLOSE nor its "
+          "tcp_destroy_sock run seen, closed and counted when found (a scrape, or the next "
+          "socket at the address).",
+          NL_STAT_STALE_ENTRIES);
+  counter(metric_name::kKernelUnreadFoldsTotal,
+          "Kernel accounting: connections folded into totals with their socket's counters never "
+          "read (their CLOSE and tcp_destroy_sock runs skipped, no close() run before): their "
+          "bytes are not counted, at most one connection's each.",
+          NL_STAT_UNREAD_FOLDS);
 }
 
 }  // namespace netlens

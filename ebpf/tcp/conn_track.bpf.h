@@ -81,17 +81,49 @@ static __always_inline __u32 nl_failure_reason(int sk_err) {
   }
 }
 
+/* Folds that carry no counters (kernel accounting). An entry's bytes reach it only through a
+ * lifecycle read: its close() or shutdown() (FIN_WAIT1, LAST_ACK: process context, a run the
+ * kernel does not skip), its CLOSE or its tcp_destroy_sock (the final counters, then the fold),
+ * or the scrape's stale check finding its socket in CLOSE (tcp/hooks_scrape.bpf.h). The scrape's
+ * records of live connections go to user space only. An established entry folded with none of
+ * these (counters_read 0) folds none of its bytes; NL_STAT_UNREAD_FOLDS counts it. The paths:
+ *   1. Closed without close() reading it (an abortive close: SO_LINGER 0 or unread data; a reset
+ *      from the peer; tcp_disconnect; a listener's close dropping connections not accepted),
+ *      its CLOSE and tcp_destroy_sock runs both skipped (misses in one softirq go together) or
+ *      no tcp_destroy_sock (Linux < 5.12), and then folded by a new socket at its address
+ *      (SYN_SENT, SYN_RECV -> ESTABLISHED, LISTEN, below) or by a scrape finding another socket
+ *      there: the memory holds the new socket, the old counters are gone. Not fixable here.
+ *   2. The same, the scrape finding the socket itself in CLOSE (alive until close(), or in the
+ *      accept queue, or freed and not reused): fixed, the scrape reads its counters first.
+ *   3. An adopted entry (tcp/adopt.bpf.h: its base read, not its traffic) folded as in 1.
+ *   4. The scrape's stale check taking a live connection's entry as stale: a bug each time
+ *      (a5fe8aa fixed one); nl_socket_is_conn says which states are not the connection.
+ * Not paths: a process exiting without close() (the kernel's close of its files runs tcp_close:
+ * FIN_WAIT1 or LAST_ACK as usual, in the exiting task); pid reuse (a key is pid and start time).
+ * Connections that never got an entry lose everything, connection count included, unless
+ * something starts one before CLOSE: close() does (nl_on_tcp_state); an abortive close or a
+ * reset (CLOSE straight from ESTABLISHED or CLOSE_WAIT) does now too, and with no room in
+ * tcp_conns both fold the socket's counters into totals directly (NL_STAT_CONNS_FULL). Such a
+ * connection had its SYN_RECV -> ESTABLISHED run skipped (accepted), or found no room. */
+
 /* Connection closed: delete it, hand it to user space (connection level), then fold it into
  * totals. Delete-before-fold with user space reading totals before conns (and conns before
  * closed) means a scrape can miss a closing connection once, never count it twice. Only the
  * closer whose delete succeeds folds: a CLOSE, a tcp_destroy_sock and a scrape's stale-entry
  * check may race for one entry. sk_err says why a connect failed. */
 /* Inlined: as a subprogram its frame and the state program's together pass the 512 bytes
- * Linux 6.1 allows for a call chain ("combined stack size of 2 calls is 576"). */
-static __always_inline void nl_conn_close_entry(__u64 sock, const struct nl_conn *live,
-                                                int sk_err) {
+ * Linux 6.1 allows for a call chain ("combined stack size of 2 calls is 576"). `read`: the
+ * socket's counters, read by a caller that must not write the entry (the scrape), or NULL. */
+static __always_inline void nl_conn_fold(__u64 sock, const struct nl_conn *live, int sk_err,
+                                         const struct nl_counter_base *read) {
   struct nl_conn conn = *live;
+  if (read) {
+    nl_apply_counters(read, &conn);
+    conn.counters_read = 1;
+  }
   if (bpf_map_delete_elem(&tcp_conns, &sock) != 0) return; /* folded by another, or later */
+  if (nl_kernel_accounting && conn.established && !conn.counters_read)
+    nl_stat_inc(NL_STAT_UNREAD_FOLDS);
   bool keep_closed = conn.established && nl_keep_closed();
   bool handed_off = false;
   if (keep_closed) {
@@ -115,6 +147,11 @@ static __always_inline void nl_conn_close_entry(__u64 sock, const struct nl_conn
   }
   nl_traffic_add(&total->traffic, &conn.traffic);
   if (keep_closed && !handed_off) nl_traffic_add(&total->untracked, &conn.traffic);
+}
+
+static __always_inline void nl_conn_close_entry(__u64 sock, const struct nl_conn *live,
+                                                int sk_err) {
+  nl_conn_fold(sock, live, sk_err, NULL);
 }
 
 static __always_inline void nl_conn_close(__u64 sock, int sk_err) {
@@ -337,6 +374,42 @@ static __always_inline void nl_start_passive(struct sock *sk, bool stale, bool t
                 NL_START_ESTABLISHED | NL_START_LISTENER | (stale ? NL_START_FIRST : 0), typed);
 }
 
+/* Kernel accounting, a closing connection with no entry and no room for one (tcp_conns full):
+ * its counters since it began go into totals directly, as traffic of no entry. */
+static __always_inline void nl_fold_counters_untracked(struct sock *sk, bool process_context,
+                                                       bool typed) {
+  struct nl_counter_base now = {};
+  nl_socket_counters(sk, typed, &now);
+  struct nl_traffic delta = {.bytes_sent = now.bytes_sent,
+                             .bytes_received = now.bytes_received,
+                             .retransmits = now.retransmits};
+  nl_account_untracked(sk, &delta, process_context, typed);
+}
+
+/* Kernel accounting: CLOSE straight from ESTABLISHED or CLOSE_WAIT (an abortive close, a reset:
+ * no close() run started an entry) of a connection without one; softirq or process context, so
+ * no process is taken. One is started and folded now, with the final counters: else neither the
+ * connection nor its bytes would count. A listener on its local port makes it accepted, and its
+ * owner the listener's process (its SYN_RECV -> ESTABLISHED run was skipped). */
+static __always_inline void nl_close_without_entry(struct sock *sk, bool typed) {
+  __u16 port = NL_SK_READ(typed, sk, __sk_common.skc_num);
+  bool accepted = bpf_map_lookup_elem(&tcp_listeners, &port) != NULL;
+  if (accepted) {
+    struct nl_tuple tuple;
+    nl_read_tuple(sk, &tuple, typed);
+    if (!nl_established_passes(&tuple)) return; /* filtered out, as at ESTABLISHED */
+  }
+  struct nl_conn *conn = nl_conn_start(
+      sk, accepted ? NL_DIR_PASSIVE : NL_DIR_UNKNOWN,
+      NL_START_ESTABLISHED | NL_START_ENTRY | (accepted ? NL_START_LISTENER : 0), typed);
+  if (!conn) {
+    nl_fold_counters_untracked(sk, false, typed);
+    return;
+  }
+  nl_final_socket_counters(sk, conn, typed);
+  nl_conn_close_entry((__u64)sk, conn, NL_SK_READ(typed, sk, sk_err));
+}
+
 static __always_inline void nl_count_transition(int old_state, int new_state) {
   __u32 slot = ((__u32)old_state & (NL_TCP_STATE_SLOTS - 1)) * NL_TCP_STATE_SLOTS +
                ((__u32)new_state & (NL_TCP_STATE_SLOTS - 1));
@@ -404,9 +477,12 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
       /* Kernel accounting: a connection without an entry (its SYN_SENT run missed, then left
        * undecided in softirq) gets one at its close(), where per-event accounting would have at
        * its first call; found by the hour-long soak. */
-      if (!conn && nl_kernel_accounting && !nl_socket_ignored(sk))
+      if (!conn && nl_kernel_accounting && !nl_socket_ignored(sk)) {
         conn = nl_conn_start(sk, NL_DIR_UNKNOWN,
                              NL_START_ESTABLISHED | NL_START_PROCESS | NL_START_ENTRY, typed);
+        /* Not watched (nothing counted then), or no room: its counters now, into totals. */
+        if (!conn) nl_fold_counters_untracked(sk, true, typed);
+      }
       if (!conn) break;
       if (conn->owner != NL_OWNER_PROCESS) nl_take_owner(conn);
       /* close() or shutdown(): what was written is (nearly) all sent. Read now, an entry whose
@@ -434,6 +510,10 @@ static __always_inline void nl_on_tcp_state(struct sock *sk, int old_state, int 
         if (conn) {
           nl_final_socket_counters(sk, conn, typed);
           nl_conn_close_entry(sock, conn, NL_SK_READ(typed, sk, sk_err));
+        } else if (nl_kernel_accounting &&
+                   (old_state == TCP_ESTABLISHED || old_state == TCP_CLOSE_WAIT) &&
+                   !nl_socket_ignored(sk)) {
+          nl_close_without_entry(sk, typed);
         }
         nl_forget_socket(sock);
       }

@@ -14,6 +14,22 @@
 /* Set by the daemon before loading: tcp_live's max_entries (limits.connections). */
 const volatile __u32 nl_live_slots = 65536;
 
+/* Whether sk has the family and ports an established conn was made for. */
+static __always_inline bool nl_socket_has_ports(struct sock *sk, const struct nl_conn *conn) {
+  return BPF_CORE_READ(sk, __sk_common.skc_family) == conn->tuple.family &&
+         BPF_CORE_READ(sk, __sk_common.skc_num) == conn->tuple.local_port &&
+         bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
+}
+
+/* The same for a socket in CLOSE: its CLOSE released its local port (inet_put_port zeroes
+ * skc_num, found by the unread-fold test); inet_sport keeps it. */
+static __always_inline bool nl_closed_socket_has_ports(struct sock *sk,
+                                                       const struct nl_conn *conn) {
+  return BPF_CORE_READ(sk, __sk_common.skc_family) == conn->tuple.family &&
+         bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport)) == conn->tuple.local_port &&
+         bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
+}
+
 /* Whether sk is still the socket an established conn was made for. An entry normally lives
  * from its socket's first transition to its CLOSE or tcp_destroy_sock; but under heavy churn
  * an entry now and then outlives its socket with neither seen (the labels test: about one in
@@ -23,18 +39,27 @@ const volatile __u32 nl_live_slots = 65536;
  * are safe): a listener, a connect in progress, or a connection with other ports. SYN_RECV
  * with the entry's ports is the connection itself: an accepted one's entry is made in its
  * SYN_RECV -> ESTABLISHED run, which comes before the state is stored. */
-static __always_inline bool nl_socket_is_conn(struct sock *sk, const struct nl_conn *conn) {
-  __u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+static __always_inline bool nl_socket_is_conn(struct sock *sk, __u8 state,
+                                              const struct nl_conn *conn) {
   if (state == TCP_CLOSE || state == TCP_LISTEN || state == TCP_SYN_SENT) return false;
-  return BPF_CORE_READ(sk, __sk_common.skc_family) == conn->tuple.family &&
-         BPF_CORE_READ(sk, __sk_common.skc_num) == conn->tuple.local_port &&
-         bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == conn->tuple.remote_port;
+  return nl_socket_has_ports(sk, conn);
 }
 
-/* A subprogram: inlined, the entry's copy in the callback's frame failed the 6.18 verifier. */
-static __noinline void nl_fold_stale(__u64 sock, const struct nl_conn *conn) {
+/* A subprogram: inlined, the entry's copy in the callback's frame failed the 6.18 verifier.
+ * `closed`: sk is in CLOSE with the entry's ports, so it is the entry's socket (one reset and
+ * not yet close()d, one reset in the accept queue, or one freed whose memory is not reused yet:
+ * a new socket there would have folded the entry at its first transition), and its counters are
+ * final: read them into the fold (path 2 in tcp/conn_track.bpf.h). Otherwise the memory is
+ * another socket's, and the entry folds what its last lifecycle read left in it. */
+static __noinline void nl_fold_stale(__u64 sock, const struct nl_conn *conn, bool closed) {
   nl_stat_inc(NL_STAT_STALE_ENTRIES);
-  nl_conn_close_entry(sock, conn, 0);
+  if (!closed) {
+    nl_conn_close_entry(sock, conn, 0);
+    return;
+  }
+  struct nl_counter_base final = {};
+  nl_socket_counters((struct sock *)sock, false, &final);
+  nl_conn_fold(sock, conn, 0, &final); /* sk_err only matters to connects that failed */
 }
 
 /* Where the next record goes; slots is tcp_live's size. */
@@ -51,8 +76,9 @@ static long nl_refresh_conn(struct bpf_map *map, __u64 *sock, struct nl_conn *co
   if (!conn->established) return 0; /* nothing counted yet; the ports are final later */
   __u64 key = *sock, open_ns = conn->open_ns;
   struct sock *sk = (struct sock *)key;
-  if (!nl_socket_is_conn(sk, conn)) {
-    nl_fold_stale(key, conn);
+  __u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+  if (!nl_socket_is_conn(sk, state, conn)) {
+    nl_fold_stale(key, conn, state == TCP_CLOSE && nl_closed_socket_has_ports(sk, conn));
     return 0;
   }
   __u32 slot = cursor->next;

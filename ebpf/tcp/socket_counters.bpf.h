@@ -110,6 +110,7 @@ static __always_inline void nl_socket_counters_into(struct sock *sk, struct nl_c
   struct nl_counter_base now;
   nl_counters_of(&f, &now);
   nl_apply_counters(&now, conn);
+  conn->counters_read = 1; /* a fold of an entry without this loses its bytes (conn_track) */
   if (final) nl_record_srtt(conn, f.srtt_us);
 }
 

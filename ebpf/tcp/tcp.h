@@ -58,8 +58,8 @@ struct nl_conn {
   __u32 pid; /* tgid */
   __u8 direction;
   __u8 owner;
-  __u8 established; /* reached TCP_ESTABLISHED */
-  __u8 _pad;
+  __u8 established;   /* reached TCP_ESTABLISHED */
+  __u8 counters_read; /* kernel accounting: a lifecycle run read the socket's counters into it */
   char comm[NL_COMM_LEN];
   __u64 open_ns;        /* bpf_ktime_get_ns() when netlens first saw it */
   __u64 established_ns; /* when it reached ESTABLISHED; 0 if not seen */
@@ -170,7 +170,11 @@ enum nl_stat {
   NL_STAT_STALE_ENTRIES = 8,
   /* live connections a scrape found no tcp_live slot for */
   NL_STAT_LIVE_FULL = 9,
-  NL_STAT_MAX = 10,
+  /* kernel accounting: established entries folded with the socket's counters never read into
+   * them (conn_track.bpf.h lists how): what they carried since their last lifecycle read is
+   * lost, at most one connection's bytes each */
+  NL_STAT_UNREAD_FOLDS = 10,
+  NL_STAT_MAX = 11,
 };
 
 /* The tcp_totals key that takes what finds no room: pid 0, direction NL_DIR_OVERFLOW. */

@@ -16,6 +16,7 @@
 
 #include "bpf_objects.h"
 #include "expect.h"
+#include "loopback_pair.h"
 #include "metric_names.h"
 #include "netlens_process.h"
 #include "ports.h"
@@ -145,41 +146,6 @@ TEST_CASE("accounting: data received but not read, then a reset, counted as docu
 
 namespace netlens::test {
 namespace {
-
-// A connected loopback pair made by this process: client and server ends.
-struct LoopbackPair {
-  UniqueFd listener, client, server;
-  uint16_t port = 0, client_port = 0;
-};
-
-LoopbackPair ConnectLoopbackPair() {
-  LoopbackPair pair;
-  pair.port = FreeLoopbackPort();
-  pair.listener.Reset(socket(AF_INET, SOCK_STREAM, 0));
-  const int one = 1;
-  REQUIRE(setsockopt(pair.listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
-  sockaddr_in address{
-      .sin_family = AF_INET, .sin_port = htons(pair.port), .sin_addr = {htonl(0x7f000001)}};
-  REQUIRE(bind(pair.listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  REQUIRE(listen(pair.listener.get(), 4) == 0);
-  pair.client.Reset(socket(AF_INET, SOCK_STREAM, 0));
-  REQUIRE(connect(pair.client.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  pair.server.Reset(accept(pair.listener.get(), nullptr, nullptr));
-  REQUIRE(pair.server.get() >= 0);
-  sockaddr_in local{};
-  socklen_t length = sizeof(local);
-  REQUIRE(getsockname(pair.client.get(), reinterpret_cast<sockaddr*>(&local), &length) == 0);
-  pair.client_port = ntohs(local.sin_port);
-  return pair;
-}
-
-// Sends `bytes` from one end and reads them all at the other.
-void Transfer(int from, int to, size_t bytes) {
-  const std::string payload(bytes, 'x');
-  REQUIRE(send(from, payload.data(), payload.size(), 0) == static_cast<ssize_t>(bytes));
-  std::string buffer(bytes, '\0');
-  REQUIRE(recv(to, buffer.data(), bytes, MSG_WAITALL) == static_cast<ssize_t>(bytes));
-}
 
 TEST_CASE("accounting: a connection open before netlens started counts from the start, exactly",
           "[accounting]") {

@@ -36,9 +36,10 @@ void RequireValue(const Scrape& scrape, std::string_view metric, const Labels& l
   INFO("scraped from " << scrape.source << ", lines of the same comm:\n"
                        << RelevantLines(scrape, metric, labels));
   // A count off by a few is most often an event the kernel did not run netlens for.
-  INFO("runs the kernel skipped, and closes made good at socket free:\n"
+  INFO("runs the kernel skipped, closes made good at socket free, folds without counters:\n"
        << Lines(Select(scrape.samples, metric::kProgramMissedRunsTotal, {}))
-       << Lines(Select(scrape.samples, metric::kKernelLateClosesTotal, {})));
+       << Lines(Select(scrape.samples, metric::kKernelLateClosesTotal, {}))
+       << Lines(Select(scrape.samples, metric::kKernelUnreadFoldsTotal, {})));
   std::vector<const Sample*> selected = Select(scrape.samples, metric, labels);
   double value = Sum(scrape.samples, metric, labels);
   if (match == Match::kOne) REQUIRE(selected.size() == 1);
