@@ -584,6 +584,317 @@ TEST_CASE("http capture: a kernel without sock:sock_send_length is a clear error
   }
 }
 
+// ---- TLS: the plaintext of OpenSSL calls (CaptureOptions.tls) ----------------------------------
+
+// A self-signed certificate made at test time, in `dir`.
+void MakeCertificate(const TempDir& dir) {
+  const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", dir.PathOf("key.pem"), "-out", dir.PathOf("cert.pem"),
+                           "-days", "1", "-subj", "/CN=localhost"},
+                          milliseconds(60000));
+  INFO(cert.err);
+  REQUIRE(cert.status.Success());
+}
+
+// test/helpers/http_client.py tls-server: Python's ssl (SSL_read_ex/SSL_write_ex) answering
+// /r/SIZE with a SIZE-byte body, keep-alive.
+class TlsServer {
+ public:
+  TlsServer() : port_(FreeLoopbackPort()) {
+    MakeCertificate(dir_);
+    child_ = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/python3", NL_HTTP_CLIENT_SCRIPT, "tls-server",
+                                 std::to_string(port_), dir_.PathOf("cert.pem"),
+                                 dir_.PathOf("key.pem")},
+        SpawnOptions{.stdin_pipe = true});
+    const auto pid = child_->ReadLine(milliseconds(20000));
+    REQUIRE(pid);
+    REQUIRE(pid->rfind("pid=", 0) == 0);
+    pid_ = std::stoul(pid->substr(4));
+    REQUIRE(child_->ReadLine(milliseconds(20000)) == std::optional<std::string>("listening"));
+  }
+  ~TlsServer() {
+    child_->CloseStdin();
+    if (!child_->WaitFor(milliseconds(10000))) child_->Kill();
+  }
+  uint16_t port() const { return port_; }
+  uint32_t pid() const { return pid_; }
+
+ private:
+  TempDir dir_;
+  uint16_t port_;
+  uint32_t pid_ = 0;
+  std::unique_ptr<Child> child_;
+};
+
+// Segments of `direction` whose captured bytes start with `prefix`: requests or responses.
+size_t Starting(const Connection& c, Direction direction, const std::string& prefix) {
+  size_t n = 0;
+  for (const Seen& s : c.segments) n += s.direction == direction && s.bytes.rfind(prefix, 0) == 0;
+  return n;
+}
+
+uint64_t ClosesOf(const Recorder& recorder) {
+  uint64_t closed = 0;
+  for (const Connection& c : recorder.connections) closed += c.closes;
+  return closed;
+}
+
+TEST_CASE("http capture: TLS plaintext of a watched client and server is exactly their bytes",
+          "[http_capture]") {
+  TlsServer server;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  REQUIRE(capture->TlsEnabled());
+  TempDir out, unwatched_out;
+  const int conns = 3, requests = 4;
+  Client client({"tls-http", std::to_string(server.port()), out.path(), std::to_string(conns),
+                 std::to_string(requests)});
+  Client unwatched(
+      {"tls-http", std::to_string(server.port()), unwatched_out.path(), "1", std::to_string(2)});
+  capture->SetWatchedProcesses({server.pid(), client.pid()});
+  REQUIRE(capture->Stats().tls_processes_probed == 2);
+  REQUIRE(capture->Stats().tls_attached == 2);
+
+  const std::vector<uint16_t> ports = client.Go();
+  REQUIRE(ports.size() == conns);
+  const std::vector<uint16_t> unwatched_ports = unwatched.Go();
+  REQUIRE(unwatched_ports.size() == 1);
+  // The client's 3 and the server's 4 (the unwatched client's connection at the server too).
+  DrainUntil(*capture, [&] { return ClosesOf(recorder) >= conns + conns + 1; });
+
+  REQUIRE(recorder.OfPid(unwatched.pid()).empty());
+  const auto mine = recorder.OfPid(client.pid());
+  const auto at_server = recorder.OfPid(server.pid());
+  REQUIRE(mine.size() == conns);
+  REQUIRE(at_server.size() == conns + 1);
+  size_t client_requests = 0, server_requests = 0;
+  for (int i = 0; i < conns; ++i) {
+    INFO("connection " << i << ", client port " << ports[i]);
+    const std::string sent = ReadFile(out.PathOf("conn" + std::to_string(i) + ".sent"));
+    const std::string received = ReadFile(out.PathOf("conn" + std::to_string(i) + ".recv"));
+    REQUIRE(sent.size() > 0);
+    const Connection* c = WithPort(mine, ports[i], true);
+    REQUIRE(c != nullptr);
+    REQUIRE(c->key.tls);
+    REQUIRE(c->key.remote.port == server.port());
+    REQUIRE(c->closes == 1);
+    const auto prefix = [](uint64_t length) { return std::min<uint64_t>(length, 512); };
+    RequireStream(*c, Direction::kWrite, sent, prefix);
+    RequireStream(*c, Direction::kRead, received, prefix);
+    REQUIRE(Starting(*c, Direction::kWrite, "GET /r/") == requests);
+    client_requests += Starting(*c, Direction::kWrite, "GET /r/");
+
+    const Connection* n = WithPort(at_server, ports[i], false);
+    REQUIRE(n != nullptr);
+    REQUIRE(n->key.tls);
+    REQUIRE(n->closes == 1);
+    RequireStream(*n, Direction::kRead, sent, prefix);
+    RequireStream(*n, Direction::kWrite, received, prefix);
+  }
+  for (const Connection* n : at_server)
+    server_requests += Starting(*n, Direction::kRead, "GET /r/");
+  REQUIRE(client_requests == conns * requests);
+  REQUIRE(server_requests == conns * requests + 2);  // the unwatched client's 2 at the server
+  const Connection* other = WithPort(at_server, unwatched_ports[0], false);
+  REQUIRE(other != nullptr);
+  REQUIRE(other->Sum(Direction::kRead) == ReadFile(unwatched_out.PathOf("conn0.sent")).size());
+  REQUIRE(other->Sum(Direction::kWrite) == ReadFile(unwatched_out.PathOf("conn0.recv")).size());
+
+  const auto stats = capture->Stats();
+  REQUIRE(stats.tls_lost_no_connection == 0);
+  REQUIRE(stats.tls_lost_calls_full + stats.tls_lost_ssl_full == 0);
+  REQUIRE(stats.lost_ring_full + stats.lost_copy_failed + stats.records_malformed == 0);
+  REQUIRE(stats.tls_verdict_http == conns + conns + 1);
+  REQUIRE(stats.tls_verdict_other == 0);
+  REQUIRE(stats.tls_segments == recorder.segments);
+  REQUIRE(stats.segments == recorder.segments);
+  REQUIRE(stats.closes == recorder.closes);
+  // The encrypted bytes are judged tls and not captured.
+  const auto verdicts = capture->VerdictsByProcess();
+  REQUIRE(verdicts.at(client.pid()).tls == conns);
+  REQUIRE(verdicts.at(client.pid()).http + verdicts.at(client.pid()).other == 0);
+  REQUIRE(verdicts.at(server.pid()).tls == conns + 1);
+  REQUIRE(verdicts.count(unwatched.pid()) == 0);
+}
+
+// curl and nginx call SSL_read/SSL_write (not the _ex variants). curl reads its config from
+// standard input (-K -): it has mapped libssl, and is watched, before it connects.
+TEST_CASE("http capture: TLS plaintext of curl and nginx over one keep-alive connection",
+          "[http_capture]") {
+  Nginx nginx;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  TempDir out;
+  const int requests = 3;
+  Child curl({"/usr/bin/curl", "-K", "-"}, SpawnOptions{.stdin_pipe = true});
+  const std::string maps = "/proc/" + std::to_string(curl.pid()) + "/maps";
+  int i = 0;
+  for (; i < 100 && ReadFile(maps).find("/libssl.so") == std::string::npos; ++i)
+    std::this_thread::sleep_for(milliseconds(50));
+  REQUIRE(i < 100);
+  std::set<uint32_t> watched = nginx.Workers();
+  const std::set<uint32_t> workers = watched;
+  watched.insert(curl.pid());
+  capture->SetWatchedProcesses(watched);
+  REQUIRE(capture->Stats().tls_processes_probed == 3);
+
+  std::ostringstream config;
+  config << "insecure\nhttp1.1\nsilent\nshow-error\n";
+  for (int r = 0; r < requests; ++r)
+    config << "url = \"https://127.0.0.1:" << nginx.tls_port() << "/small.txt\"\noutput = \""
+           << out.PathOf("body" + std::to_string(r)) << "\"\n";
+  curl.WriteStdin(config.str());
+  curl.CloseStdin();
+  const auto status = curl.WaitFor(milliseconds(30000));
+  REQUIRE(status);
+  REQUIRE(status->Success());
+  for (int r = 0; r < requests; ++r)
+    REQUIRE(ReadFile(out.PathOf("body" + std::to_string(r))) == std::string(777, 's'));
+  DrainUntil(*capture, [&] { return ClosesOf(recorder) >= 2; });
+
+  const auto mine = recorder.OfPid(curl.pid());
+  REQUIRE(mine.size() == 1);  // keep-alive: one connection
+  const Connection& c = *mine[0];
+  REQUIRE(c.key.tls);
+  REQUIRE(c.key.remote.port == nginx.tls_port());
+  REQUIRE(c.closes == 1);
+  std::vector<const Connection*> at_nginx;
+  for (uint32_t worker : workers) {
+    for (const Connection* n : recorder.OfPid(worker)) at_nginx.push_back(n);
+  }
+  REQUIRE(at_nginx.size() == 1);
+  const Connection& n = *at_nginx[0];
+  REQUIRE(n.key.tls);
+  REQUIRE(n.key.remote.port == c.key.local.port);
+  REQUIRE(n.closes == 1);
+  // Each end's plaintext is what the other end saw.
+  REQUIRE(c.Sum(Direction::kWrite) == n.Sum(Direction::kRead));
+  REQUIRE(c.Sum(Direction::kRead) == n.Sum(Direction::kWrite));
+  REQUIRE(Starting(c, Direction::kWrite, "GET /small.txt HTTP/1.1\r\n") == requests);
+  REQUIRE(Starting(n, Direction::kRead, "GET /small.txt HTTP/1.1\r\n") == requests);
+  // nginx's responses: a head (captured whole) and the 777-byte body, per request.
+  uint64_t heads = 0;
+  size_t responses = 0;
+  for (const Seen& s : n.segments) {
+    if (s.direction != Direction::kWrite || s.bytes.rfind("HTTP/1.1 200 OK\r\n", 0) != 0) continue;
+    const size_t end = s.bytes.find("\r\n\r\n");
+    REQUIRE(end != std::string::npos);
+    heads += end + 4;
+    ++responses;
+  }
+  REQUIRE(responses == requests);
+  REQUIRE(n.Sum(Direction::kWrite) - heads == requests * 777u);
+  for (const Seen& s : c.segments) REQUIRE(s.bytes == s.bytes.substr(0, 512));
+  const auto stats = capture->Stats();
+  REQUIRE(stats.tls_lost_no_connection == 0);
+  REQUIRE(stats.tls_verdict_http == 2);
+  REQUIRE(stats.tls_segments == recorder.segments);
+}
+
+TEST_CASE("http capture: a TLS call whose connection is not known is counted, not captured",
+          "[http_capture]") {
+  TlsServer server;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  const int requests = 5;
+  // Memory BIOs: OpenSSL never touches the socket inside SSL_read/SSL_write.
+  Client client({"tls-membio", std::to_string(server.port()), std::to_string(requests)});
+  capture->SetWatchedProcesses({client.pid()});
+  REQUIRE(client.Go().size() == 1);
+  std::this_thread::sleep_for(milliseconds(300));
+  capture->Drain();
+  const auto stats = capture->Stats();
+  INFO("SSL calls that moved bytes: " << client.calls());
+  REQUIRE(client.calls() >= 2 * requests);
+  REQUIRE(stats.tls_lost_no_connection == client.calls());
+  REQUIRE(recorder.segments == 0);
+  REQUIRE(stats.tls_verdict_http + stats.tls_verdict_other == 0);
+  REQUIRE(capture->VerdictsByProcess().at(client.pid()).tls == 1);
+}
+
+TEST_CASE("http capture: a watched process without libssl is counted, probes follow the set",
+          "[http_capture]") {
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  Child sleeper({"/bin/sleep", "30"}, SpawnOptions{});
+  TlsServer server;
+  capture->SetWatchedProcesses({static_cast<uint32_t>(sleeper.pid()), server.pid()});
+  auto stats = capture->Stats();
+  REQUIRE(stats.tls_no_library == 1);
+  REQUIRE(stats.tls_processes_probed == 1);
+  REQUIRE(stats.tls_attached == 1);
+  REQUIRE(stats.tls_attach_failed == 0);
+  std::vector<prometheus::MetricFamily> families;
+  std::vector<SeriesBudgetUse> budgets;
+  http::CaptureSource(*capture).Collect({families, budgets});
+  const auto value = [&](const std::string& family, const std::string& label) {
+    for (const auto& f : families) {
+      if (f.name != family) continue;
+      for (const auto& m : f.metric) {
+        if (!m.label.empty() && m.label[0].value == label)
+          return f.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
+      }
+    }
+    return -1.0;
+  };
+  REQUIRE(value("netlens_http_tls_processes", "no_library") == 1);
+  REQUIRE(value("netlens_http_tls_processes", "probed") == 1);
+  REQUIRE(value("netlens_http_tls_attach_total", "attached") == 1);
+  REQUIRE(value("netlens_http_capture_lost_total", "tls_no_connection") == 0);
+  capture->SetWatchedProcesses({});
+  stats = capture->Stats();
+  REQUIRE(stats.tls_processes_probed == 0);
+  REQUIRE(stats.tls_no_library == 0);
+  sleeper.Kill();
+}
+
+TEST_CASE("http capture: TLS probes attach after capabilities are dropped (CAP_SYS_PTRACE kept)",
+          "[http_capture]") {
+  TlsServer server;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  TempDir out;
+  Client client({"tls-http", std::to_string(server.port()), out.path(), "1", "2"});
+  int ready[2], finished[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(finished) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 10;
+    try {
+      const CapabilityDrop drop = DropCapabilities(/*keep_ptrace=*/true);
+      if ((drop.kept & ~(uint64_t{1} << 19)) != 0 && !MapAccessNeedsCapability()) _exit(14);
+      capture->SetWatchedProcesses({client.pid()});
+      if (capture->Stats().tls_processes_probed != 1) _exit(15);
+      char byte = 'w';
+      if (write(ready[1], &byte, 1) != 1) _exit(11);
+      if (read(finished[0], &byte, 1) != 1) _exit(11);
+      std::this_thread::sleep_for(milliseconds(300));
+      capture->Drain();
+      const std::string sent = ReadFile(out.PathOf("conn0.sent"));
+      const auto mine = recorder.OfPid(client.pid());
+      code = mine.size() == 1 && mine[0]->key.tls && !sent.empty() &&
+                     mine[0]->Sum(Direction::kWrite) == sent.size()
+                 ? 0
+                 : 12;
+    } catch (const std::exception& e) {
+      fprintf(stderr, "%s\n", e.what());
+      code = 13;
+    }
+    _exit(code);
+  }
+  char byte = 0;
+  REQUIRE(read(ready[0], &byte, 1) == 1);
+  REQUIRE(client.Go().size() == 1);
+  REQUIRE(write(finished[1], &byte, 1) == 1);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+}
+
 // Not run by default (hidden tag): the BPF time per call of the three paths (a watched http
 // connection at three copy sizes, a watched connection classified other, a process not
 // watched), for the report and docs/performance.md. Run-time stats are enabled through a
