@@ -22,7 +22,9 @@
   http_client.py tls-http PORT OUTDIR CONNS REQUESTS
                                             CONNS TLS connections (Python's ssl: SSL_write_ex and
                                             SSL_read_ex), REQUESTS keep-alive requests each for
-                                            /r/SIZE (a SIZE-byte body); OUTDIR/connI.sent and
+                                            /r/SIZE (a SIZE-byte body), odd connections reading
+                                            100 bytes a call (the rest served from OpenSSL's
+                                            buffer, no socket call); OUTDIR/connI.sent and
                                             connI.recv get the plaintext bytes.
   http_client.py tls-membio PORT REQUESTS   one TLS connection through a memory BIO (no socket
                                             call inside the SSL calls), REQUESTS requests;
@@ -254,7 +256,8 @@ def main():
                 request = tls_request("/r/%d" % (1000 + 37 * (i * requests + j)))
                 sock.sendall(request)
                 sent += request
-                received += read_response(sock.recv)
+                received += read_response(
+                    (lambda n: sock.recv(100)) if i % 2 else sock.recv)
             sock.close()
             with open(os.path.join(outdir, "conn%d.sent" % i), "wb") as f:
                 f.write(sent)
