@@ -114,6 +114,16 @@ std::string NginxConfig(const TempDir& dir, uint16_t port, uint16_t tls_port) {
   return conf.str();
 }
 
+// A self-signed certificate made at test time, in `dir`.
+void MakeCertificate(const TempDir& dir) {
+  const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", dir.PathOf("key.pem"), "-out", dir.PathOf("cert.pem"),
+                           "-days", "1", "-subj", "/CN=localhost"},
+                          milliseconds(60000));
+  INFO(cert.err);
+  REQUIRE(cert.status.Success());
+}
+
 constexpr size_t kLargeBody = 300 * 1024 + 17;
 
 // A real nginx serving www/small.txt (777 bytes) and www/large.bin (sendfile) on two loopback
@@ -126,12 +136,7 @@ class Nginx {
     std::string large(kLargeBody, 'l');
     for (size_t i = 0; i < large.size(); i += 4096) large[i] = static_cast<char>('a' + i % 26);
     dir_.Write("www/large.bin", large);
-    const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                             "-keyout", dir_.PathOf("key.pem"), "-out", dir_.PathOf("cert.pem"),
-                             "-days", "1", "-subj", "/CN=localhost"},
-                            milliseconds(60000));
-    INFO(cert.err);
-    REQUIRE(cert.status.Success());
+    MakeCertificate(dir_);
     const std::string conf = dir_.Write("nginx.conf", NginxConfig(dir_, port_, tls_port_));
     nginx_ =
         std::make_unique<Child>(std::vector<std::string>{"/usr/sbin/nginx", "-p", dir_.path(), "-c",
@@ -585,16 +590,6 @@ TEST_CASE("http capture: a kernel without sock:sock_send_length is a clear error
 }
 
 // ---- TLS: the plaintext of OpenSSL calls (CaptureOptions.tls) ----------------------------------
-
-// A self-signed certificate made at test time, in `dir`.
-void MakeCertificate(const TempDir& dir) {
-  const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                           "-keyout", dir.PathOf("key.pem"), "-out", dir.PathOf("cert.pem"),
-                           "-days", "1", "-subj", "/CN=localhost"},
-                          milliseconds(60000));
-  INFO(cert.err);
-  REQUIRE(cert.status.Success());
-}
 
 // test/helpers/http_client.py tls-server: Python's ssl (SSL_read_ex/SSL_write_ex) answering
 // /r/SIZE with a SIZE-byte body, keep-alive.
