@@ -960,5 +960,74 @@ TEST_CASE("http capture: BPF ns per call (measurement)", "[.][http_capture_bench
   close(stats_fd);
 }
 
+// Not run by default (hidden tag): per HTTPS request to nginx (curl, one keep-alive connection,
+// unwatched), the nginx workers' CPU time (/proc/PID/schedstat) without capture, with the
+// capture but TLS off, and with TLS capture, plus the BPF time of all the capture's programs
+// (run-time stats through a BPF_ENABLE_STATS fd). For docs/performance.md.
+TEST_CASE("http capture: nginx CPU and BPF ns per HTTPS request (measurement)",
+          "[.][http_capture_tls_bench]") {
+  const int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  REQUIRE(stats_fd >= 0);
+  Nginx nginx;
+  const std::set<uint32_t> workers = nginx.Workers();
+  const auto worker_ns = [&] {
+    uint64_t sum = 0;
+    for (uint32_t worker : workers) {
+      std::istringstream in(ReadFile("/proc/" + std::to_string(worker) + "/schedstat"));
+      uint64_t ns = 0;
+      in >> ns;
+      sum += ns;
+    }
+    return sum;
+  };
+  const int requests = 5000;
+  TempDir dir;
+  std::ostringstream config;
+  config << "insecure\nhttp1.1\nsilent\n";
+  for (int r = 0; r < requests; ++r)
+    config << "url = \"https://127.0.0.1:" << nginx.tls_port()
+           << "/small.txt\"\noutput = \"/dev/null\"\n";
+  const std::string config_path = dir.Write("curl.conf", config.str());
+  struct Scenario {
+    const char* name;
+    bool load, tls;
+  };
+  for (const Scenario& scenario :
+       {Scenario{"no capture", false, false},
+        Scenario{"capture, tls off (verdict tls only)", true, false},
+        Scenario{"capture, tls on", true, true}, Scenario{"no capture (again)", false, false}}) {
+    Recorder recorder;
+    std::unique_ptr<Capture> capture;
+    if (scenario.load) {
+      capture = recorder.Load({.tls = scenario.tls});
+      capture->SetWatchedProcesses(workers);
+      capture->StartDraining(milliseconds(100));
+    }
+    const auto bpf_ns = [&] {
+      uint64_t sum = 0;
+      if (!capture) return sum;
+      for (const char* program : {"nl_http_send", "nl_http_recv", "nl_http_state", "nl_tls_enter",
+                                  "nl_tls_return", "nl_tls_free"})
+        sum += capture->Runs(program).time_ns;
+      return sum;
+    };
+    const uint64_t cpu_before = worker_ns(), bpf_before = bpf_ns();
+    const auto start = std::chrono::steady_clock::now();
+    const Output curl = Run({"/usr/bin/curl", "-K", config_path}, milliseconds(300000));
+    REQUIRE(curl.status.Success());
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const uint64_t cpu = worker_ns() - cpu_before, bpf = bpf_ns() - bpf_before;
+    if (capture) capture->StopDraining();
+    if (capture) capture->Drain();
+    printf(
+        "%s: %d requests in %.2f s; nginx workers %.1f us CPU per request; BPF %.0f ns per "
+        "request; %zu segments delivered\n",
+        scenario.name, requests, wall, cpu / 1e3 / requests, double(bpf) / requests,
+        recorder.segments);
+  }
+  close(stats_fd);
+}
+
 }  // namespace
 }  // namespace netlens::test
