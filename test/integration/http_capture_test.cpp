@@ -897,6 +897,38 @@ TEST_CASE("http capture: TLS probes attach after capabilities are dropped (CAP_S
   REQUIRE(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("http capture: TLS on a kernel without uprobe_multi is a clear error (as 6.3-6.5)",
+          "[http_capture]") {
+  // The tracepoints are there, struct bpf_uprobe_multi_link (Linux 6.6) is not.
+  btf* fake = btf__new_empty();
+  REQUIRE(fake != nullptr);
+  const int int_type = btf__add_int(fake, "int", 4, BTF_INT_SIGNED);
+  REQUIRE(int_type > 0);
+  for (const char* name : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length",
+                           "btf_trace_inet_sock_set_state"})
+    REQUIRE(btf__add_typedef(fake, name, int_type) > 0);
+  uint32_t size = 0;
+  const void* raw = btf__raw_data(fake, &size);
+  REQUIRE(raw != nullptr);
+  TempDir dir;
+  const std::string path =
+      dir.Write("no_uprobe_multi.btf", std::string_view(static_cast<const char*>(raw), size));
+  btf__free(fake);
+  Recorder recorder;
+  CaptureOptions options;
+  options.btf_path = path;
+  options.tls = true;
+  try {
+    recorder.Load(options);
+    FAIL("Load with tls succeeded on a kernel without uprobe_multi");
+  } catch (const http::CaptureError& e) {
+    const std::string what = e.what();
+    INFO(what);
+    REQUIRE(what.find("uprobe_multi") != std::string::npos);
+    REQUIRE(what.find("Linux 6.6") != std::string::npos);
+  }
+}
+
 // Not run by default (hidden tag): the BPF time per call of the three paths (a watched http
 // connection at three copy sizes, a watched connection classified other, a process not
 // watched), for the report and docs/performance.md. Run-time stats are enabled through a
