@@ -7,6 +7,11 @@
 // before its process is watched is captured from its next call; nginx's
 // sendfile bodies are length-only segments of the body's length; a tiny ring loses records
 // and counts every one; after capabilities are dropped the watched set and the ring still work.
+// TLS (CaptureOptions.tls): the plaintext of OpenSSL calls of watched processes (Python's ssl at
+// both ends, curl and nginx) is exactly what they sent and received, keyed by their connection
+// and flagged tls; an unwatched client gives nothing; calls with no known connection (memory
+// BIOs) are counted; a process without libssl is counted; attaching works without capabilities
+// but CAP_SYS_PTRACE.
 // These tests call the API directly (no daemon): the executable links netlens_lib.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -559,34 +564,36 @@ TEST_CASE("http capture: watching and draining work after capabilities are dropp
   REQUIRE(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("http capture: a kernel without sock:sock_send_length is a clear error (as 6.1)",
-          "[http_capture]") {
-  // A BTF file with the tracepoints of a 6.1 kernel's sock events but not the send/receive ones
-  // (those came with 6.3): the check reads the BTF given, as the daemon's --btf.
+// A BTF file (in `dir`) with only these typedefs, for the kernel checks: Load() reads the BTF
+// given, as the daemon's --btf. Load with it must fail naming each of `needles`.
+void RequireLoadFails(const std::vector<const char*>& typedefs, CaptureOptions options,
+                      const std::vector<std::string>& needles) {
   btf* fake = btf__new_empty();
   REQUIRE(fake != nullptr);
   const int int_type = btf__add_int(fake, "int", 4, BTF_INT_SIGNED);
   REQUIRE(int_type > 0);
-  REQUIRE(btf__add_typedef(fake, "btf_trace_inet_sock_set_state", int_type) > 0);
+  for (const char* name : typedefs) REQUIRE(btf__add_typedef(fake, name, int_type) > 0);
   uint32_t size = 0;
   const void* raw = btf__raw_data(fake, &size);
   REQUIRE(raw != nullptr);
   TempDir dir;
-  const std::string path =
-      dir.Write("old.btf", std::string_view(static_cast<const char*>(raw), size));
+  options.btf_path = dir.Write("fake.btf", std::string_view(static_cast<const char*>(raw), size));
   btf__free(fake);
   Recorder recorder;
-  CaptureOptions options;
-  options.btf_path = path;
   try {
     recorder.Load(options);
-    FAIL("Load succeeded on a kernel without the tracepoints");
+    FAIL("Load succeeded on a kernel without what it needs");
   } catch (const http::CaptureError& e) {
     const std::string what = e.what();
     INFO(what);
-    REQUIRE(what.find("sock:sock_send_length") != std::string::npos);
-    REQUIRE(what.find("Linux 6.3") != std::string::npos);
+    for (const std::string& needle : needles) REQUIRE(what.find(needle) != std::string::npos);
   }
+}
+
+TEST_CASE("http capture: a kernel without sock:sock_send_length is a clear error (as 6.1)",
+          "[http_capture]") {
+  // The tracepoints of a 6.1 kernel's sock events but not the send/receive ones (6.3).
+  RequireLoadFails({"btf_trace_inet_sock_set_state"}, {}, {"sock:sock_send_length", "Linux 6.3"});
 }
 
 // ---- TLS: the plaintext of OpenSSL calls (CaptureOptions.tls) ----------------------------------
@@ -900,33 +907,9 @@ TEST_CASE("http capture: TLS probes attach after capabilities are dropped (CAP_S
 TEST_CASE("http capture: TLS on a kernel without uprobe_multi is a clear error (as 6.3-6.5)",
           "[http_capture]") {
   // The tracepoints are there, struct bpf_uprobe_multi_link (Linux 6.6) is not.
-  btf* fake = btf__new_empty();
-  REQUIRE(fake != nullptr);
-  const int int_type = btf__add_int(fake, "int", 4, BTF_INT_SIGNED);
-  REQUIRE(int_type > 0);
-  for (const char* name : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length",
-                           "btf_trace_inet_sock_set_state"})
-    REQUIRE(btf__add_typedef(fake, name, int_type) > 0);
-  uint32_t size = 0;
-  const void* raw = btf__raw_data(fake, &size);
-  REQUIRE(raw != nullptr);
-  TempDir dir;
-  const std::string path =
-      dir.Write("no_uprobe_multi.btf", std::string_view(static_cast<const char*>(raw), size));
-  btf__free(fake);
-  Recorder recorder;
-  CaptureOptions options;
-  options.btf_path = path;
-  options.tls = true;
-  try {
-    recorder.Load(options);
-    FAIL("Load with tls succeeded on a kernel without uprobe_multi");
-  } catch (const http::CaptureError& e) {
-    const std::string what = e.what();
-    INFO(what);
-    REQUIRE(what.find("uprobe_multi") != std::string::npos);
-    REQUIRE(what.find("Linux 6.6") != std::string::npos);
-  }
+  RequireLoadFails(
+      {"btf_trace_sock_send_length", "btf_trace_sock_recv_length", "btf_trace_inet_sock_set_state"},
+      {.tls = true}, {"uprobe_multi", "Linux 6.6"});
 }
 
 // Not run by default (hidden tag): the BPF time per call of the three paths (a watched http
