@@ -36,7 +36,8 @@ struct CapabilityDrop {
 CapabilityDrop DropCapabilities(bool keep_ptrace = false);
 
 // Whether this config reads /proc/PID/exe of other users' processes (the exe label, exe
-// service rules or exe selectors), which needs CAP_SYS_PTRACE: kept only then.
+// service rules or exe selectors, of targets or http_requests) or their /proc/PID/maps and
+// root (http_requests.tls: the libssl to probe), which needs CAP_SYS_PTRACE: kept only then.
 bool ReadsExeOfOtherUsers(const Config& config);
 
 // Whether bpf() commands on an existing map fd fail with EPERM without CAP_BPF/CAP_SYS_ADMIN

@@ -318,13 +318,6 @@ void ParseHttp(const Field& field, HttpSettings& http) {
 
 // ---- labels, metadata, services (process metadata labels) ----
 
-bool ParseBool(const Field& field) {
-  const std::string& text = field.Scalar("true or false");
-  if (text == "true") return true;
-  if (text == "false") return false;
-  field.FailExpected("true or false");
-}
-
 struct LabelKey {
   std::string_view name;
   bool LabelSettings::*member;
@@ -348,7 +341,7 @@ void ParseLabels(const Field& field, LabelSettings& labels) {
   if (!field.value().IsMap()) field.FailExpected("a map");
   ParseSection(
       field.source(), field.value(), field.path(), kLabelKeys,
-      [&](const LabelKey& key, const Field& value) { labels.*key.member = ParseBool(value); });
+      [&](const LabelKey& key, const Field& value) { labels.*key.member = value.Boolean(); });
 }
 
 std::string ParseText(const Field& field, std::string_view expectation) {

@@ -154,6 +154,13 @@ const std::string& YamlField::NonEmptyScalar(std::string_view expectation) const
   return value_.Scalar();
 }
 
+bool YamlField::Boolean() const {
+  const std::string& text = Scalar("true or false");
+  if (text == "true") return true;
+  if (text == "false") return false;
+  FailExpected("true or false");
+}
+
 void ForEachKey(const std::string& source, const YAML::Node& node, const std::string& section,
                 const YamlKeys& keys, const std::function<void(size_t, const YamlField&)>& visit,
                 const std::function<bool(const YamlField&)>& ignore) {

@@ -57,6 +57,8 @@ class YamlField {
   const std::string& Scalar(std::string_view expectation) const;
   // The same, and the empty text is reported too.
   const std::string& NonEmptyScalar(std::string_view expectation) const;
+  // `true` or `false`; anything else fails.
+  bool Boolean() const;
 
  private:
   const std::string& source_;

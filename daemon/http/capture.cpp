@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
 #include <array>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "ebpf/http/capture.h"
+#include "http/tls_probes.h"
 #include "http_capture_bpf.skel.h"
 
 namespace netlens::http {
@@ -38,8 +40,10 @@ std::string LogTail(const std::string& log, size_t lines) {
   return log.substr(start, end - start);
 }
 
-// The tracepoints the programs attach to, as BTF tracepoints.
-void CheckKernel(const std::optional<std::string>& btf_path) {
+constexpr auto kAttachUprobeMulti = static_cast<bpf_attach_type>(48);  // BPF_TRACE_UPROBE_MULTI
+
+// The tracepoints the programs attach to, as BTF tracepoints; with tls, uprobe_multi links.
+void CheckKernel(const std::optional<std::string>& btf_path, bool tls) {
 #if !defined(__x86_64__)
   throw CaptureError(
       "HTTP capture reads the user buffer from the syscall's registers, which is implemented "
@@ -64,7 +68,15 @@ void CheckKernel(const std::optional<std::string>& btf_path) {
                          "implemented: run a kernel >= 6.3 or leave HTTP capture off");
     }
   }
+  const bool uprobe_multi =
+      btf__find_by_name_kind(kernel, "bpf_uprobe_multi_link", BTF_KIND_STRUCT) >= 0;
   btf__free(kernel);
+  if (tls && !uprobe_multi)
+    throw CaptureError(
+        "HTTP capture of TLS needs uprobe_multi links (Linux 6.6), which this kernel does not "
+        "have (its BTF, " +
+        path + ", has no struct bpf_uprobe_multi_link; running kernel " + KernelRelease() +
+        "): run a kernel >= 6.6 or leave tls off");
 }
 
 [[noreturn]] void ThrowLibbpf(const std::string& what, int err, const std::string& log) {
@@ -105,7 +117,7 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   if (options.capture_bytes == 0 || options.capture_bytes > NL_HTTP_CAPTURE_MAX)
     throw CaptureError("HTTP capture: capture_bytes must be 1.." +
                        std::to_string(NL_HTTP_CAPTURE_MAX));
-  CheckKernel(options.btf_path);
+  CheckKernel(options.btf_path, options.tls);
 
   std::string log(kVerifierLogBytes, '\0');
   LIBBPF_OPTS(bpf_object_open_opts, open_opts);
@@ -126,6 +138,16 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   bpf_map__set_max_entries(skel->maps.http_conns, options.connections);
   bpf_map__set_max_entries(skel->maps.http_pids, options.processes);
   bpf_map__set_max_entries(skel->maps.http_proc_stats, options.processes);
+  bpf_map__set_max_entries(skel->maps.ssl_conns, options.connections);
+  skel->rodata->nl_http_tls = options.tls;
+  // The uprobes are attached per process by TlsProbes, as uprobe_multi links; without tls,
+  // not loaded.
+  for (bpf_program* prog :
+       {skel->progs.nl_tls_enter, skel->progs.nl_tls_return, skel->progs.nl_tls_free}) {
+    bpf_program__set_autoattach(prog, false);
+    bpf_program__set_autoload(prog, options.tls);
+    bpf_program__set_expected_attach_type(prog, kAttachUprobeMulti);
+  }
   if (int err = http_capture_bpf__load(skel); err != 0)
     ThrowLibbpf("loading the HTTP capture eBPF programs failed (verifier or kernel support)", err,
                 log);
@@ -138,8 +160,16 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   capture->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.http_events), &Capture::OnRecord,
                                     capture.get(), nullptr);
   if (!capture->ring_) ThrowLibbpf("opening the HTTP capture ring buffer failed", -errno, "");
+  if (options.tls)
+    capture->tls_ = std::make_unique<TlsProbes>(TlsProbes::Programs{
+        .enter = bpf_program__fd(skel->progs.nl_tls_enter),
+        .ret = bpf_program__fd(skel->progs.nl_tls_return),
+        .free = bpf_program__fd(skel->progs.nl_tls_free),
+    });
   return capture;
 }
+
+Capture::Capture() = default;
 
 Capture::~Capture() {
   StopDraining();
@@ -162,6 +192,7 @@ void Capture::SetWatchedProcesses(const std::set<uint32_t>& tgids, uint64_t judg
                          " processes)");
     }
   }
+  if (tls_) AttachTls(tgids);
 }
 
 std::map<uint32_t, uint64_t> Capture::Watched() const {
@@ -190,6 +221,39 @@ void Capture::SetWatchedComms(const std::set<std::string>& comms) {
   }
 }
 
+void Capture::AttachTls(const std::set<uint32_t>& tgids) {
+  // Processes no longer watched lose their probes.
+  for (uint32_t pid : tls_->Pids()) {
+    if (!tgids.count(pid)) tls_->Detach(pid);
+  }
+  std::erase_if(tls_no_library_, [&](uint32_t pid) { return !tgids.count(pid); });
+  std::erase_if(tls_failed_, [&](uint32_t pid) { return !tgids.count(pid); });
+  for (uint32_t pid : tgids) {
+    // A process without libssl may load it later (dlopen): tried again at each update.
+    if (tls_->Attached(pid) || tls_failed_.count(pid)) continue;
+    const TlsProbes::Outcome outcome = tls_->Attach(pid);
+    switch (outcome.result) {
+      case TlsProbes::Result::kAttached:
+        tls_no_library_.erase(pid);
+        ++tls_attached_;
+        spdlog::debug("HTTP capture: TLS probes on {}", outcome.detail);
+        break;
+      case TlsProbes::Result::kNoLibrary:
+        if (tls_no_library_.insert(pid).second)
+          spdlog::info("HTTP capture: {}: its TLS traffic is not captured", outcome.detail);
+        break;
+      case TlsProbes::Result::kFailed:
+        tls_no_library_.erase(pid);
+        tls_failed_.insert(pid);
+        ++tls_failed_count_;
+        spdlog::warn("HTTP capture: TLS probes for process {}: {}", pid, outcome.detail);
+        break;
+    }
+  }
+  tls_no_library_count_ = tls_no_library_.size();
+  tls_probed_ = tls_->Processes();
+}
+
 int Capture::OnRecord(void* self, void* data, size_t size) {
   auto* capture = static_cast<Capture*>(self);
   nl_http_record record;
@@ -212,6 +276,7 @@ int Capture::OnRecord(void* self, void* data, size_t size) {
   key.local.port = record.tuple.local_port;
   key.remote.port = record.tuple.remote_port;
   key.comm.assign(record.comm, strnlen(record.comm, sizeof(record.comm)));
+  key.tls = (record.flags & NL_HTTP_F_TLS) != 0;
   if (record.kind == NL_HTTP_REC_CLOSE) {
     if (capture->on_close_) capture->on_close_(key, record.ts_ns);
     return 0;
@@ -284,6 +349,16 @@ CaptureStats Capture::Stats() const {
   stats.verdict_tls = sums[NL_HTTP_STAT_VERDICT_TLS];
   stats.verdict_other = sums[NL_HTTP_STAT_VERDICT_OTHER];
   stats.records_malformed = malformed_.load();
+  stats.tls_segments = sums[NL_HTTP_STAT_TLS_SEGMENTS];
+  stats.tls_verdict_http = sums[NL_HTTP_STAT_TLS_VERDICT_HTTP];
+  stats.tls_verdict_other = sums[NL_HTTP_STAT_TLS_VERDICT_OTHER];
+  stats.tls_lost_no_connection = sums[NL_HTTP_STAT_TLS_LOST_NO_CONN];
+  stats.tls_lost_calls_full = sums[NL_HTTP_STAT_TLS_LOST_CALLS_FULL];
+  stats.tls_lost_ssl_full = sums[NL_HTTP_STAT_TLS_LOST_SSL_FULL];
+  stats.tls_attached = tls_attached_.load();
+  stats.tls_no_library = tls_no_library_count_.load();
+  stats.tls_attach_failed = tls_failed_count_.load();
+  stats.tls_processes_probed = tls_probed_.load();
   return stats;
 }
 

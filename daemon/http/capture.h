@@ -25,8 +25,21 @@
 //   calls it on a timer; call it before a scrape too.
 // - Needs Linux >= 6.3 (sock:sock_send_length / sock_recv_length as BTF tracepoints) and
 //   x86-64 (the user buffer comes from the syscall's registers); Load() says which is missing.
+// - TLS (options.tls): for watched processes that map OpenSSL's libssl.so*, the plaintext of
+//   SSL_read/SSL_write and their _ex variants comes as the same segments and close, keyed by
+//   the TCP connection the library's socket calls were seen on, with ConnectionKey::tls set;
+//   the connection's encrypted bytes stay uncaptured (verdict tls). The plaintext is judged
+//   like a connection's first bytes (http, or other: HTTP/2 after ALPN h2 too). A call whose
+//   connection is not known (no socket call of that SSL* seen yet, a memory BIO) is counted,
+//   never keyed by guess. SetWatchedProcesses attaches uprobes to each new watched process's
+//   libssl, filtered to that process (tls_probes.h): unwatched processes pay nothing. Linux
+//   >= 6.6 (uprobe_multi). OpenSSL linked statically, or other TLS libraries: not captured
+//   (counted as no library).
 // - After Load() no capability is needed: SetWatchedProcesses and Drain use the map fds and
-//   the ring's mapping (daemon/app/capabilities.h).
+//   the ring's mapping (daemon/app/capabilities.h). With tls, attaching to a new process reads
+//   its /proc/PID/maps and /proc/PID/root: CAP_SYS_PTRACE for another user's or a more
+//   privileged process (DropCapabilities(keep_ptrace)); without it the process is counted as
+//   attach failed.
 #pragma once
 
 #include <array>
@@ -51,6 +64,8 @@ struct ring_buffer;
 
 namespace netlens::http {
 
+class TlsProbes;
+
 // One end of a connection: an IPv6 address (IPv4 as ::ffff:a.b.c.d) and a host-order port.
 struct Endpoint {
   std::array<uint8_t, 16> address{};
@@ -67,6 +82,7 @@ struct ConnectionKey {
   uint16_t family = 0;  // AF_INET or AF_INET6
   Endpoint local, remote;
   std::string comm;  // the process's comm when the connection was first seen
+  bool tls = false;  // the segments are the plaintext of SSL_read/SSL_write (not in equality)
 
   bool operator==(const ConnectionKey& other) const {
     return pid == other.pid && sk == other.sk && generation == other.generation;
@@ -85,6 +101,7 @@ struct CaptureOptions {
   uint32_t connections = 65536;         // connections tracked at once (every verdict)
   uint32_t processes = 4096;            // watched processes; processes with verdict counts
   std::optional<std::string> btf_path;  // kernel BTF (default /sys/kernel/btf/vmlinux)
+  bool tls = false;                     // also the plaintext of OpenSSL calls (Linux >= 6.6)
 };
 
 // The kernel's counts since Load() (ebpf/http/capture.h, enum nl_http_stat).
@@ -99,6 +116,16 @@ struct CaptureStats {
   uint64_t closes = 0;
   uint64_t verdict_http = 0, verdict_tls = 0, verdict_other = 0;  // connections classified
   uint64_t records_malformed = 0;  // user space: records shorter than they say (never expected)
+  // TLS (options.tls).
+  uint64_t tls_segments = 0;  // of segments: plaintext of SSL_read/SSL_write
+  uint64_t tls_verdict_http = 0, tls_verdict_other = 0;  // TLS connections, by their plaintext
+  uint64_t tls_lost_no_connection = 0;  // plaintext calls whose connection was not known
+  uint64_t tls_lost_calls_full = 0;     // SSL calls not followed: too many threads inside one
+  uint64_t tls_lost_ssl_full = 0;       // SSL objects not remembered: table full
+  // User space: processes attached, attaches failed (not tried again while watched): counts;
+  // watched processes probed now, and mapping no libssl now (tried again at each update).
+  uint64_t tls_attached = 0, tls_attach_failed = 0;
+  uint64_t tls_processes_probed = 0, tls_no_library = 0;
 };
 
 struct ProcessVerdicts {
@@ -141,17 +168,20 @@ class Capture {
   void StopDraining();
 
   CaptureStats Stats() const;
+  bool TlsEnabled() const { return tls_ != nullptr; }
   std::map<uint32_t, ProcessVerdicts> VerdictsByProcess() const;
   // The kernel's run count and time of one of the programs (nl_http_send, nl_http_recv,
-  // nl_http_state); they grow while kernel.bpf_stats_enabled=1.
+  // nl_http_state, nl_tls_enter, nl_tls_return, nl_tls_free); they grow while
+  // kernel.bpf_stats_enabled=1.
   struct ProgramRuns {
     uint64_t count = 0, time_ns = 0;
   };
   ProgramRuns Runs(const std::string& program) const;
 
  private:
-  Capture() = default;
+  Capture();
   static int OnRecord(void* self, void* data, size_t size);
+  void AttachTls(const std::set<uint32_t>& tgids);
 
   http_capture_bpf* skel_ = nullptr;
   ring_buffer* ring_ = nullptr;
@@ -160,6 +190,11 @@ class Capture {
   std::mutex drain_mutex_;
   std::atomic<uint64_t> malformed_{0};
   std::mutex watched_mutex_;
+  std::unique_ptr<TlsProbes> tls_;     // options.tls; under watched_mutex_
+  std::set<uint32_t> tls_no_library_;  // watched, no libssl seen (tried again each update)
+  std::set<uint32_t> tls_failed_;      // watched, attaching failed (not tried again)
+  std::atomic<uint64_t> tls_attached_{0}, tls_no_library_count_{0}, tls_failed_count_{0};
+  std::atomic<uint64_t> tls_probed_{0};
   std::thread drainer_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

@@ -38,6 +38,11 @@ void CaptureSource::Collect(SourceOutput out) {
   lost.Add({"reason"}, {"process_stats_full"}, d(stats.lost_process_stats_full));
   lost.Add({"reason"}, {"processes_full"}, d(stats.lost_processes_full));
   lost.Add({"reason"}, {"malformed"}, d(stats.records_malformed));
+  if (capture_.TlsEnabled()) {
+    lost.Add({"reason"}, {"tls_no_connection"}, d(stats.tls_lost_no_connection));
+    lost.Add({"reason"}, {"tls_calls_full"}, d(stats.tls_lost_calls_full));
+    lost.Add({"reason"}, {"tls_ssl_full"}, d(stats.tls_lost_ssl_full));
+  }
   out.families.push_back(lost.Take());
 
   MetricBuilder classified("netlens_http_connections_classified_total",
@@ -48,6 +53,44 @@ void CaptureSource::Collect(SourceOutput out) {
   classified.Add({"verdict"}, {"tls"}, d(stats.verdict_tls));
   classified.Add({"verdict"}, {"other"}, d(stats.verdict_other));
   out.families.push_back(classified.Take());
+  if (capture_.TlsEnabled()) CollectTls(stats, out);
+}
+
+void CaptureSource::CollectTls(const CaptureStats& stats, SourceOutput& out) {
+  using prometheus::MetricType;
+  const auto d = [](uint64_t value) { return static_cast<double>(value); };
+
+  MetricBuilder segments("netlens_http_capture_tls_segments_total",
+                         "Of netlens_http_capture_segments_total{kind=\"bytes\"}: the plaintext of "
+                         "OpenSSL SSL_read/SSL_write calls of TLS connections.",
+                         MetricType::Counter);
+  segments.Add({}, {}, d(stats.tls_segments));
+  out.families.push_back(segments.Take());
+
+  MetricBuilder classified("netlens_http_tls_connections_classified_total",
+                           "TLS connections of watched processes classified by their plaintext: "
+                           "http (captured) or other (HTTP/2 included).",
+                           MetricType::Counter);
+  classified.Add({"verdict"}, {"http"}, d(stats.tls_verdict_http));
+  classified.Add({"verdict"}, {"other"}, d(stats.tls_verdict_other));
+  out.families.push_back(classified.Take());
+
+  MetricBuilder attaches("netlens_http_tls_attach_total",
+                         "Watched processes whose libssl got the capture's uprobes (attached), or "
+                         "for which that failed (failed).",
+                         MetricType::Counter);
+  attaches.Add({"result"}, {"attached"}, d(stats.tls_attached));
+  attaches.Add({"result"}, {"failed"}, d(stats.tls_attach_failed));
+  out.families.push_back(attaches.Take());
+
+  MetricBuilder processes("netlens_http_tls_processes",
+                          "Watched processes by TLS capture state now: probed (uprobes on their "
+                          "libssl), no_library (no libssl.so mapped: not OpenSSL, or linked "
+                          "statically; looked for again at each update).",
+                          MetricType::Gauge);
+  processes.Add({"state"}, {"probed"}, d(stats.tls_processes_probed));
+  processes.Add({"state"}, {"no_library"}, d(stats.tls_no_library));
+  out.families.push_back(processes.Take());
 }
 
 }  // namespace netlens::http

@@ -1,5 +1,6 @@
 // The HTTP capture's own counts as self metrics (docs/metrics.md, "HTTP capture"): what the
-// kernel captured, classified and lost. Reads http_stats at each scrape.
+// kernel captured, classified and lost; with TLS capture, also the plaintext part and the state
+// of the per-process uprobes. Reads http_stats at each scrape.
 #pragma once
 
 #include "http/capture.h"
@@ -14,6 +15,7 @@ class CaptureSource : public MetricSource {
   void Collect(SourceOutput out) override;
 
  private:
+  void CollectTls(const CaptureStats& stats, SourceOutput& out);
   const Capture& capture_;
 };
 

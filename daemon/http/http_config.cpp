@@ -93,8 +93,8 @@ HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node
   if (!value.IsMap()) {
     YamlField(source, section, value, value).FailExpected("a map");
   }
-  constexpr std::array<std::string_view, 4> kKeys = {"processes", "routes", "route_budget",
-                                                     "limits"};
+  constexpr std::array<std::string_view, 5> kKeys = {"processes", "routes", "route_budget",
+                                                     "limits", "tls"};
   ForEachKey(source, value, section, {kKeys}, [&](size_t index, const YamlField& field) {
     switch (index) {
       case 0:
@@ -106,8 +106,11 @@ HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node
       case 2:
         config.route_budget = ParseBound(field, 1, kMaxRouteBudget);
         break;
-      default:
+      case 3:
         ParseLimits(field, config);
+        break;
+      default:
+        config.tls = field.Boolean();
         break;
     }
   });

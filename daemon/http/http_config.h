@@ -34,6 +34,9 @@ struct HttpRequestsConfig {
   uint32_t route_budget = kDefaultRouteBudget;  // heuristic routes per service
   uint32_t connections = 4096;                  // connections parsed at once; more are skipped
   uint32_t pending_requests = 32;               // per connection, awaiting their response
+  // HTTPS too: uprobes on the OpenSSL (libssl.so*) the watched processes map, at a cost per
+  // SSL_read/SSL_write call (docs/performance.md); Linux >= 6.6. A restart applies a change.
+  bool tls = false;
   bool enabled() const { return !processes.include.empty(); }
 };
 

@@ -49,6 +49,7 @@ std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings
   CaptureOptions options;
   options.processes = settings.max_processes;
   options.btf_path = settings.btf_path;
+  options.tls = settings.requests.tls;
   source->capture_ = Capture::Load(
       options, [self](const ConnectionKey& key, const Segment& s) { self->OnSegment(key, s); },
       [self](const ConnectionKey& key, uint64_t ts_ns) { self->OnClose(key, ts_ns); });
@@ -183,7 +184,12 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
   std::lock_guard lock(mutex_);
   const bool labels_changed = !(settings.labels == settings_.labels);
   const bool routes_changed = !SameRoutes(settings.requests, settings_.requests);
+  if (settings.requests.tls != settings_.requests.tls)
+    spdlog::warn("reload: http_requests.tls changes only at restart; still {}",
+                 settings_.requests.tls ? "on" : "off");
+  const bool tls = settings_.requests.tls;
   settings_.requests = settings.requests;
+  settings_.requests.tls = tls;
   settings_.labels = settings.labels;
   settings_.latency_buckets = settings.latency_buckets;
   settings_.series_budget = settings.series_budget;

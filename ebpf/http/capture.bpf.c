@@ -16,7 +16,18 @@
  * tracepoints give the socket but not the buffer. Calls without one (sendfile, splice,
  * io_uring, sendmmsg/recvmmsg, 32-bit callers) give a length-only record.
  * On sock:inet_sock_set_state to TCP_CLOSE, an http connection gets a close record and every
- * tracked one loses its entry. */
+ * tracked one loses its entry.
+ *
+ * TLS through OpenSSL (nl_http_tls; the daemon attaches the uprobes per watched process):
+ *   1. at SSL_read/SSL_write(_ex) entry the thread's call goes into ssl_calls (pid_tgid ->
+ *      SSL*, buffer);
+ *   2. the socket calls the library makes meanwhile (step 2 above) write the connection into
+ *      that entry: the encrypted bytes themselves stay uncaptured (verdict tls);
+ *   3. at return, the connection is the one seen in the call or, for a call served from the
+ *      library's buffer without a socket call, the one remembered for the SSL* (ssl_conns);
+ *      none known: counted (NL_HTTP_STAT_TLS_LOST_NO_CONN), never guessed. The plaintext is
+ *      classified as above (plain_verdict) and, http, becomes a record flagged NL_HTTP_F_TLS.
+ *   ssl_conns entries go at SSL_free and at the connection's TCP_CLOSE. */
 /* vmlinux.h must come before the libbpf headers. */
 // clang-format off
 #include "vmlinux.h"
@@ -37,6 +48,8 @@
 
 /* Bytes copied per call, at most NL_HTTP_CAPTURE_MAX: set by the daemon before load. */
 const volatile __u32 nl_http_capture_bytes = 512;
+/* TLS capture on: the socket calls look for an SSL call in flight (one more lookup). */
+const volatile bool nl_http_tls = false;
 
 /* tgid -> when the kernel added it (0: the daemon did): the processes watched. The daemon
  * writes what its selectors judge; the kernel adds children of watched processes at fork and
@@ -100,6 +113,34 @@ struct {
   __type(key, __u32);
   __type(value, struct nl_http_scratch);
 } http_scratch SEC(".maps");
+
+/* A thread inside SSL_read/SSL_write(_ex): what its return needs. */
+struct nl_ssl_call {
+  __u64 ssl;
+  __u64 buf;
+  __u64 processed; /* _ex: where the library stores the byte count */
+  __u64 sk;        /* the connection of a socket call made meanwhile (0: none yet) */
+  __u64 cookie;
+  __u32 function; /* enum nl_ssl_function */
+  __u32 _pad;
+};
+
+/* pid_tgid -> the SSL call the thread is in. Bounded by the threads inside one at once. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, struct nl_ssl_call);
+} ssl_calls SEC(".maps");
+
+/* (SSL*, tgid) -> its connection: for the calls served from OpenSSL's buffer. Not LRU: a full
+ * map is counted (NL_HTTP_STAT_TLS_LOST_SSL_FULL). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct nl_ssl_key);
+  __type(value, struct nl_ssl_conn);
+} ssl_conns SEC(".maps");
 
 /* The user-space ABI (fixed, so not relocated). */
 struct nl_user_iovec {
@@ -217,6 +258,61 @@ static __always_inline void nl_http_count_verdict(__u32 pid, __u8 verdict) {
   __sync_fetch_and_add(&stats->connections[verdict & 3], 1);
 }
 
+/* The verdict that the first bytes at `addr` give, or UNKNOWN; an unknown call is counted in
+ * *unknown, and after NL_HTTP_UNKNOWN_LIMIT of them the verdict is other. */
+static __always_inline __u8 nl_http_sniff(__u64 addr, __u64 available, __u8 *unknown) {
+  __u8 head[NL_HTTP_SNIFF_BYTES] = {};
+  const __u32 n = available < NL_HTTP_SNIFF_BYTES ? available : NL_HTTP_SNIFF_BYTES;
+  __u8 verdict = NL_HTTP_UNKNOWN;
+  /* A fixed-size read, and the exact size if that crossed into unmapped memory. */
+  long err = bpf_probe_read_user(head, sizeof(head), (const void *)addr);
+  if (err != 0 && n > 0 && n <= NL_HTTP_SNIFF_BYTES)
+    err = bpf_probe_read_user(head, n, (const void *)addr);
+  if (err == 0) verdict = nl_http_classify(head, n);
+  if (verdict == NL_HTTP_UNKNOWN && ++*unknown >= NL_HTTP_UNKNOWN_LIMIT) verdict = NL_HTTP_OTHER;
+  return verdict;
+}
+
+/* A segment record of `length` bytes moved, the first min(available, capture bytes) of them
+ * copied from `addr` (0: none). */
+static __always_inline void nl_http_emit(__u64 sk, __u64 cookie, const struct nl_http_conn *conn,
+                                         __u64 addr, __u64 available, __u64 length, __u16 flags,
+                                         __u16 syscall, __u64 pid_tgid) {
+  const __u32 zero = 0;
+  struct nl_http_scratch *record = bpf_map_lookup_elem(&http_scratch, &zero);
+  if (!record) return;
+  if (!addr) {
+    flags |= NL_HTTP_F_NO_BUFFER;
+    available = 0;
+  }
+  __u64 want = available < nl_http_capture_bytes ? available : nl_http_capture_bytes;
+  if (want > NL_HTTP_CAPTURE_MAX) want = NL_HTTP_CAPTURE_MAX;
+  if (want > 0 && bpf_probe_read_user(record->data, want, (const void *)addr) != 0) {
+    flags |= NL_HTTP_F_COPY_FAILED;
+    want = 0;
+    nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_COPY_FAILED);
+  }
+  record->header.sk = sk;
+  record->header.cookie = cookie;
+  record->header.ts_ns = bpf_ktime_get_ns();
+  record->header.length = length;
+  record->header.pid = pid_tgid >> 32;
+  record->header.tid = (__u32)pid_tgid;
+  record->header.kind = NL_HTTP_REC_SEGMENT;
+  record->header.flags = flags;
+  record->header.captured = want;
+  record->header.syscall = syscall;
+  __builtin_memcpy(&record->header.tuple, &conn->tuple, sizeof(record->header.tuple));
+  __builtin_memcpy(record->header.comm, conn->comm, sizeof(record->header.comm));
+  if (bpf_ringbuf_output(&http_events, record, sizeof(record->header) + want, BPF_RB_NO_WAKEUP) !=
+      0) {
+    nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_RING_FULL);
+    return;
+  }
+  nl_percpu_inc(&http_stats, addr ? NL_HTTP_STAT_SEGMENTS : NL_HTTP_STAT_SEGMENTS_NO_BUFFER);
+  if (flags & NL_HTTP_F_TLS) nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_SEGMENTS);
+}
+
 static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write) {
   if (ret <= 0) return;
   const __u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -232,7 +328,6 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
     bpf_map_delete_elem(&http_conns, &key);
     conn = NULL;
   }
-  if (conn && conn->verdict >= NL_HTTP_TLS) return;
   if (!conn) {
     struct nl_http_conn fresh = {.cookie = cookie, .pid = pid};
     nl_read_tuple(sk, &fresh.tuple, true);
@@ -245,6 +340,15 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
     conn = bpf_map_lookup_elem(&http_conns, &key);
     if (!conn) return;
   }
+  if (nl_http_tls) {
+    /* Inside SSL_read/SSL_write: this is the connection of the thread's SSL call. */
+    struct nl_ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
+    if (call) {
+      call->sk = key;
+      call->cookie = cookie;
+    }
+  }
+  if (conn->verdict >= NL_HTTP_TLS) return;
 
   struct nl_http_buffer buffer;
   nl_http_user_buffer(&buffer);
@@ -254,55 +358,14 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
   if (conn->verdict == NL_HTTP_UNKNOWN) {
     /* A call without a buffer cannot be classified: it neither counts nor is captured. */
     if (available == 0) return;
-    __u8 head[NL_HTTP_SNIFF_BYTES] = {};
-    const __u32 n = available < NL_HTTP_SNIFF_BYTES ? available : NL_HTTP_SNIFF_BYTES;
-    __u8 verdict = NL_HTTP_UNKNOWN;
-    /* A fixed-size read, and the exact size if that crossed into unmapped memory. */
-    long err = bpf_probe_read_user(head, sizeof(head), (const void *)buffer.addr);
-    if (err != 0 && n > 0 && n <= NL_HTTP_SNIFF_BYTES)
-      err = bpf_probe_read_user(head, n, (const void *)buffer.addr);
-    if (err == 0) verdict = nl_http_classify(head, n);
-    if (verdict == NL_HTTP_UNKNOWN) {
-      if (++conn->unknown_segments >= NL_HTTP_UNKNOWN_LIMIT)
-        verdict = NL_HTTP_OTHER;
-      else
-        return;
-    }
+    const __u8 verdict = nl_http_sniff(buffer.addr, available, &conn->unknown_segments);
+    if (verdict == NL_HTTP_UNKNOWN) return;
     conn->verdict = verdict;
     nl_http_count_verdict(conn->pid, verdict);
     if (verdict != NL_HTTP_HTTP) return;
   }
-
-  const __u32 zero = 0;
-  struct nl_http_scratch *record = bpf_map_lookup_elem(&http_scratch, &zero);
-  if (!record) return;
-  __u16 flags = write ? NL_HTTP_F_WRITE : 0;
-  if (!buffer.addr) flags |= NL_HTTP_F_NO_BUFFER;
-  __u64 want = available < nl_http_capture_bytes ? available : nl_http_capture_bytes;
-  if (want > NL_HTTP_CAPTURE_MAX) want = NL_HTTP_CAPTURE_MAX;
-  if (want > 0 && bpf_probe_read_user(record->data, want, (const void *)buffer.addr) != 0) {
-    flags |= NL_HTTP_F_COPY_FAILED;
-    want = 0;
-    nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_COPY_FAILED);
-  }
-  record->header.sk = key;
-  record->header.cookie = cookie;
-  record->header.ts_ns = bpf_ktime_get_ns();
-  record->header.length = ret;
-  record->header.pid = pid;
-  record->header.tid = (__u32)pid_tgid;
-  record->header.kind = NL_HTTP_REC_SEGMENT;
-  record->header.flags = flags;
-  record->header.captured = want;
-  record->header.syscall = buffer.syscall;
-  __builtin_memcpy(&record->header.tuple, &conn->tuple, sizeof(record->header.tuple));
-  __builtin_memcpy(record->header.comm, conn->comm, sizeof(record->header.comm));
-  if (bpf_ringbuf_output(&http_events, record, sizeof(record->header) + want, BPF_RB_NO_WAKEUP) !=
-      0) {
-    nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_RING_FULL);
-    return;
-  }
-  nl_percpu_inc(&http_stats, buffer.addr ? NL_HTTP_STAT_SEGMENTS : NL_HTTP_STAT_SEGMENTS_NO_BUFFER);
+  nl_http_emit(key, cookie, conn, buffer.addr, available, ret, write ? NL_HTTP_F_WRITE : 0,
+               buffer.syscall, pid_tgid);
 }
 
 SEC("tp_btf/sock_send_length")
@@ -324,15 +387,18 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
   const __u64 key = (__u64)sk;
   struct nl_http_conn *conn = bpf_map_lookup_elem(&http_conns, &key);
   if (!conn) return 0;
-  if (conn->verdict == NL_HTTP_HTTP) {
+  const bool plain = conn->plain_verdict == NL_HTTP_HTTP;
+  if (conn->verdict == NL_HTTP_HTTP || plain) {
     struct nl_http_record *record = bpf_ringbuf_reserve(&http_events, sizeof(*record), 0);
     if (record) {
       __builtin_memset(record, 0, sizeof(*record));
       record->sk = key;
       record->cookie = conn->cookie;
       record->ts_ns = bpf_ktime_get_ns();
-      record->pid = conn->pid;
+      /* TLS: the process whose SSL calls gave the segments. */
+      record->pid = plain && conn->ssl_tgid ? conn->ssl_tgid : conn->pid;
       record->kind = NL_HTTP_REC_CLOSE;
+      record->flags = plain ? NL_HTTP_F_TLS : 0;
       __builtin_memcpy(&record->tuple, &conn->tuple, sizeof(record->tuple));
       __builtin_memcpy(record->comm, conn->comm, sizeof(record->comm));
       bpf_ringbuf_submit(record, BPF_RB_NO_WAKEUP);
@@ -340,6 +406,13 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
     } else {
       nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_RING_FULL);
     }
+  }
+  if (conn->ssl) {
+    /* Unless the SSL* already names a later connection. */
+    struct nl_ssl_key ssl = {.ssl = conn->ssl, .tgid = conn->ssl_tgid};
+    struct nl_ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &ssl);
+    if (known && known->sk == key && known->cookie == conn->cookie)
+      bpf_map_delete_elem(&ssl_conns, &ssl);
   }
   bpf_map_delete_elem(&http_conns, &key);
   return 0;
@@ -378,6 +451,91 @@ int BPF_PROG(nl_http_exit, struct task_struct *task) {
   if (task->pid != task->tgid) return 0;
   const __u32 tgid = task->tgid;
   bpf_map_delete_elem(&http_pids, &tgid);
+  return 0;
+}
+
+/* SSL_read, SSL_write, SSL_read_ex, SSL_write_ex (the attach cookie says which). */
+SEC("uprobe")
+int BPF_KPROBE(nl_tls_enter, void *ssl, void *buf, __u64 num, void *processed) {
+  const __u64 pid_tgid = bpf_get_current_pid_tgid();
+  const __u32 pid = pid_tgid >> 32;
+  if (!bpf_map_lookup_elem(&http_pids, &pid)) return 0;
+  const __u32 function = bpf_get_attach_cookie(ctx);
+  struct nl_ssl_call call = {.ssl = (__u64)ssl, .buf = (__u64)buf, .function = function};
+  if (function == NL_SSL_READ_EX || function == NL_SSL_WRITE_EX) call.processed = (__u64)processed;
+  if (bpf_map_update_elem(&ssl_calls, &pid_tgid, &call, BPF_ANY) != 0)
+    nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_LOST_CALLS_FULL);
+  return 0;
+}
+
+SEC("uprobe")
+int BPF_KRETPROBE(nl_tls_return, long ret) {
+  const __u64 pid_tgid = bpf_get_current_pid_tgid();
+  struct nl_ssl_call *inflight = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
+  if (!inflight) return 0;
+  const struct nl_ssl_call call = *inflight;
+  bpf_map_delete_elem(&ssl_calls, &pid_tgid);
+  const __u32 tgid = pid_tgid >> 32;
+
+  __u64 length = 0;
+  if (call.function == NL_SSL_READ_EX || call.function == NL_SSL_WRITE_EX) {
+    /* 1 on success, the count in *processed. */
+    if ((int)ret == 1 && bpf_probe_read_user(&length, sizeof(length), (void *)call.processed) != 0)
+      length = 0;
+  } else if ((int)ret > 0) {
+    length = (int)ret;
+  }
+
+  struct nl_ssl_key ssl = {.ssl = call.ssl, .tgid = tgid};
+  __u64 key = call.sk, cookie = call.cookie;
+  if (!key) {
+    /* Served from the library's buffer: the connection of the SSL*'s earlier socket calls. */
+    struct nl_ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &ssl);
+    if (!known) {
+      if (length) nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_LOST_NO_CONN);
+      return 0;
+    }
+    key = known->sk;
+    cookie = known->cookie;
+  }
+  struct nl_http_conn *conn = bpf_map_lookup_elem(&http_conns, &key);
+  if (!conn || conn->cookie != cookie) {
+    /* Closed, or not tracked (http_conns full: counted there). */
+    if (length) nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_LOST_NO_CONN);
+    return 0;
+  }
+  if (call.sk && (conn->ssl != call.ssl || conn->ssl_tgid != tgid)) {
+    /* The first call of this SSL* seen on the connection: remember it. */
+    struct nl_ssl_conn where = {.sk = key, .cookie = cookie};
+    if (bpf_map_update_elem(&ssl_conns, &ssl, &where, BPF_ANY) == 0) {
+      conn->ssl = call.ssl;
+      conn->ssl_tgid = tgid;
+    } else {
+      nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_LOST_SSL_FULL);
+    }
+  }
+  if (length == 0) return 0;
+
+  if (conn->plain_verdict == NL_HTTP_UNKNOWN) {
+    __u8 verdict = nl_http_sniff(call.buf, length, &conn->plain_unknown_segments);
+    if (verdict == NL_HTTP_UNKNOWN) return 0;
+    if (verdict != NL_HTTP_HTTP) verdict = NL_HTTP_OTHER; /* TLS inside TLS: other */
+    conn->plain_verdict = verdict;
+    nl_percpu_inc(&http_stats, verdict == NL_HTTP_HTTP ? NL_HTTP_STAT_TLS_VERDICT_HTTP
+                                                       : NL_HTTP_STAT_TLS_VERDICT_OTHER);
+  }
+  if (conn->plain_verdict != NL_HTTP_HTTP) return 0;
+  const bool write = call.function == NL_SSL_WRITE || call.function == NL_SSL_WRITE_EX;
+  nl_http_emit(key, cookie, conn, call.buf, length, length,
+               NL_HTTP_F_TLS | (write ? NL_HTTP_F_WRITE : 0), call.function, pid_tgid);
+  return 0;
+}
+
+/* SSL_free: its SSL* may be reused for another connection. */
+SEC("uprobe")
+int BPF_KPROBE(nl_tls_free, void *ssl) {
+  struct nl_ssl_key key = {.ssl = (__u64)ssl, .tgid = bpf_get_current_pid_tgid() >> 32};
+  bpf_map_delete_elem(&ssl_conns, &key);
   return 0;
 }
 

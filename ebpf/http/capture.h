@@ -7,6 +7,11 @@
  * once (http_conns) and, for an http one, writes one record per send/receive call into the
  * ring buffer http_events (no wakeup: the daemon drains it on its own timer), and one close
  * record when the connection reaches TCP_CLOSE.
+ *
+ * TLS (OpenSSL's libssl, attached per watched process by the daemon): the plaintext of
+ * SSL_read/SSL_write(_ex) becomes the same records, flagged NL_HTTP_F_TLS and keyed by the
+ * connection the library's socket calls were seen on (ssl_conns: SSL* -> that connection); the
+ * encrypted records of the connection stay uncaptured (verdict tls).
  */
 #ifndef NETLENS_HTTP_CAPTURE_H
 #define NETLENS_HTTP_CAPTURE_H
@@ -36,10 +41,34 @@ struct nl_http_conn {
   __u32 pid;    /* the process that was first seen on it */
   __u8 verdict; /* enum nl_http_verdict */
   __u8 unknown_segments;
-  __u16 _pad;
-  struct nl_tuple tuple;  /* addresses when first seen */
+  __u8 plain_verdict; /* TLS: the verdict of the plaintext (enum nl_http_verdict) */
+  __u8 plain_unknown_segments;
+  struct nl_tuple tuple; /* addresses when first seen */
+  __u64 ssl;             /* TLS: the SSL* whose calls were seen on it (0: none) */
+  __u32 ssl_tgid;        /* ... in this process (ssl_conns is keyed by both) */
+  __u32 _pad;
   char comm[NL_COMM_LEN]; /* the process's comm when first seen: it may be gone before a
                              record is read (short-lived clients) */
+};
+
+/* ssl_conns: an SSL object of a process -> the connection its socket calls were seen on. */
+struct nl_ssl_key {
+  __u64 ssl;
+  __u32 tgid;
+  __u32 _pad;
+};
+
+struct nl_ssl_conn {
+  __u64 sk;
+  __u64 cookie;
+};
+
+/* The attach cookie of each OpenSSL function (the daemon sets it per probed offset). */
+enum nl_ssl_function {
+  NL_SSL_READ = 0,
+  NL_SSL_WRITE = 1,
+  NL_SSL_READ_EX = 2,
+  NL_SSL_WRITE_EX = 3,
 };
 
 enum nl_http_record_kind {
@@ -51,6 +80,7 @@ enum nl_http_record_flags {
   NL_HTTP_F_WRITE = 1,       /* the process wrote the bytes (else: it read them) */
   NL_HTTP_F_NO_BUFFER = 2,   /* no user buffer (sendfile, splice, io_uring, ...): length only */
   NL_HTTP_F_COPY_FAILED = 4, /* bpf_probe_read_user failed: length only */
+  NL_HTTP_F_TLS = 8,         /* the plaintext of a TLS connection (SSL_read/SSL_write) */
 };
 
 /* A ring-buffer record: this header, then `captured` bytes of data. */
@@ -64,7 +94,7 @@ struct nl_http_record {
   __u16 kind;     /* enum nl_http_record_kind */
   __u16 flags;    /* enum nl_http_record_flags */
   __u16 captured; /* data bytes following the header (<= length) */
-  __u16 syscall;  /* the caller's syscall number (x86-64), for diagnostics */
+  __u16 syscall;  /* the caller's syscall number (x86-64); TLS: enum nl_ssl_function */
   struct nl_tuple tuple;
   char comm[NL_COMM_LEN];
   /* __u8 data[captured]; */
@@ -83,6 +113,12 @@ enum nl_http_stat {
   NL_HTTP_STAT_CLOSES,               /* close records written */
   NL_HTTP_STAT_LOST_PROC_STATS_FULL, /* verdicts not counted per process: http_proc_stats full */
   NL_HTTP_STAT_LOST_PIDS_FULL,       /* processes the kernel could not add: http_pids full */
+  NL_HTTP_STAT_TLS_SEGMENTS,         /* of SEGMENTS: plaintext of SSL_read/SSL_write */
+  NL_HTTP_STAT_TLS_VERDICT_HTTP,     /* TLS connections classified by their plaintext */
+  NL_HTTP_STAT_TLS_VERDICT_OTHER,    /* ... neither a request nor a status line (HTTP/2 too) */
+  NL_HTTP_STAT_TLS_LOST_NO_CONN,     /* plaintext calls whose connection was not known */
+  NL_HTTP_STAT_TLS_LOST_CALLS_FULL,  /* SSL calls not followed: ssl_calls full */
+  NL_HTTP_STAT_TLS_LOST_SSL_FULL,    /* SSL objects not remembered: ssl_conns full */
   NL_HTTP_STATS,
 };
 

@@ -19,6 +19,19 @@
   http_client.py nontcp                     HTTP requests over UDP and a Unix socket pair
   http_client.py tls PORT                   one TLS connection (no verification), a request, the
                                             response read to EOF.
+  http_client.py tls-http PORT OUTDIR CONNS REQUESTS
+                                            CONNS TLS connections (Python's ssl: SSL_write_ex and
+                                            SSL_read_ex), REQUESTS keep-alive requests each for
+                                            /r/SIZE (a SIZE-byte body), odd connections reading
+                                            100 bytes a call (the rest served from OpenSSL's
+                                            buffer, no socket call); OUTDIR/connI.sent and
+                                            connI.recv get the plaintext bytes.
+  http_client.py tls-membio PORT REQUESTS   one TLS connection through a memory BIO (no socket
+                                            call inside the SSL calls), REQUESTS requests;
+                                            calls=N counts the SSL calls that moved bytes.
+  http_client.py tls-server PORT CERT KEY   (no "go") a TLS HTTP/1.1 server on 127.0.0.1:PORT,
+                                            answering /r/SIZE with a SIZE-byte body; prints
+                                            "listening", serves until standard input's EOF.
 
 Prints "pid=N", waits for a line on standard input, runs, prints "conn=I local_port=P" per
 connection, "calls=N" (send/receive calls that moved bytes) and "done", then waits for
@@ -70,9 +83,76 @@ def read_to_eof(sock, how):
         calls += 1
 
 
+def tls_response(size):
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"t" * size
+
+
+def tls_request(path):
+    return ("GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nl-tls\r\n\r\n" % path).encode()
+
+
+def read_response(recv):
+    # One response with a Content-Length body, read exactly (keep-alive: nothing more comes).
+    data = bytearray()
+    while b"\r\n\r\n" not in data:
+        chunk = recv(65536)
+        if not chunk:
+            raise SystemExit("EOF in a response head")
+        data += chunk
+    head = bytes(data[:data.index(b"\r\n\r\n") + 4])
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(data) < len(head) + length:
+        chunk = recv(65536)
+        if not chunk:
+            raise SystemExit("EOF in a response body")
+        data += chunk
+    return bytes(data)
+
+
+def tls_server(port, cert, key):
+    import threading
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(64)
+
+    def serve(raw):
+        try:
+            sock = context.wrap_socket(raw, server_side=True)
+            data = bytearray()
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                while b"\r\n\r\n" in data:
+                    end = data.index(b"\r\n\r\n") + 4
+                    path = bytes(data[:end]).split(b" ")[1].decode()
+                    del data[:end]
+                    sock.sendall(tls_response(int(path.rsplit("/", 1)[1])))
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            raw.close()
+
+    def accept():
+        while True:
+            raw, _ = listener.accept()
+            threading.Thread(target=serve, args=(raw,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    print("listening", flush=True)
+    sys.stdin.read()
+
+
 def main():
     mode = sys.argv[1]
     print("pid=%d" % os.getpid(), flush=True)
+    if mode == "tls-server":
+        tls_server(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        return
     sys.stdin.readline()
     calls = 0
     if mode == "http":
@@ -161,6 +241,77 @@ def main():
         while sock.recv(65536):
             pass
         sock.close()
+    elif mode == "tls-http":
+        port, outdir, conns, requests = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(
+            sys.argv[5])
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        for i in range(conns):
+            raw = socket.create_connection(("127.0.0.1", port))
+            print("conn=%d local_port=%d" % (i, raw.getsockname()[1]), flush=True)
+            sock = context.wrap_socket(raw, server_side=False, server_hostname="localhost")
+            sent, received = bytearray(), bytearray()
+            for j in range(requests):
+                request = tls_request("/r/%d" % (1000 + 37 * (i * requests + j)))
+                sock.sendall(request)
+                sent += request
+                received += read_response(
+                    (lambda n: sock.recv(100)) if i % 2 else sock.recv)
+            sock.close()
+            with open(os.path.join(outdir, "conn%d.sent" % i), "wb") as f:
+                f.write(sent)
+            with open(os.path.join(outdir, "conn%d.recv" % i), "wb") as f:
+                f.write(received)
+    elif mode == "tls-membio":
+        # SSLObject over memory BIOs: the library's calls never touch the socket, this script
+        # moves the bytes.
+        port, requests = int(sys.argv[2]), int(sys.argv[3])
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", port))
+        print("conn=0 local_port=%d" % raw.getsockname()[1], flush=True)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+
+        def flush():
+            data = outgoing.read()
+            if data:
+                raw.sendall(data)
+
+        def pump():
+            flush()
+            chunk = raw.recv(65536)
+            if not chunk:
+                raise SystemExit("EOF")
+            incoming.write(chunk)
+
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pump()
+        flush()
+        ssl_calls = [0]
+
+        def recv(n):
+            while True:
+                try:
+                    data = tls.read(n)
+                    ssl_calls[0] += 1 if data else 0
+                    return data
+                except ssl.SSLWantReadError:
+                    pump()
+
+        for j in range(requests):
+            tls.write(tls_request("/r/%d" % (100 + j)))
+            ssl_calls[0] += 1
+            flush()
+            read_response(recv)
+        raw.close()
+        calls = ssl_calls[0]
     else:
         raise SystemExit("unknown mode " + mode)
     print("calls=%d" % calls, flush=True)

@@ -7,6 +7,11 @@
 // before its process is watched is captured from its next call; nginx's
 // sendfile bodies are length-only segments of the body's length; a tiny ring loses records
 // and counts every one; after capabilities are dropped the watched set and the ring still work.
+// TLS (CaptureOptions.tls): the plaintext of OpenSSL calls of watched processes (Python's ssl at
+// both ends, curl and nginx) is exactly what they sent and received, keyed by their connection
+// and flagged tls; an unwatched client gives nothing; calls with no known connection (memory
+// BIOs) are counted; a process without libssl is counted; attaching works without capabilities
+// but CAP_SYS_PTRACE.
 // These tests call the API directly (no daemon): the executable links netlens_lib.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -114,6 +119,16 @@ std::string NginxConfig(const TempDir& dir, uint16_t port, uint16_t tls_port) {
   return conf.str();
 }
 
+// A self-signed certificate made at test time, in `dir`.
+void MakeCertificate(const TempDir& dir) {
+  const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", dir.PathOf("key.pem"), "-out", dir.PathOf("cert.pem"),
+                           "-days", "1", "-subj", "/CN=localhost"},
+                          milliseconds(60000));
+  INFO(cert.err);
+  REQUIRE(cert.status.Success());
+}
+
 constexpr size_t kLargeBody = 300 * 1024 + 17;
 
 // A real nginx serving www/small.txt (777 bytes) and www/large.bin (sendfile) on two loopback
@@ -126,12 +141,7 @@ class Nginx {
     std::string large(kLargeBody, 'l');
     for (size_t i = 0; i < large.size(); i += 4096) large[i] = static_cast<char>('a' + i % 26);
     dir_.Write("www/large.bin", large);
-    const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                             "-keyout", dir_.PathOf("key.pem"), "-out", dir_.PathOf("cert.pem"),
-                             "-days", "1", "-subj", "/CN=localhost"},
-                            milliseconds(60000));
-    INFO(cert.err);
-    REQUIRE(cert.status.Success());
+    MakeCertificate(dir_);
     const std::string conf = dir_.Write("nginx.conf", NginxConfig(dir_, port_, tls_port_));
     nginx_ =
         std::make_unique<Child>(std::vector<std::string>{"/usr/sbin/nginx", "-p", dir_.path(), "-c",
@@ -554,34 +564,352 @@ TEST_CASE("http capture: watching and draining work after capabilities are dropp
   REQUIRE(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("http capture: a kernel without sock:sock_send_length is a clear error (as 6.1)",
-          "[http_capture]") {
-  // A BTF file with the tracepoints of a 6.1 kernel's sock events but not the send/receive ones
-  // (those came with 6.3): the check reads the BTF given, as the daemon's --btf.
+// A BTF file (in `dir`) with only these typedefs, for the kernel checks: Load() reads the BTF
+// given, as the daemon's --btf. Load with it must fail naming each of `needles`.
+void RequireLoadFails(const std::vector<const char*>& typedefs, CaptureOptions options,
+                      const std::vector<std::string>& needles) {
   btf* fake = btf__new_empty();
   REQUIRE(fake != nullptr);
   const int int_type = btf__add_int(fake, "int", 4, BTF_INT_SIGNED);
   REQUIRE(int_type > 0);
-  REQUIRE(btf__add_typedef(fake, "btf_trace_inet_sock_set_state", int_type) > 0);
+  for (const char* name : typedefs) REQUIRE(btf__add_typedef(fake, name, int_type) > 0);
   uint32_t size = 0;
   const void* raw = btf__raw_data(fake, &size);
   REQUIRE(raw != nullptr);
   TempDir dir;
-  const std::string path =
-      dir.Write("old.btf", std::string_view(static_cast<const char*>(raw), size));
+  options.btf_path = dir.Write("fake.btf", std::string_view(static_cast<const char*>(raw), size));
   btf__free(fake);
   Recorder recorder;
-  CaptureOptions options;
-  options.btf_path = path;
   try {
     recorder.Load(options);
-    FAIL("Load succeeded on a kernel without the tracepoints");
+    FAIL("Load succeeded on a kernel without what it needs");
   } catch (const http::CaptureError& e) {
     const std::string what = e.what();
     INFO(what);
-    REQUIRE(what.find("sock:sock_send_length") != std::string::npos);
-    REQUIRE(what.find("Linux 6.3") != std::string::npos);
+    for (const std::string& needle : needles) REQUIRE(what.find(needle) != std::string::npos);
   }
+}
+
+TEST_CASE("http capture: a kernel without sock:sock_send_length is a clear error (as 6.1)",
+          "[http_capture]") {
+  // The tracepoints of a 6.1 kernel's sock events but not the send/receive ones (6.3).
+  RequireLoadFails({"btf_trace_inet_sock_set_state"}, {}, {"sock:sock_send_length", "Linux 6.3"});
+}
+
+// ---- TLS: the plaintext of OpenSSL calls (CaptureOptions.tls) ----------------------------------
+
+// test/helpers/http_client.py tls-server: Python's ssl (SSL_read_ex/SSL_write_ex) answering
+// /r/SIZE with a SIZE-byte body, keep-alive.
+class TlsServer {
+ public:
+  TlsServer() : port_(FreeLoopbackPort()) {
+    MakeCertificate(dir_);
+    child_ = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/python3", NL_HTTP_CLIENT_SCRIPT, "tls-server",
+                                 std::to_string(port_), dir_.PathOf("cert.pem"),
+                                 dir_.PathOf("key.pem")},
+        SpawnOptions{.stdin_pipe = true});
+    const auto pid = child_->ReadLine(milliseconds(20000));
+    REQUIRE(pid);
+    REQUIRE(pid->rfind("pid=", 0) == 0);
+    pid_ = std::stoul(pid->substr(4));
+    REQUIRE(child_->ReadLine(milliseconds(20000)) == std::optional<std::string>("listening"));
+  }
+  ~TlsServer() {
+    child_->CloseStdin();
+    if (!child_->WaitFor(milliseconds(10000))) child_->Kill();
+  }
+  uint16_t port() const { return port_; }
+  uint32_t pid() const { return pid_; }
+
+ private:
+  TempDir dir_;
+  uint16_t port_;
+  uint32_t pid_ = 0;
+  std::unique_ptr<Child> child_;
+};
+
+// Segments of `direction` whose captured bytes start with `prefix`: requests or responses.
+size_t Starting(const Connection& c, Direction direction, const std::string& prefix) {
+  size_t n = 0;
+  for (const Seen& s : c.segments) n += s.direction == direction && s.bytes.rfind(prefix, 0) == 0;
+  return n;
+}
+
+uint64_t ClosesOf(const Recorder& recorder) {
+  uint64_t closed = 0;
+  for (const Connection& c : recorder.connections) closed += c.closes;
+  return closed;
+}
+
+TEST_CASE("http capture: TLS plaintext of a watched client and server is exactly their bytes",
+          "[http_capture]") {
+  TlsServer server;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  REQUIRE(capture->TlsEnabled());
+  TempDir out, unwatched_out;
+  const int conns = 3, requests = 4;
+  Client client({"tls-http", std::to_string(server.port()), out.path(), std::to_string(conns),
+                 std::to_string(requests)});
+  Client unwatched(
+      {"tls-http", std::to_string(server.port()), unwatched_out.path(), "1", std::to_string(2)});
+  capture->SetWatchedProcesses({server.pid(), client.pid()});
+  REQUIRE(capture->Stats().tls_processes_probed == 2);
+  REQUIRE(capture->Stats().tls_attached == 2);
+
+  const std::vector<uint16_t> ports = client.Go();
+  REQUIRE(ports.size() == conns);
+  const std::vector<uint16_t> unwatched_ports = unwatched.Go();
+  REQUIRE(unwatched_ports.size() == 1);
+  // The client's 3 and the server's 4 (the unwatched client's connection at the server too).
+  DrainUntil(*capture, [&] { return ClosesOf(recorder) >= conns + conns + 1; });
+
+  REQUIRE(recorder.OfPid(unwatched.pid()).empty());
+  const auto mine = recorder.OfPid(client.pid());
+  const auto at_server = recorder.OfPid(server.pid());
+  REQUIRE(mine.size() == conns);
+  REQUIRE(at_server.size() == conns + 1);
+  size_t client_requests = 0, server_requests = 0;
+  for (int i = 0; i < conns; ++i) {
+    INFO("connection " << i << ", client port " << ports[i]);
+    const std::string sent = ReadFile(out.PathOf("conn" + std::to_string(i) + ".sent"));
+    const std::string received = ReadFile(out.PathOf("conn" + std::to_string(i) + ".recv"));
+    REQUIRE(sent.size() > 0);
+    const Connection* c = WithPort(mine, ports[i], true);
+    REQUIRE(c != nullptr);
+    REQUIRE(c->key.tls);
+    REQUIRE(c->key.remote.port == server.port());
+    REQUIRE(c->closes == 1);
+    const auto prefix = [](uint64_t length) { return std::min<uint64_t>(length, 512); };
+    RequireStream(*c, Direction::kWrite, sent, prefix);
+    RequireStream(*c, Direction::kRead, received, prefix);
+    REQUIRE(Starting(*c, Direction::kWrite, "GET /r/") == requests);
+    // Odd connections read 100 bytes a call: most come from OpenSSL's buffer (no socket call),
+    // keyed through ssl_conns.
+    if (i % 2) {
+      for (const Seen& s : c->segments)
+        REQUIRE((s.direction == Direction::kWrite || s.length <= 100));
+    }
+    client_requests += Starting(*c, Direction::kWrite, "GET /r/");
+
+    const Connection* n = WithPort(at_server, ports[i], false);
+    REQUIRE(n != nullptr);
+    REQUIRE(n->key.tls);
+    REQUIRE(n->closes == 1);
+    RequireStream(*n, Direction::kRead, sent, prefix);
+    RequireStream(*n, Direction::kWrite, received, prefix);
+  }
+  for (const Connection* n : at_server)
+    server_requests += Starting(*n, Direction::kRead, "GET /r/");
+  REQUIRE(client_requests == conns * requests);
+  REQUIRE(server_requests == conns * requests + 2);  // the unwatched client's 2 at the server
+  const Connection* other = WithPort(at_server, unwatched_ports[0], false);
+  REQUIRE(other != nullptr);
+  REQUIRE(other->Sum(Direction::kRead) == ReadFile(unwatched_out.PathOf("conn0.sent")).size());
+  REQUIRE(other->Sum(Direction::kWrite) == ReadFile(unwatched_out.PathOf("conn0.recv")).size());
+
+  const auto stats = capture->Stats();
+  REQUIRE(stats.tls_lost_no_connection == 0);
+  REQUIRE(stats.tls_lost_calls_full + stats.tls_lost_ssl_full == 0);
+  REQUIRE(stats.lost_ring_full + stats.lost_copy_failed + stats.records_malformed == 0);
+  INFO(recorder.segments << " segments, " << recorder.closes << " closes");
+  REQUIRE(stats.tls_verdict_http == conns + conns + 1);
+  REQUIRE(stats.tls_verdict_other == 0);
+  REQUIRE(stats.tls_segments == recorder.segments);
+  REQUIRE(stats.segments == recorder.segments);
+  REQUIRE(stats.closes == recorder.closes);
+  // The encrypted bytes are judged tls and not captured.
+  const auto verdicts = capture->VerdictsByProcess();
+  REQUIRE(verdicts.at(client.pid()).tls == conns);
+  REQUIRE(verdicts.at(client.pid()).http + verdicts.at(client.pid()).other == 0);
+  REQUIRE(verdicts.at(server.pid()).tls == conns + 1);
+  REQUIRE(verdicts.count(unwatched.pid()) == 0);
+}
+
+// curl and nginx call SSL_read/SSL_write (not the _ex variants). curl reads its config from
+// standard input (-K -): it has mapped libssl, and is watched, before it connects.
+TEST_CASE("http capture: TLS plaintext of curl and nginx over one keep-alive connection",
+          "[http_capture]") {
+  Nginx nginx;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  TempDir out;
+  const int requests = 3;
+  Child curl({"/usr/bin/curl", "-K", "-"}, SpawnOptions{.stdin_pipe = true});
+  const std::string maps = "/proc/" + std::to_string(curl.pid()) + "/maps";
+  int i = 0;
+  for (; i < 100 && ReadFile(maps).find("/libssl.so") == std::string::npos; ++i)
+    std::this_thread::sleep_for(milliseconds(50));
+  REQUIRE(i < 100);
+  std::set<uint32_t> watched = nginx.Workers();
+  const std::set<uint32_t> workers = watched;
+  watched.insert(curl.pid());
+  capture->SetWatchedProcesses(watched);
+  REQUIRE(capture->Stats().tls_processes_probed == 3);
+
+  std::ostringstream config;
+  config << "insecure\nhttp1.1\nsilent\nshow-error\n";
+  for (int r = 0; r < requests; ++r)
+    config << "url = \"https://127.0.0.1:" << nginx.tls_port() << "/small.txt\"\noutput = \""
+           << out.PathOf("body" + std::to_string(r)) << "\"\n";
+  curl.WriteStdin(config.str());
+  curl.CloseStdin();
+  const auto status = curl.WaitFor(milliseconds(30000));
+  REQUIRE(status);
+  REQUIRE(status->Success());
+  for (int r = 0; r < requests; ++r)
+    REQUIRE(ReadFile(out.PathOf("body" + std::to_string(r))) == std::string(777, 's'));
+  DrainUntil(*capture, [&] { return ClosesOf(recorder) >= 2; });
+
+  const auto mine = recorder.OfPid(curl.pid());
+  REQUIRE(mine.size() == 1);  // keep-alive: one connection
+  const Connection& c = *mine[0];
+  REQUIRE(c.key.tls);
+  REQUIRE(c.key.remote.port == nginx.tls_port());
+  REQUIRE(c.closes == 1);
+  std::vector<const Connection*> at_nginx;
+  for (uint32_t worker : workers) {
+    for (const Connection* n : recorder.OfPid(worker)) at_nginx.push_back(n);
+  }
+  REQUIRE(at_nginx.size() == 1);
+  const Connection& n = *at_nginx[0];
+  REQUIRE(n.key.tls);
+  REQUIRE(n.key.remote.port == c.key.local.port);
+  REQUIRE(n.closes == 1);
+  // Each end's plaintext is what the other end saw.
+  REQUIRE(c.Sum(Direction::kWrite) == n.Sum(Direction::kRead));
+  REQUIRE(c.Sum(Direction::kRead) == n.Sum(Direction::kWrite));
+  REQUIRE(Starting(c, Direction::kWrite, "GET /small.txt HTTP/1.1\r\n") == requests);
+  REQUIRE(Starting(n, Direction::kRead, "GET /small.txt HTTP/1.1\r\n") == requests);
+  // nginx's responses: a head (captured whole) and the 777-byte body, per request.
+  uint64_t heads = 0;
+  size_t responses = 0;
+  for (const Seen& s : n.segments) {
+    if (s.direction != Direction::kWrite || s.bytes.rfind("HTTP/1.1 200 OK\r\n", 0) != 0) continue;
+    const size_t end = s.bytes.find("\r\n\r\n");
+    REQUIRE(end != std::string::npos);
+    heads += end + 4;
+    ++responses;
+  }
+  REQUIRE(responses == requests);
+  REQUIRE(n.Sum(Direction::kWrite) - heads == requests * 777u);
+  for (const Seen& s : c.segments) REQUIRE(s.bytes == s.bytes.substr(0, 512));
+  const auto stats = capture->Stats();
+  REQUIRE(stats.tls_lost_no_connection == 0);
+  REQUIRE(stats.tls_verdict_http == 2);
+  REQUIRE(stats.tls_segments == recorder.segments);
+}
+
+TEST_CASE("http capture: a TLS call whose connection is not known is counted, not captured",
+          "[http_capture]") {
+  TlsServer server;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  const int requests = 5;
+  // Memory BIOs: OpenSSL never touches the socket inside SSL_read/SSL_write.
+  Client client({"tls-membio", std::to_string(server.port()), std::to_string(requests)});
+  capture->SetWatchedProcesses({client.pid()});
+  REQUIRE(client.Go().size() == 1);
+  std::this_thread::sleep_for(milliseconds(300));
+  capture->Drain();
+  const auto stats = capture->Stats();
+  INFO("SSL calls that moved bytes: " << client.calls());
+  REQUIRE(client.calls() >= 2 * requests);
+  REQUIRE(stats.tls_lost_no_connection == client.calls());
+  REQUIRE(recorder.segments == 0);
+  REQUIRE(stats.tls_verdict_http + stats.tls_verdict_other == 0);
+  REQUIRE(capture->VerdictsByProcess().at(client.pid()).tls == 1);
+}
+
+TEST_CASE("http capture: a watched process without libssl is counted, probes follow the set",
+          "[http_capture]") {
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  Child sleeper({"/bin/sleep", "30"}, SpawnOptions{});
+  TlsServer server;
+  capture->SetWatchedProcesses({static_cast<uint32_t>(sleeper.pid()), server.pid()});
+  auto stats = capture->Stats();
+  REQUIRE(stats.tls_no_library == 1);
+  REQUIRE(stats.tls_processes_probed == 1);
+  REQUIRE(stats.tls_attached == 1);
+  REQUIRE(stats.tls_attach_failed == 0);
+  std::vector<prometheus::MetricFamily> families;
+  std::vector<SeriesBudgetUse> budgets;
+  http::CaptureSource(*capture).Collect({families, budgets});
+  const auto value = [&](const std::string& family, const std::string& label) {
+    for (const auto& f : families) {
+      if (f.name != family) continue;
+      for (const auto& m : f.metric) {
+        if (!m.label.empty() && m.label[0].value == label)
+          return f.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
+      }
+    }
+    return -1.0;
+  };
+  REQUIRE(value("netlens_http_tls_processes", "no_library") == 1);
+  REQUIRE(value("netlens_http_tls_processes", "probed") == 1);
+  REQUIRE(value("netlens_http_tls_attach_total", "attached") == 1);
+  REQUIRE(value("netlens_http_capture_lost_total", "tls_no_connection") == 0);
+  capture->SetWatchedProcesses({});
+  stats = capture->Stats();
+  REQUIRE(stats.tls_processes_probed == 0);
+  REQUIRE(stats.tls_no_library == 0);
+  sleeper.Kill();
+}
+
+TEST_CASE("http capture: TLS probes attach after capabilities are dropped (CAP_SYS_PTRACE kept)",
+          "[http_capture]") {
+  TlsServer server;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  TempDir out;
+  Client client({"tls-http", std::to_string(server.port()), out.path(), "1", "2"});
+  int ready[2], finished[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(finished) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 10;
+    try {
+      const CapabilityDrop drop = DropCapabilities(/*keep_ptrace=*/true);
+      if ((drop.kept & ~(uint64_t{1} << 19)) != 0 && !MapAccessNeedsCapability()) _exit(14);
+      capture->SetWatchedProcesses({client.pid()});
+      if (capture->Stats().tls_processes_probed != 1) _exit(15);
+      char byte = 'w';
+      if (write(ready[1], &byte, 1) != 1) _exit(11);
+      if (read(finished[0], &byte, 1) != 1) _exit(11);
+      std::this_thread::sleep_for(milliseconds(300));
+      capture->Drain();
+      const std::string sent = ReadFile(out.PathOf("conn0.sent"));
+      const auto mine = recorder.OfPid(client.pid());
+      code = mine.size() == 1 && mine[0]->key.tls && !sent.empty() &&
+                     mine[0]->Sum(Direction::kWrite) == sent.size()
+                 ? 0
+                 : 12;
+    } catch (const std::exception& e) {
+      fprintf(stderr, "%s\n", e.what());
+      code = 13;
+    }
+    _exit(code);
+  }
+  char byte = 0;
+  REQUIRE(read(ready[0], &byte, 1) == 1);
+  REQUIRE(client.Go().size() == 1);
+  REQUIRE(write(finished[1], &byte, 1) == 1);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("http capture: TLS on a kernel without uprobe_multi is a clear error (as 6.3-6.5)",
+          "[http_capture]") {
+  // The tracepoints are there, struct bpf_uprobe_multi_link (Linux 6.6) is not.
+  RequireLoadFails(
+      {"btf_trace_sock_send_length", "btf_trace_sock_recv_length", "btf_trace_inet_sock_set_state"},
+      {.tls = true}, {"uprobe_multi", "Linux 6.6"});
 }
 
 // Not run by default (hidden tag): the BPF time per call of the three paths (a watched http
@@ -643,6 +971,75 @@ TEST_CASE("http capture: BPF ns per call (measurement)", "[.][http_capture_bench
         static_cast<unsigned long long>(idle.count - after.count), time / count,
         double(after.time_ns - before.time_ns) / double(after.count - before.count),
         recorder.segments, static_cast<unsigned long long>(stats.lost_ring_full));
+  }
+  close(stats_fd);
+}
+
+// Not run by default (hidden tag): per HTTPS request to nginx (curl, one keep-alive connection,
+// unwatched), the nginx workers' CPU time (/proc/PID/schedstat) without capture, with the
+// capture but TLS off, and with TLS capture, plus the BPF time of all the capture's programs
+// (run-time stats through a BPF_ENABLE_STATS fd). For docs/performance.md.
+TEST_CASE("http capture: nginx CPU and BPF ns per HTTPS request (measurement)",
+          "[.][http_capture_tls_bench]") {
+  const int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  REQUIRE(stats_fd >= 0);
+  Nginx nginx;
+  const std::set<uint32_t> workers = nginx.Workers();
+  const auto worker_ns = [&] {
+    uint64_t sum = 0;
+    for (uint32_t worker : workers) {
+      std::istringstream in(ReadFile("/proc/" + std::to_string(worker) + "/schedstat"));
+      uint64_t ns = 0;
+      in >> ns;
+      sum += ns;
+    }
+    return sum;
+  };
+  const int requests = 5000;
+  TempDir dir;
+  std::ostringstream config;
+  config << "insecure\nhttp1.1\nsilent\n";
+  for (int r = 0; r < requests; ++r)
+    config << "url = \"https://127.0.0.1:" << nginx.tls_port()
+           << "/small.txt\"\noutput = \"/dev/null\"\n";
+  const std::string config_path = dir.Write("curl.conf", config.str());
+  struct Scenario {
+    const char* name;
+    bool load, tls;
+  };
+  for (const Scenario& scenario :
+       {Scenario{"no capture", false, false},
+        Scenario{"capture, tls off (verdict tls only)", true, false},
+        Scenario{"capture, tls on", true, true}, Scenario{"no capture (again)", false, false}}) {
+    Recorder recorder;
+    std::unique_ptr<Capture> capture;
+    if (scenario.load) {
+      capture = recorder.Load({.tls = scenario.tls});
+      capture->SetWatchedProcesses(workers);
+      capture->StartDraining(milliseconds(100));
+    }
+    const auto bpf_ns = [&] {
+      uint64_t sum = 0;
+      if (!capture) return sum;
+      for (const char* program : {"nl_http_send", "nl_http_recv", "nl_http_state", "nl_tls_enter",
+                                  "nl_tls_return", "nl_tls_free"})
+        sum += capture->Runs(program).time_ns;
+      return sum;
+    };
+    const uint64_t cpu_before = worker_ns(), bpf_before = bpf_ns();
+    const auto start = std::chrono::steady_clock::now();
+    const Output curl = Run({"/usr/bin/curl", "-K", config_path}, milliseconds(300000));
+    REQUIRE(curl.status.Success());
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const uint64_t cpu = worker_ns() - cpu_before, bpf = bpf_ns() - bpf_before;
+    if (capture) capture->StopDraining();
+    if (capture) capture->Drain();
+    printf(
+        "%s: %d requests in %.2f s; nginx workers %.1f us CPU per request; BPF %.0f ns per "
+        "request; %zu segments delivered\n",
+        scenario.name, requests, wall, cpu / 1e3 / requests, double(bpf) / requests,
+        recorder.segments);
   }
   close(stats_fd);
 }
