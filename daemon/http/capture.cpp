@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -290,6 +291,8 @@ int Capture::OnRecord(void* self, void* data, size_t size) {
       .ts_ns = record.ts_ns,
       .length = record.length,
       .bytes = std::string_view(static_cast<const char*>(data) + sizeof(record), record.captured),
+      .tail = std::string_view(reinterpret_cast<const char*>(record.tail),
+                               std::min<size_t>(record.tail_len, sizeof(record.tail))),
   };
   if (capture->on_segment_) capture->on_segment_(key, segment);
   return 0;

@@ -37,6 +37,9 @@ struct Counters {
   uint64_t unmatched_responses = 0;  // a final response with no request seen for it
   uint64_t unanswered_requests = 0;  // requests still pending when their connection closed
   uint64_t pending_overflow = 0;     // requests not queued: the connection had too many pending
+  // Chunked bodies whose chunk-size lines fell in uncopied bytes: read to the call that ends
+  // with the last chunk, their size with the chunk framing (message_parser.h).
+  uint64_t chunk_framing_lost = 0;
 
   void Count(ParseError error) { ++parse_errors[static_cast<size_t>(error)]; }
   uint64_t errors(ParseError error) const { return parse_errors[static_cast<size_t>(error)]; }

@@ -99,6 +99,10 @@ void AppendCounters(const HttpAggregator& aggregator,
   single(names::kHttpPendingOverflowTotal,
          "HTTP requests not tracked: their connection had limits.pending_requests pending",
          counters.pending_overflow);
+  single(names::kHttpChunkFramingLostTotal,
+         "Chunked HTTP bodies whose chunk-size lines were not copied by the capture: ended at "
+         "the call that ends with the last chunk, their size counted with the chunk framing",
+         counters.chunk_framing_lost);
   MetricBuilder overflow(names::kHttpRouteOverflowTotal,
                          "HTTP requests given the route /{overflow}: their service had "
                          "route_budget routes",

@@ -143,6 +143,12 @@ uint64_t MessageParser::Step(const Segment& segment, uint64_t pos) {
     case State::kChunkSize:
     case State::kTrailers: {
       if (pos >= segment.bytes.size()) {
+        if (state_ == State::kChunkSize && line_.empty()) {
+          // A chunk-size line not copied: the body's end can still be told by its last chunk.
+          ++counters_.chunk_framing_lost;
+          state_ = State::kChunkSkim;
+          return Skim(segment, pos);
+        }
         // Bytes the parser needs were not copied: this message cannot be read.
         Fail(ParseError::kTruncated);
         return segment.length;
@@ -189,6 +195,8 @@ uint64_t MessageParser::Step(const Segment& segment, uint64_t pos) {
       message_.body_bytes += available;
       message_.last_byte_ns = segment.ts_ns;
       return segment.length;
+    case State::kChunkSkim:
+      return Skim(segment, pos);
     case State::kUnsynced:
     case State::kTunnel:
     case State::kClosed:
@@ -448,6 +456,25 @@ bool MessageParser::OnChunkSizeLine(std::string_view line) {
     remaining_ = size;
   }
   return true;
+}
+
+uint64_t MessageParser::Skim(const Segment& segment, uint64_t pos) {
+  constexpr std::string_view kLastChunk = "\r\n0\r\n\r\n";
+  // The call's last bytes: its tail, or the copied bytes when they reach its end.
+  const std::string_view end = !segment.tail.empty()                    ? segment.tail
+                               : segment.bytes.size() == segment.length ? segment.bytes
+                                                                        : std::string_view();
+  const uint64_t available = segment.length - pos;
+  // The last chunk in a call of its own ("0\r\n\r\n") follows the previous chunk's CRLF.
+  const bool last =
+      end.ends_with(kLastChunk) || (pos == 0 && segment.bytes == kLastChunk.substr(2));
+  if (!last) {
+    message_.body_bytes += available;
+    return segment.length;
+  }
+  message_.body_bytes += available - std::min<uint64_t>(available, kLastChunk.size());
+  EndMessage(segment.ts_ns);
+  return segment.length;
 }
 
 void MessageParser::EndMessage(uint64_t ts_ns) {

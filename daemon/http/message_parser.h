@@ -5,6 +5,12 @@
 // bodies, no body for HEAD responses and 1xx/204/304, 101 and CONNECT 2xx end HTTP on the
 // connection (a tunnel follows). Several messages in one segment (pipelining) are fine.
 //
+// A chunked body whose next chunk-size line falls in bytes the capture did not copy is skimmed
+// (Counters::chunk_framing_lost): its message ends with the first call whose last bytes are the
+// last chunk ("\r\n0\r\n\r\n", seen in Segment::tail or the copied bytes), and its body_bytes
+// include the chunk framing from there on. Trailers after the last chunk, or a later message in
+// the same call, are not seen in that case.
+//
 // Synchronisation: the parser starts out of sync (the connection may be watched mid-stream) and
 // gets in sync at the first valid start line that begins a segment or follows a complete
 // message. Out of sync nothing is counted. In sync, an error (http_counters.h ParseError) is
@@ -86,6 +92,7 @@ class MessageParser {
     kChunkDataEnd,  // the CRLF after chunk data (remaining_: bytes of it still expected)
     kTrailers,      // trailer field lines after the last chunk
     kCloseBody,     // response body up to connection close
+    kChunkSkim,     // chunked body without its framing: up to a call that ends the last chunk
     kUnsynced,      // waiting for a segment that starts with a start line
     kTunnel,        // no longer HTTP
     kClosed,
@@ -103,6 +110,8 @@ class MessageParser {
   void OnHeadersDone(const Segment& segment);
   bool OnChunkSizeLine(std::string_view line);
   void EndMessage(uint64_t ts_ns);
+  // kChunkSkim: the rest of the segment is body; ends the message if the call ends the body.
+  uint64_t Skim(const Segment& segment, uint64_t pos);
   void Fail(ParseError error);
   void Unsync();
   bool PlausibleStart(std::string_view prefix) const;

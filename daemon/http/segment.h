@@ -18,6 +18,9 @@ struct Segment {
   uint64_t length;         // bytes the call moved (> 0)
   std::string_view bytes;  // the first bytes of those (bytes.size() <= length); the rest not copied
                            // (bodies are accounted by length; sendfile/splice give bytes empty)
+  std::string_view tail;   // the last bytes of the call when `bytes` does not reach its end
+                           // (at most 16; empty if not copied): where a chunked body's last
+                           // chunk shows when its chunk-size lines were not copied
 };
 
 // The connection was closed (either side): a body delimited by connection close ends here;

@@ -95,5 +95,7 @@ inline constexpr std::string_view kHttpUnansweredRequestsTotal =
     "netlens_http_unanswered_requests_total";
 inline constexpr std::string_view kHttpPendingOverflowTotal = "netlens_http_pending_overflow_total";
 inline constexpr std::string_view kHttpRouteOverflowTotal = "netlens_http_route_overflow_total";
+inline constexpr std::string_view kHttpChunkFramingLostTotal =
+    "netlens_http_chunk_framing_lost_total";
 
 }  // namespace netlens::metric_name

@@ -104,7 +104,8 @@ struct {
  * real size. */
 struct nl_http_scratch {
   struct nl_http_record header;
-  __u8 data[NL_HTTP_CAPTURE_MAX];
+  /* Twice the most copied: the verifier bounds a copy at an offset by offset + size. */
+  __u8 data[2 * NL_HTTP_CAPTURE_MAX];
 };
 
 struct {
@@ -157,8 +158,10 @@ struct nl_user_msghdr {
 };
 
 struct nl_http_buffer {
-  __u64 addr; /* 0: none */
+  __u64 addr; /* the (first) buffer; 0: none */
   __u64 len;
+  __u64 iov; /* vector calls: the iovec array (addr, len: its first entry); 0: one buffer */
+  __u64 iovcnt;
   __u32 syscall;
 };
 
@@ -168,6 +171,8 @@ static __always_inline void nl_http_first_iovec(__u64 iov, __u64 count, struct n
   if (count == 0 || bpf_probe_read_user(&first, sizeof(first), (const void *)iov) != 0) return;
   b->addr = first.base;
   b->len = first.len;
+  b->iov = iov;
+  b->iovcnt = count;
 }
 #endif
 
@@ -175,6 +180,8 @@ static __always_inline void nl_http_first_iovec(__u64 iov, __u64 count, struct n
 static __always_inline void nl_http_user_buffer(struct nl_http_buffer *b) {
   b->addr = 0;
   b->len = 0;
+  b->iov = 0;
+  b->iovcnt = 0;
   b->syscall = ~0u;
 #if defined(__TARGET_ARCH_x86)
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -273,25 +280,96 @@ static __always_inline __u8 nl_http_sniff(__u64 addr, __u64 available, __u8 *unk
   return verdict;
 }
 
-/* A segment record of `length` bytes moved, the first min(available, capture bytes) of them
- * copied from `addr` (0: none). */
+/* The tail of a call: its last bytes (at most NL_HTTP_TAIL_BYTES) ending at `end` in user
+ * memory, when the copied prefix does not reach them. */
+static __always_inline void nl_http_copy_tail(struct nl_http_record *header, __u64 end,
+                                              __u64 size) {
+  if (size > NL_HTTP_TAIL_BYTES) size = NL_HTTP_TAIL_BYTES;
+  if (size == 0 || bpf_probe_read_user(header->tail, size, (const void *)(end - size)) != 0) return;
+  header->tail_len = size;
+}
+
+/* One step of the iovec walk (bpf_loop: verified once, not once per iovec and path). */
+struct nl_http_gather {
+  struct nl_http_scratch *record;
+  __u64 iov, iovcnt, length, want;
+  __u64 copied, start;
+  bool failed;
+};
+
+static long nl_http_gather_one(__u64 index, void *ctx) {
+  struct nl_http_gather *g = ctx;
+  if (index >= g->iovcnt || g->start >= g->length) return 1;
+  struct nl_user_iovec v;
+  if (bpf_probe_read_user(&v, sizeof(v), (const void *)(g->iov + index * sizeof(v))) != 0) return 1;
+  const __u64 moved = v.len < g->length - g->start ? v.len : g->length - g->start;
+  __u64 copied = g->copied;
+  if (copied < g->want && copied < NL_HTTP_CAPTURE_MAX) {
+    __u64 n = g->want - copied < moved ? g->want - copied : moved;
+    if (n > NL_HTTP_CAPTURE_MAX) n = NL_HTTP_CAPTURE_MAX;
+    if (n > 0 && bpf_probe_read_user(&g->record->data[copied & (NL_HTTP_CAPTURE_MAX - 1)], n,
+                                     (const void *)v.base) != 0) {
+      g->failed = true;
+      return 1;
+    }
+    g->copied = copied + n;
+  }
+  g->start += moved;
+  if (g->start >= g->length && g->length > g->want)
+    nl_http_copy_tail(&g->record->header, v.base + moved, moved);
+  return 0;
+}
+
+/* Copies the first `want` of the `length` bytes the call moved, across its iovecs, and its
+ * tail; returns the bytes copied, or -1 if reading the buffer failed. */
+static __always_inline long nl_http_copy(struct nl_http_scratch *record,
+                                         const struct nl_http_buffer *buffer, __u64 length,
+                                         __u64 want) {
+  record->header.tail_len = 0;
+  if (!buffer->iov) {
+    if (want > 0 && bpf_probe_read_user(record->data, want, (const void *)buffer->addr) != 0)
+      return -1;
+    if (length > want) nl_http_copy_tail(&record->header, buffer->addr + length, length - want);
+    return want;
+  }
+  struct nl_http_gather g = {.record = record,
+                             .iov = buffer->iov,
+                             .iovcnt = buffer->iovcnt,
+                             .length = length,
+                             .want = want};
+  bpf_loop(NL_HTTP_IOVECS, nl_http_gather_one, &g, 0);
+  if (g.failed) return -1;
+  return g.copied;
+}
+
+/* A segment record of `length` bytes moved, the first of them (at most the capture bytes, at
+ * most `available` of the first buffer's, across the iovecs of a vector call) copied. */
 static __always_inline void nl_http_emit(__u64 sk, __u64 cookie, const struct nl_http_conn *conn,
-                                         __u64 addr, __u64 available, __u64 length, __u16 flags,
-                                         __u16 syscall, __u64 pid_tgid) {
+                                         const struct nl_http_buffer *buffer, __u64 available,
+                                         __u64 length, __u16 flags, __u64 pid_tgid) {
   const __u32 zero = 0;
   struct nl_http_scratch *record = bpf_map_lookup_elem(&http_scratch, &zero);
   if (!record) return;
-  if (!addr) {
+  if (!buffer->addr) {
     flags |= NL_HTTP_F_NO_BUFFER;
     available = 0;
+  } else if (buffer->iov) {
+    available = length; /* the iovecs hold every byte the call moved */
   }
   __u64 want = available < nl_http_capture_bytes ? available : nl_http_capture_bytes;
   if (want > NL_HTTP_CAPTURE_MAX) want = NL_HTTP_CAPTURE_MAX;
-  if (want > 0 && bpf_probe_read_user(record->data, want, (const void *)addr) != 0) {
+  long copied = 0;
+  if (buffer->addr)
+    copied = nl_http_copy(record, buffer, length, want);
+  else
+    record->header.tail_len = 0;
+  if (copied < 0) {
     flags |= NL_HTTP_F_COPY_FAILED;
-    want = 0;
+    copied = 0;
+    record->header.tail_len = 0;
     nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_COPY_FAILED);
   }
+  if (copied > NL_HTTP_CAPTURE_MAX) copied = NL_HTTP_CAPTURE_MAX;
   record->header.sk = sk;
   record->header.cookie = cookie;
   record->header.ts_ns = bpf_ktime_get_ns();
@@ -300,16 +378,17 @@ static __always_inline void nl_http_emit(__u64 sk, __u64 cookie, const struct nl
   record->header.tid = (__u32)pid_tgid;
   record->header.kind = NL_HTTP_REC_SEGMENT;
   record->header.flags = flags;
-  record->header.captured = want;
-  record->header.syscall = syscall;
+  record->header.captured = copied;
+  record->header.syscall = buffer->syscall;
   __builtin_memcpy(&record->header.tuple, &conn->tuple, sizeof(record->header.tuple));
   __builtin_memcpy(record->header.comm, conn->comm, sizeof(record->header.comm));
-  if (bpf_ringbuf_output(&http_events, record, sizeof(record->header) + want, BPF_RB_NO_WAKEUP) !=
+  if (bpf_ringbuf_output(&http_events, record, sizeof(record->header) + copied, BPF_RB_NO_WAKEUP) !=
       0) {
     nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_RING_FULL);
     return;
   }
-  nl_percpu_inc(&http_stats, addr ? NL_HTTP_STAT_SEGMENTS : NL_HTTP_STAT_SEGMENTS_NO_BUFFER);
+  nl_percpu_inc(&http_stats,
+                buffer->addr ? NL_HTTP_STAT_SEGMENTS : NL_HTTP_STAT_SEGMENTS_NO_BUFFER);
   if (flags & NL_HTTP_F_TLS) nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_SEGMENTS);
 }
 
@@ -364,8 +443,7 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
     nl_http_count_verdict(conn->pid, verdict);
     if (verdict != NL_HTTP_HTTP) return;
   }
-  nl_http_emit(key, cookie, conn, buffer.addr, available, ret, write ? NL_HTTP_F_WRITE : 0,
-               buffer.syscall, pid_tgid);
+  nl_http_emit(key, cookie, conn, &buffer, available, ret, write ? NL_HTTP_F_WRITE : 0, pid_tgid);
 }
 
 SEC("tp_btf/sock_send_length")
@@ -526,8 +604,9 @@ int BPF_KRETPROBE(nl_tls_return, long ret) {
   }
   if (conn->plain_verdict != NL_HTTP_HTTP) return 0;
   const bool write = call.function == NL_SSL_WRITE || call.function == NL_SSL_WRITE_EX;
-  nl_http_emit(key, cookie, conn, call.buf, length, length,
-               NL_HTTP_F_TLS | (write ? NL_HTTP_F_WRITE : 0), call.function, pid_tgid);
+  const struct nl_http_buffer plain = {.addr = call.buf, .len = length, .syscall = call.function};
+  nl_http_emit(key, cookie, conn, &plain, length, length,
+               NL_HTTP_F_TLS | (write ? NL_HTTP_F_WRITE : 0), pid_tgid);
   return 0;
 }
 

@@ -21,6 +21,10 @@
 /* At most this many bytes of a call are copied (the daemon may set fewer, a power of two is
  * not needed); the rest is counted in `length` only. */
 #define NL_HTTP_CAPTURE_MAX 1024
+/* The last bytes of a call beyond the copied ones, so that the end of a chunked body shows. */
+#define NL_HTTP_TAIL_BYTES 16
+/* iovecs of a readv/writev/sendmsg/recvmsg call looked at (copied from, the tail found in). */
+#define NL_HTTP_IOVECS 8
 /* Bytes looked at to classify a connection of unknown verdict. */
 #define NL_HTTP_SNIFF_BYTES 16
 /* `comm` selectors the kernel judges at exec (more are judged by the daemon's scan only). */
@@ -97,6 +101,8 @@ struct nl_http_record {
   __u16 syscall;  /* the caller's syscall number (x86-64); TLS: enum nl_ssl_function */
   struct nl_tuple tuple;
   char comm[NL_COMM_LEN];
+  __u16 tail_len; /* the call's last tail_len bytes are in tail; 0 when data reaches its end */
+  __u8 tail[NL_HTTP_TAIL_BYTES];
   /* __u8 data[captured]; */
 };
 

@@ -1,0 +1,277 @@
+// HTTP request metrics (issue 16) from the real nginx (Debian's), its clients and its backend:
+// every request nginx's access log records is counted by netlens exactly, per method, route
+// and status, on each side of each connection: nginx as the server of curl and of a pipelining
+// client, nginx as the client of its backend, the backend as their server. With keep-alive,
+// clients in parallel, three requests pipelined in one write, HEAD, POST bodies, a chunked
+// backend response and bodies sent by sendfile.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "exposition.h"
+#include "netlens_process.h"
+#include "ports.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace netlens::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr size_t kSmallFile = 777;
+constexpr size_t kLargeFile = 300 * 1024 + 17;  // sent by sendfile, in several calls
+constexpr size_t kPostBody = 1234;
+
+// (method, route, status): the labels a request's series has.
+using RequestKey = std::tuple<std::string, std::string, std::string>;
+
+// The routes of config/examples-style patterns below, for the test's own paths.
+std::string RouteOf(const std::string& path) {
+  if (path.starts_with("/static/")) return "/static/{file...}";
+  if (path.starts_with("/b/")) return "/b/{name}";
+  return path;
+}
+
+struct LoggedRequest {
+  RequestKey key;
+  double request_time = 0;
+  bool upstream = false;
+};
+
+// log_format: '$request_method $request_uri $status $request_time'.
+std::vector<LoggedRequest> ReadAccessLog(const std::string& path) {
+  std::vector<LoggedRequest> requests;
+  std::ifstream in(path);
+  std::string method, uri, status;
+  double seconds = 0;
+  while (in >> method >> uri >> status >> seconds) {
+    const std::string path_only = uri.substr(0, uri.find('?'));  // never a label
+    requests.push_back(
+        {{method, RouteOf(path_only), status}, seconds, path_only.starts_with("/b/")});
+  }
+  return requests;
+}
+
+std::string NginxConfig(const TempDir& dir, uint16_t port, uint16_t backend) {
+  std::ostringstream conf;
+  conf << "daemon off;\nmaster_process on;\nworker_processes 2;\nuser root;\n"
+       << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
+       << ";\nevents { worker_connections 256; }\nhttp {\n"
+       << "  log_format requests '$request_method $request_uri $status $request_time';\n"
+       << "  access_log " << dir.PathOf("access.log") << " requests;\n"
+       << "  sendfile on;\n  keepalive_requests 1000;\n"
+       << "  upstream backend { server 127.0.0.1:" << backend << "; keepalive 4; }\n"
+       << "  server {\n    listen 127.0.0.1:" << port << ";\n    root " << dir.PathOf("www")
+       << ";\n    location /b/ {\n      proxy_pass http://backend;\n"
+       << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }\n"
+       << "  }\n}\n";
+  return conf.str();
+}
+
+std::string HttpRequestsConfig() {
+  return "http_requests:\n"
+         "  processes:\n"
+         "    include:\n"
+         "      - comm: nginx\n"
+         "      - comm: curl\n"
+         "      - comm: http_peers.py\n"  // a script's comm is its file name
+         "  routes:\n"
+         "    - service: nginx\n"
+         "      patterns: &routes [\"/static/{file...}\", \"/b/{name}\"]\n"
+         "    - service: curl\n"
+         "      patterns: *routes\n"
+         "    - service: http_peers.py\n"
+         "      patterns: *routes\n";
+}
+
+// Sums of the request-count samples (the duration histogram's _count) per key.
+std::map<RequestKey, double> CountsOf(const Scrape& scrape, const std::string& family,
+                                      const Labels& subset) {
+  std::map<RequestKey, double> counts;
+  for (const Sample* sample : Select(scrape.samples, family + "_count", subset)) {
+    const Labels& l = sample->labels;
+    counts[{l.at("http_request_method"), l.at("http_route"), l.at("http_response_status_code")}] +=
+        sample->value;
+  }
+  return counts;
+}
+
+double Total(const std::map<RequestKey, double>& counts) {
+  double total = 0;
+  for (const auto& [key, value] : counts) total += value;
+  return total;
+}
+
+std::string Describe(const std::map<RequestKey, double>& counts) {
+  std::ostringstream out;
+  for (const auto& [key, value] : counts)
+    out << std::get<0>(key) << " " << std::get<1>(key) << " " << std::get<2>(key) << ": " << value
+        << "\n";
+  return out.str();
+}
+
+TEST_CASE("http requests: nginx's access log is what netlens counts on every side", "[http]") {
+  TempDir dir;
+  const uint16_t port = FreeLoopbackPort();
+  const uint16_t backend_port = FreeLoopbackPort();
+  REQUIRE(system(("mkdir -p " + dir.PathOf("www/static")).c_str()) == 0);
+  dir.Write("www/index.html", "hello\n");
+  dir.Write("www/static/small.txt", std::string(kSmallFile, 's'));
+  dir.Write("www/static/large.bin", std::string(kLargeFile, 'l'));
+  const std::string body = dir.Write("body.txt", std::string(kPostBody, 'p'));
+  const std::string conf = dir.Write("nginx.conf", NginxConfig(dir, port, backend_port));
+
+  // netlens first: the kernel then watches nginx, curl and python3 from their exec on.
+  NetlensProcess netlens("process", {}, HttpRequestsConfig());
+  Child backend({NL_HTTP_PEERS_SCRIPT, "backend", std::to_string(backend_port)},
+                SpawnOptions{.stdin_pipe = true});
+  REQUIRE(backend.ReadLine(milliseconds(10000)) == std::optional<std::string>("listening"));
+  Child nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", conf, "-e", dir.PathOf("error.log")},
+              SpawnOptions{.output_file = dir.PathOf("nginx.out")});
+  struct StopNginx {  // SIGQUIT: the master stops its workers
+    Child& nginx;
+    ~StopNginx() {
+      nginx.Signal(SIGQUIT);
+      if (!nginx.WaitFor(milliseconds(10000))) nginx.Kill();
+    }
+  } stop_nginx{nginx};
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 100 && system(("curl -s -o /dev/null " + base + "/").c_str()) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));  // until nginx serves (these count too)
+
+  const auto run = [](std::vector<std::string> argv) {
+    const Output output = Child(std::move(argv), SpawnOptions{}).Communicate(milliseconds(60000));
+    INFO(output.err);
+    REQUIRE(output.status.Success());
+    return output.out;
+  };
+  // Keep-alive, three transfers in parallel: static files (sendfile) and each backend status.
+  std::vector<std::string> parallel = {"/usr/bin/curl",  "-s", "--http1.1", "-Z",
+                                       "--parallel-max", "3"};
+  for (int i = 0; i < 10; ++i) {
+    for (const char* path : {"/static/small.txt", "/static/large.bin", "/b/ok", "/b/missing",
+                             "/b/fail", "/b/chunked"}) {
+      parallel.insert(parallel.end(), {"-o", "/dev/null", base + path + "?i=" + std::to_string(i)});
+    }
+  }
+  run(parallel);
+  run({"/usr/bin/curl", "-s", "--http1.1", "-o", "/dev/null", "-I", base + "/static/small.txt",
+       base + "/static/large.bin?head=1"});
+  run({"/usr/bin/curl", "-s", "--http1.1", "-o", "/dev/null", "--data-binary", "@" + body,
+       base + "/b/created", base + "/b/created?again=1"});
+  const std::string pipelined = run({NL_HTTP_PEERS_SCRIPT, "pipeline", std::to_string(port),
+                                     "/static/small.txt", "/b/ok", "/static/small.txt?last=1"});
+  INFO(pipelined);
+  REQUIRE(pipelined.find("statuses=200,200,200") != std::string::npos);
+
+  // The access log, and what each side must have counted.
+  const std::vector<LoggedRequest> log = ReadAccessLog(dir.PathOf("access.log"));
+  std::map<RequestKey, double> server, upstream;
+  std::map<RequestKey, double> durations;  // $request_time sums
+  for (const LoggedRequest& request : log) {
+    server[request.key] += 1;
+    durations[request.key] += request.request_time;
+    if (request.upstream) upstream[request.key] += 1;
+  }
+  const std::map<RequestKey, double> pipeline_client = {{{"GET", "/static/{file...}", "200"}, 2},
+                                                        {{"GET", "/b/{name}", "200"}, 1}};
+  std::map<RequestKey, double> curl = server;
+  for (const auto& [key, value] : pipeline_client) curl[key] -= value;
+  INFO("access log:\n" << Describe(server));
+  REQUIRE(log.size() >= 60 + 2 + 2 + 3 + 1);
+  REQUIRE(server[{"HEAD", "/static/{file...}", "200"}] == 2);
+  REQUIRE(server[{"POST", "/b/{name}", "201"}] == 2);
+
+  const Labels backend_port_label = {{"server_port", std::to_string(backend_port)}};
+  const Labels nginx_port_label = {{"server_port", std::to_string(port)}};
+  std::map<RequestKey, double> seen_server, seen_curl, seen_pipeline, seen_upstream, seen_backend;
+  Scrape scrape;
+  // Exchanges end with their response's last byte; the drain runs every 100 ms.
+  for (int i = 0; i < 100; ++i) {
+    scrape = netlens.ScrapeMetrics();
+    seen_server = CountsOf(scrape, "http_server_request_duration_seconds", {{"comm", "nginx"}});
+    seen_curl = CountsOf(scrape, "http_client_request_duration_seconds",
+                         {{"comm", "curl"}, {"server_port", std::to_string(port)}});
+    seen_pipeline = CountsOf(scrape, "http_client_request_duration_seconds",
+                             {{"comm", "http_peers.py"}, {"server_port", std::to_string(port)}});
+    seen_upstream = CountsOf(scrape, "http_client_request_duration_seconds",
+                             {{"comm", "nginx"}, {"server_port", std::to_string(backend_port)}});
+    seen_backend =
+        CountsOf(scrape, "http_server_request_duration_seconds", {{"comm", "http_peers.py"}});
+    if (Total(seen_server) >= log.size() && Total(seen_upstream) >= Total(upstream) &&
+        Total(seen_backend) >= Total(upstream) && Total(seen_curl) >= Total(curl))
+      break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  INFO(netlens.Report());
+  std::erase_if(curl, [](const auto& entry) { return entry.second == 0; });
+  CHECK(Describe(seen_server) == Describe(server));
+  CHECK(Describe(seen_curl) == Describe(curl));
+  CHECK(Describe(seen_pipeline) == Describe(pipeline_client));
+  CHECK(Describe(seen_upstream) == Describe(upstream));
+  CHECK(Describe(seen_backend) == Describe(upstream));
+
+  // Bodies: sendfile'd files, HEAD without one, POST bodies on each hop.
+  const Labels static_ok = {{"comm", "nginx"},
+                            {"http_request_method", "GET"},
+                            {"http_route", "/static/{file...}"},
+                            {"http_response_status_code", "200"}};
+  const double files = server[{"GET", "/static/{file...}", "200"}];
+  CHECK(Sum(scrape.samples, "http_server_response_body_size_bytes_sum", static_ok) ==
+        10 * kLargeFile + (files - 10) * kSmallFile);
+  CHECK(Sum(scrape.samples, "http_server_response_body_size_bytes_sum",
+            {{"comm", "nginx"}, {"http_request_method", "HEAD"}}) == 0);
+  const Labels posts = {{"http_request_method", "POST"}, {"http_response_status_code", "201"}};
+  Labels nginx_posts = posts, upstream_posts = posts, backend_posts = posts;
+  nginx_posts["comm"] = "nginx";
+  upstream_posts["comm"] = "nginx";
+  upstream_posts["server_port"] = std::to_string(backend_port);
+  backend_posts["comm"] = "http_peers.py";
+  CHECK(Sum(scrape.samples, "http_server_request_body_size_bytes_sum", nginx_posts) ==
+        2 * kPostBody);
+  CHECK(Sum(scrape.samples, "http_client_request_body_size_bytes_sum", upstream_posts) ==
+        2 * kPostBody);
+  CHECK(Sum(scrape.samples, "http_server_request_body_size_bytes_sum", backend_posts) ==
+        2 * kPostBody);
+  // The chunked response: 2,107 bytes of data per request, without the chunk framing.
+  const Labels chunked = {{"comm", "http_peers.py"},
+                          {"http_route", "/b/{name}"},
+                          {"http_request_method", "GET"},
+                          {"http_response_status_code", "200"}};
+  const double backend_ok = upstream[{"GET", "/b/{name}", "200"}];
+  CHECK(Sum(scrape.samples, "http_server_response_body_size_bytes_sum", chunked) ==
+        10 * 2107 + (backend_ok - 10) * 100);
+
+  // Durations against $request_time (millisecond resolution, from nginx's cached clock): per
+  // request within 1 ms plus 2 ms for the whole series.
+  for (const auto& [key, logged] : durations) {
+    const Labels labels = {{"comm", "nginx"},
+                           {"http_request_method", std::get<0>(key)},
+                           {"http_route", std::get<1>(key)},
+                           {"http_response_status_code", std::get<2>(key)}};
+    const double measured = Sum(scrape.samples, "http_server_request_duration_seconds_sum", labels);
+    INFO(Describe({{key, server[key]}}) << "netlens " << measured << " s, log " << logged << " s");
+    CHECK(std::abs(measured - logged) <= 0.001 * server[key] + 0.002);
+  }
+  // Nothing was lost on the way.
+  CHECK(Sum(scrape.samples, "netlens_http_capture_lost_total", {}) == 0);
+  for (const Sample* errors : Select(scrape.samples, "netlens_http_parse_errors_total", {}))
+    CHECK(errors->labels.at("reason") + " " + std::to_string(errors->value) ==
+          errors->labels.at("reason") + " 0.000000");
+  CHECK(Sum(scrape.samples, "netlens_http_unmatched_responses_total", {}) == 0);
+  backend.CloseStdin();
+}
+
+}  // namespace
+}  // namespace netlens::test
