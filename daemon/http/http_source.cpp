@@ -227,7 +227,7 @@ void HttpSource::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) c
   out.push_back(processes.Take());
   MetricBuilder over("netlens_http_capture_processes_over_limit",
                      "Processes http_requests.processes selects but that are not watched: "
-                     "limits.processes were already.",
+                     "limits.target_processes were already.",
                      MetricType::Gauge);
   over.Add({}, {}, d(watch_.over_limit()));
   out.push_back(over.Take());

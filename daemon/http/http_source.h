@@ -5,7 +5,8 @@
 //
 // - Made only when `http_requests` selects processes at start: Start() loads the capture,
 //   which needs the privileges netlens drops after start. A reload may change the selectors,
-//   routes and labels; turning the section on needs a restart, turning it off watches nothing.
+//   routes, labels and series budget (the last three start the series afresh); turning the
+//   section on needs a restart, turning it off watches nothing.
 // - A thread drains the capture every kDrainPeriod (never a wakeup per event) and scans the
 //   processes every kScanPeriod; Collect() drains once more, so a scrape sees every exchange
 //   completed before it.
