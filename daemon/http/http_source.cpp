@@ -135,12 +135,17 @@ HttpSource::Connection* HttpSource::ConnectionOfLocked(const ConnectionKey& key,
         [](const auto& a, const auto& b) { return a.second->last_ns < b.second->last_ns; });
     const uint64_t idle_ns = std::chrono::nanoseconds(kEvictIdle).count();
     if (idlest == connections_.end() || now_ns - idlest->second->last_ns < idle_ns) {
-      ++connections_skipped_;
+      // Counted once per connection, not per segment; tried again at each segment.
+      if (!skipped_.count(key)) {
+        ++connections_skipped_;
+        if (skipped_.size() < settings_.requests.connections) skipped_.insert(key);
+      }
       return nullptr;
     }
     connections_.erase(idlest);
     ++connections_evicted_;
   }
+  skipped_.erase(key);
   auto connection =
       std::make_unique<Connection>(aggregator_->counters(), LimitsOf(settings_.requests));
   Connection* raw = connection.get();
@@ -169,6 +174,7 @@ void HttpSource::AddLocked(Connection& connection, const ConnectionKey& key) {
 
 void HttpSource::OnClose(const ConnectionKey& key, uint64_t ts_ns) {
   std::lock_guard lock(mutex_);
+  skipped_.erase(key);
   const auto it = connections_.find(key);
   if (it == connections_.end()) return;
   Connection& connection = *it->second;
@@ -198,6 +204,7 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
     // stitchers point at the old aggregator's counters: they go too, and the connections are
     // parsed again from their next request.
     connections_.clear();
+    skipped_.clear();
     processes_.clear();
     labels_ = std::make_unique<ProcessLabels>(settings_.labels);
     aggregator_ = std::make_unique<HttpAggregator>(settings_.requests, settings_.series_budget);

@@ -2,7 +2,8 @@
 // daemon, the real kernel and Debian's nginx, every count known in advance: the route budget
 // (10,000 distinct paths, budget 50), a non-HTTP target (classified other, nothing captured),
 // pipelining (3 requests in one write, both sides), the series budget ("other" carries the
-// rest) and SIGHUP (routes added; http_requests turned off).
+// rest), the connection table (limits.connections) and SIGHUP (routes added; http_requests
+// turned off).
 //
 // Every watched process runs under a comm of its own: it is exec'd through a symlink of that
 // name, so the kernel watches it from its exec (http/process_watch.h) and nothing else on the
@@ -338,6 +339,38 @@ TEST_CASE("http bounds: over limits.series_per_family the other series carries t
     RequireValue(scrape, metric::kSeries, {{"family", std::string(family)}}, kBudget);
     RequireValue(scrape, metric::kSeriesFolded, {{"family", std::string(family)}}, 4);
   }
+}
+
+TEST_CASE("http bounds: over limits.connections a connection is skipped, counted once",
+          "[http_bounds]") {
+  constexpr int kRequests = 5;
+  TempDir dir;
+  Nginx nginx(dir);
+  const std::string client = UniqueComm();
+  NetlensProcess netlens("process", {},
+                         HttpRequests({nginx.comm(), client}, "  limits:\n    connections: 1\n"));
+  const Load load = RunLoad(Linked(dir, "/usr/bin/python3", client), nginx.port(),
+                            {"/c/one*" + std::to_string(kRequests)});
+  REQUIRE(load.statuses == "200:" + std::to_string(kRequests));
+
+  // One connection, two ends: whichever end's first call came first is parsed (the client's
+  // send, or nginx's receive if it returned first), the other finds the table full at each of
+  // its calls and is one connection skipped.
+  const std::string server_count = CountOf(metric::kHttpServerRequestDurationSeconds);
+  const std::string client_count = CountOf(metric::kHttpClientRequestDurationSeconds);
+  const Scrape scrape = ScrapeUntil(netlens, [&](const Scrape& s) {
+    return Sum(s.samples, server_count, {}) + Sum(s.samples, client_count, {}) >= kRequests &&
+           Sum(s.samples, kParserConnections, {}) == 0;
+  });
+  const double server = Sum(scrape.samples, server_count, {{"comm", nginx.comm()}});
+  const double clients = Sum(scrape.samples, client_count, {{"comm", client}});
+  INFO("server side " << server << ", client side " << clients);
+  REQUIRE(server + clients == kRequests);
+  REQUIRE((server == 0 || clients == 0));
+  RequireValue(scrape, kConnectionsDropped, {{"reason", "skipped"}}, 1);
+  RequireValue(scrape, kConnectionsDropped, {{"reason", "evicted"}}, 0);
+  RequireValue(scrape, kParserConnections, {}, 0);
+  RequireValue(scrape, kClassified, {{"verdict", "http"}}, 2);
 }
 
 TEST_CASE("http bounds: SIGHUP applies new routes, and turning http_requests off watches nothing",
