@@ -82,7 +82,9 @@ void HttpAggregator::Add(const HttpProcess& process, const Exchange& exchange,
   }
   auto it = series_.find(key);
   if (it == series_.end()) {
-    if (series_.size() >= max_series_) {
+    // The budget counts the "other" series (limits.series_per_family, as the tcp families):
+    // a key of its own only while one place is left for it besides "other".
+    if (series_.size() + 1 >= max_series_) {
       if (folded_seen_.size() < kMaxFoldedKeysCounted) folded_seen_.insert(key);
       HttpSeriesKey other;
       other.folded = true;

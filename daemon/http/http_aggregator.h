@@ -1,8 +1,10 @@
 // Exchanges -> series: per process (its labels as the tcp side renders them: pid, comm,
 // service, ...), role, method, route, status and, on the client side, the server's address and
 // port. Each series holds the histograms of daemon/http/http_families.h. Bounded: at most
-// max_series keys; a new key beyond them is summed into one series whose every label is
-// "other" (netlens_series_folded, as the tcp families do).
+// max_series series, "other" included (limits.series_per_family, as the tcp families count
+// it): once max_series - 1 keys have series of their own, a new key is summed into one series
+// per role whose every label is "other" (netlens_series_folded). The keys of both roles share
+// the budget.
 #pragma once
 
 #include <array>

@@ -88,14 +88,12 @@ void HttpSource::Run() {
 
 void HttpSource::ScanLocked() {
   last_scan_ = std::chrono::steady_clock::now();
-  if (!settings_.requests.enabled()) {
-    capture_->SetWatchedProcesses({});
-    return;
-  }
   const uint64_t now_ns = MonotonicNs();
+  // Off: the watch selects nothing (so netlens_http_capture_processes_watched is 0), and the
+  // processes the kernel added since go too (UINT64_MAX: none is kept as not yet judged).
   const std::set<uint32_t>& watched = watch_.Scan(last_scan_, capture_->Watched(), now_ns);
   try {
-    capture_->SetWatchedProcesses(watched, now_ns);
+    capture_->SetWatchedProcesses(watched, settings_.requests.enabled() ? now_ns : UINT64_MAX);
   } catch (const CaptureError& e) {
     spdlog::warn("http_requests: {}", e.what());
   }
@@ -137,12 +135,17 @@ HttpSource::Connection* HttpSource::ConnectionOfLocked(const ConnectionKey& key,
         [](const auto& a, const auto& b) { return a.second->last_ns < b.second->last_ns; });
     const uint64_t idle_ns = std::chrono::nanoseconds(kEvictIdle).count();
     if (idlest == connections_.end() || now_ns - idlest->second->last_ns < idle_ns) {
-      ++connections_skipped_;
+      // Counted once per connection, not per segment; tried again at each segment.
+      if (!skipped_.count(key)) {
+        ++connections_skipped_;
+        if (skipped_.size() < settings_.requests.connections) skipped_.insert(key);
+      }
       return nullptr;
     }
     connections_.erase(idlest);
     ++connections_evicted_;
   }
+  skipped_.erase(key);
   auto connection =
       std::make_unique<Connection>(aggregator_->counters(), LimitsOf(settings_.requests));
   Connection* raw = connection.get();
@@ -171,6 +174,7 @@ void HttpSource::AddLocked(Connection& connection, const ConnectionKey& key) {
 
 void HttpSource::OnClose(const ConnectionKey& key, uint64_t ts_ns) {
   std::lock_guard lock(mutex_);
+  skipped_.erase(key);
   const auto it = connections_.find(key);
   if (it == connections_.end()) return;
   Connection& connection = *it->second;
@@ -183,7 +187,8 @@ void HttpSource::OnClose(const ConnectionKey& key, uint64_t ts_ns) {
 void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
   std::lock_guard lock(mutex_);
   const bool labels_changed = !(settings.labels == settings_.labels);
-  const bool routes_changed = !SameRoutes(settings.requests, settings_.requests);
+  const bool routes_changed = !SameRoutes(settings.requests, settings_.requests) ||
+                              settings.series_budget != settings_.series_budget;
   if (settings.requests.tls != settings_.requests.tls)
     spdlog::warn("reload: http_requests.tls changes only at restart; still {}",
                  settings_.requests.tls ? "on" : "off");
@@ -194,10 +199,12 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
   settings_.latency_buckets = settings.latency_buckets;
   settings_.series_budget = settings.series_budget;
   if (labels_changed || routes_changed) {
-    // New label names or routes start the series afresh, as the tcp side does for labels. The
+    // New label names, routes or series budget start the series afresh (the tcp side does so
+    // for labels; a smaller budget could not fold series already kept). The
     // stitchers point at the old aggregator's counters: they go too, and the connections are
     // parsed again from their next request.
     connections_.clear();
+    skipped_.clear();
     processes_.clear();
     labels_ = std::make_unique<ProcessLabels>(settings_.labels);
     aggregator_ = std::make_unique<HttpAggregator>(settings_.requests, settings_.series_budget);
@@ -227,7 +234,7 @@ void HttpSource::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) c
   out.push_back(processes.Take());
   MetricBuilder over("netlens_http_capture_processes_over_limit",
                      "Processes http_requests.processes selects but that are not watched: "
-                     "limits.processes were already.",
+                     "limits.target_processes were already.",
                      MetricType::Gauge);
   over.Add({}, {}, d(watch_.over_limit()));
   out.push_back(over.Take());

@@ -5,14 +5,16 @@
 //
 // - Made only when `http_requests` selects processes at start: Start() loads the capture,
 //   which needs the privileges netlens drops after start. A reload may change the selectors,
-//   routes and labels; turning the section on needs a restart, turning it off watches nothing.
+//   routes, labels and series budget (the last three start the series afresh); turning the
+//   section on needs a restart, turning it off watches nothing.
 // - A thread drains the capture every kDrainPeriod (never a wakeup per event) and scans the
 //   processes every kScanPeriod; Collect() drains once more, so a scrape sees every exchange
 //   completed before it.
 // - Bounded: `limits.connections` connections are parsed at once (beyond: the longest idle one
-//   is evicted if idle for kEvictIdle, else the new one is skipped; both counted); the series
-//   budget (limits.series_per_family) with its "other" series; routes per service
-//   (http/routes.h); processes (limits.processes).
+//   is evicted if idle for kEvictIdle, else the new one is skipped and tried again at its next
+//   segment; each counted once per connection); the series budget (limits.series_per_family,
+//   its "other" series included); routes per service (http/routes.h); processes
+//   (limits.target_processes).
 // - Series are per process with the tcp side's process labels (pid when labels.pid, comm, the
 //   metadata labels) and stay until a reload changes the label set.
 #pragma once
@@ -26,6 +28,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -90,6 +93,9 @@ class HttpSource : public MetricSource {
   std::unique_ptr<ProcessLabels> labels_;
   std::unique_ptr<HttpAggregator> aggregator_;
   std::unordered_map<ConnectionKey, std::unique_ptr<Connection>, ConnectionKeyHash> connections_;
+  // Connections found the table full and counted skipped: each is counted once (while at most
+  // limits.connections of them are remembered; beyond, at each of its segments).
+  std::unordered_set<ConnectionKey, ConnectionKeyHash> skipped_;
   // Per process and service port: its labels (pid, comm, metadata), read once.
   std::map<std::pair<uint32_t, uint16_t>, HttpProcess> processes_;
   std::vector<Exchange> exchanges_;  // reused

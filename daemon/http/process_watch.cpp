@@ -26,6 +26,14 @@ std::set<std::string> ProcessWatch::KernelComms() const {
 const std::set<uint32_t>& ProcessWatch::Scan(Clock::time_point now,
                                              const std::map<uint32_t, uint64_t>& kernel,
                                              uint64_t now_ns) {
+  if (selectors_.include.empty()) {
+    // Selects nothing (http_requests off after a reload): no /proc listing, none watched.
+    judged_.clear();
+    watched_.clear();
+    over_limit_ = 0;
+    full_due_ = true;
+    return watched_;
+  }
   const bool full = full_due_ || now - last_full_ >= kRejudgeInterval;
   if (full) {
     last_full_ = now;

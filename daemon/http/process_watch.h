@@ -8,7 +8,9 @@
 // and of every process once per kRejudgeInterval. So a process is watched from its exec when
 // a comm selector names it (or from its fork, as a child of a watched process), else from the
 // next scan; its connections are parsed from their first request after that (http/exchange.h).
-// A selector excluding it applies from the next scan. Bounded: at most `max_processes`.
+// A selector excluding it applies from the next scan. Bounded: at most `max_processes`. With no
+// include selector (http_requests turned off by a reload) a scan watches nothing and reads
+// nothing.
 #pragma once
 
 #include <chrono>

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fake_proc.h"
 #include "process/pod_directory.h"
 #include "process/process_cache.h"
 #include "process/process_labels.h"
@@ -13,35 +14,7 @@ using namespace netlens;
 
 namespace {
 
-class FakeProc {
- public:
-  FakeProc() {
-    char pattern[] = "/tmp/netlens-labels.XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    root_ = pattern;
-  }
-  ~FakeProc() { std::filesystem::remove_all(root_); }
-  void AddProcess(uint32_t pid, const std::string& comm, uint64_t start_ticks,
-                  const std::string& cgroup, const std::string& exe) {
-    const auto dir = root_ / std::to_string(pid);
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "stat") << pid << " (" << comm
-                                << ") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 " << start_ticks
-                                << " 0 0\n";
-    std::ofstream(dir / "comm") << comm << "\n";
-    std::ofstream(dir / "cgroup") << "0::" << cgroup << "\n";
-    std::filesystem::create_symlink(exe, dir / "exe");
-  }
-  std::string path() const { return root_.string(); }
-  std::string Sub(const std::string& name) const {
-    std::filesystem::create_directories(root_ / name);
-    return (root_ / name).string();
-  }
-
- private:
-  std::filesystem::path root_;
-};
+using testing::FakeProc;
 
 // Kernel start time (boot-clock ns) of a process whose /proc stat shows `ticks`.
 uint64_t StartNs(uint64_t ticks) { return ticks * (1000000000ull / sysconf(_SC_CLK_TCK)); }
