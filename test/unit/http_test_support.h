@@ -1,6 +1,7 @@
 // What the HTTP parsing tests share: fixtures from disk and a connection driven by segments.
 #pragma once
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -24,6 +25,8 @@ struct Call {
   uint64_t ts_ns;
   std::string bytes;
   long copied = -1;
+  bool tail =
+      false;  // with `copied`: the call's last bytes come as Segment::tail, as the capture's
 };
 
 struct Outcome {
@@ -39,7 +42,10 @@ inline Outcome Run(const std::vector<Call>& calls, uint64_t close_ns = 0,
   for (const Call& call : calls) {
     const std::string_view all = call.bytes;
     const size_t copied = call.copied < 0 ? all.size() : static_cast<size_t>(call.copied);
-    stitcher.OnSegment(Segment{call.direction, call.ts_ns, all.size(), all.substr(0, copied)},
+    const size_t tail =
+        call.tail && copied < all.size() ? std::min<size_t>(16, all.size() - copied) : 0;
+    stitcher.OnSegment(Segment{call.direction, call.ts_ns, all.size(), all.substr(0, copied),
+                               all.substr(all.size() - tail)},
                        outcome.exchanges);
   }
   if (close_ns != 0) stitcher.OnClose(CloseEvent{close_ns}, outcome.exchanges);

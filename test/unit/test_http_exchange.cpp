@@ -242,15 +242,34 @@ TEST_CASE("truncated captures: inside the headers an error and a resync, inside 
     REQUIRE(got.exchanges.size() == 1);
     CHECK(got.exchanges[0].response_body_bytes == 8);
   }
-  SECTION("a chunk-size line not copied: counted") {
+  const std::string framed_past_copy =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n";
+  SECTION("a chunk-size line not copied, the call's tail shows the last chunk: skimmed") {
     const auto got = Run({{Direction::kRead, 1, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n"},
-                          {Direction::kWrite, 2,
-                           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
-                           "3\r\nabc\r\n0\r\n\r\n",
-                           62}},
+                          {Direction::kWrite, 2, framed_past_copy, 62, true}},
                          4);
-    CHECK(got.counters.errors(ParseError::kTruncated) == 1);
+    CHECK(TotalErrors(got.counters) == 0);
+    CHECK(got.counters.chunk_framing_lost == 1);
+    REQUIRE(got.exchanges.size() == 1);
+    CHECK(got.exchanges[0].response_body_bytes == 8);
+    CHECK(got.exchanges[0].response_last_byte_ns == 2);
+  }
+  SECTION("a chunk-size line not copied and no tail: incomplete at close") {
+    const auto got = Run({{Direction::kRead, 1, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n"},
+                          {Direction::kWrite, 2, framed_past_copy, 62}},
+                         4);
+    CHECK(got.counters.chunk_framing_lost == 1);
+    CHECK(got.counters.errors(ParseError::kIncomplete) == 1);
     CHECK(got.exchanges.empty());
+  }
+  SECTION("skimmed: the last chunk in a later call") {
+    const auto got = Run({{Direction::kRead, 1, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n"},
+                          {Direction::kWrite, 2, framed_past_copy.substr(0, 70 - 5), 62, true},
+                          {Direction::kWrite, 3, "0\r\n\r\n"}},
+                         4);
+    CHECK(TotalErrors(got.counters) == 0);
+    REQUIRE(got.exchanges.size() == 1);
+    CHECK(got.exchanges[0].response_last_byte_ns == 3);
   }
 }
 
