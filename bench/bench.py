@@ -341,7 +341,7 @@ def sample_count(body):
 
 class Netlens:
     def __init__(self, bench, aggregation="remote", limits=None, name="netlens", binary=None,
-                 accounting=None):
+                 accounting=None, extra_config=""):
         self.bench = bench
         self.port = free_port()
         self.config = os.path.join(bench.work, f"{name}-{self.port}.yaml")
@@ -350,6 +350,8 @@ class Netlens:
         if limits:
             lines.append("limits:")
             lines += [f"  {k}: {v}" for k, v in limits.items()]
+        if extra_config:
+            lines.append(extra_config)
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.log_path = os.path.join(bench.work, f"{name}-{self.port}.log")
@@ -1012,6 +1014,73 @@ class Bench:
             "sanity": {k: summary(v) for k, v in sanity.items()},
         }
 
+    def bpf_ns(self, monitor):
+        """Run time (ns) of the monitor's programs so far; bpf_stats must be on to grow."""
+        ids = monitor.prog_ids()
+        self.mine |= ids
+        now = bpf_programs()
+        return sum(now[i].get("run_time_ns", 0) for i in ids if i in now)
+
+    def part_http(self):
+        """HTTP request metrics: nginx CPU per request (bpf_stats off) and BPF ns per request
+        (bpf_stats on, a run of its own): no monitoring (A), netlens default (B), netlens
+        with http_requests parsing nginx (H); wrk keep-alive, interleaved rounds."""
+        a = self.args
+        http_config = "http_requests:\n  processes:\n    include:\n      - comm: nginx"
+        for name in Nginx.FILES:
+            self.finish(self.wrk(self.nginx.url(name), 2, 2, 32), "wrk warm-up")
+        runs = {f: {c: [] for c in "ABH"} for f in Nginx.FILES}
+        parsed = []
+        for rnd in range(a.repeats):
+            for config in "ABH":
+                log(f"http round {rnd + 1}/{a.repeats}: {config}")
+                self.quiet(f"http round {rnd + 1} {config}")
+                mon = (Netlens(self) if config == "B" else
+                       Netlens(self, name="netlens-http", extra_config=http_config)
+                       if config == "H" else None)
+                try:
+                    for name in Nginx.FILES:
+                        self.stats.set(False)
+                        ticks = self.nginx.worker_ticks()
+                        w = parse_wrk(self.finish(self.wrk(
+                            self.nginx.url(name), a.duration, a.wrk_threads, a.wrk_connections),
+                            "wrk"))
+                        ticks = self.nginx.worker_ticks() - ticks
+                        run = {"rps": w["rps"], "round": rnd + 1,
+                               "cpu_us_per_request": ticks / HZ * 1e6 / w["requests"]}
+                        if mon:
+                            self.stats.set(True)
+                            ns = self.bpf_ns(mon)
+                            w2 = parse_wrk(self.finish(self.wrk(
+                                self.nginx.url(name), max(2, a.duration // 2), a.wrk_threads,
+                                a.wrk_connections), "wrk"))
+                            run["bpf_ns_per_request"] = (self.bpf_ns(mon) - ns) / w2["requests"]
+                            self.stats.set(False)
+                        runs[name][config].append(run)
+                    if config == "H":
+                        _, body = mon.scrape()
+                        parsed.append(sum(v for labels, v in metric_values(
+                            body, "http_server_request_duration_seconds_count")
+                            if 'comm="nginx"' in labels))
+                finally:
+                    if mon:
+                        mon.stop()
+        if not parsed or min(parsed) <= 0:
+            raise BenchError(f"sanity check failed: nginx requests parsed = {parsed}")
+        files = {}
+        for name, by_config in runs.items():
+            out = {}
+            for config, ws in by_config.items():
+                out[config] = {k: summary([w[k] for w in ws]) for k in ws[0] if k != "round"}
+            for config in "BH":
+                for key in ("rps", "cpu_us_per_request"):
+                    out[config][f"{key}_ratio_to_A"] = ratio_summary(
+                        [w[key] for w in by_config[config]], [w[key] for w in by_config["A"]])
+            files[name] = out
+        return {"wrk": f"wrk -t{a.wrk_threads} -c{a.wrk_connections} -d{a.duration}s",
+                "rounds": a.repeats, "order": "A B H per round", "files": files, "runs": runs,
+                "sanity": {"nginx_requests_parsed": summary(parsed)}}
+
     # ---------------------------------------------------------- part 3
 
     def remotes(self, count, first):
@@ -1198,6 +1267,7 @@ class Bench:
             "profile": self.part_profile,
             "syscall_tp": self.part_syscall_tp,
             "end_to_end": self.part_end_to_end,
+            "http": self.part_http,
             "scrape": self.part_scrape,
             "daemon_load": self.part_daemon_load,
             "open_conns": self.part_open_conns,
@@ -1316,6 +1386,7 @@ REQUIRED = {
     "profile": ["programs"],
     "syscall_tp": ["on_ns"],
     "end_to_end": ["files"],
+    "http": ["files"],
     "scrape": ["levels"],
     "daemon_load": ["loads"],
     "open_conns": ["runs"],
