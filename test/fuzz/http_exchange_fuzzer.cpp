@@ -2,6 +2,7 @@
 // both directions, each with a random part left uncopied (the capture's prefix), and a close,
 // fed to an ExchangeStitcher; every exchange's path then goes through a RouteTable.
 // Invariants: bounded pending queue, path/host/route bounds, route budget, first <= last byte.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -30,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t ts = 1;
   bool closed = false;
   // A segment: [control][copied length] then the copied bytes. control bit 0: direction;
-  // bits 1-3: uncopied bytes (0, or 4^k); bits 4-6 == 7: a close instead.
+  // bits 1-3: uncopied bytes (0, or 4^k); bits 4-6 == 7: a close instead; bit 7: a tail.
   while (input.size() >= 2) {
     const auto control = static_cast<uint8_t>(input[0]);
     const size_t copied = std::min<size_t>(static_cast<uint8_t>(input[1]) + 1, input.size() - 2);
@@ -42,9 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const unsigned shift = (control >> 1) & 7;
     const uint64_t uncopied = shift == 0 ? 0 : (uint64_t{1} << (2 * shift));
+    // bit 7: the uncopied bytes end with a tail, the input's next bytes (up to 16).
+    const size_t tail_size = (control & 0x80) && uncopied > 0
+                                 ? std::min<size_t>({16, uncopied, input.size() - copied})
+                                 : 0;
     const Segment segment{(control & 1) ? Direction::kWrite : Direction::kRead, ts++,
-                          copied + uncopied, input.substr(0, copied)};
-    input.remove_prefix(copied);
+                          copied + uncopied, input.substr(0, copied),
+                          input.substr(copied, tail_size)};
+    input.remove_prefix(copied + tail_size);
     stitcher.OnSegment(segment, out);
     NETLENS_FUZZ_CHECK(stitcher.pending() <= limits.max_pending);
   }
