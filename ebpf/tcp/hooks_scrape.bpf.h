@@ -11,6 +11,19 @@
 #include "tcp/conn_track.bpf.h"
 #include "tcp/socket_counters.bpf.h"
 
+/* nl_fold_stale's reading of a socket found in CLOSE: its fields and final counters. */
+struct nl_stale_read {
+  struct nl_tcp_fields fields;
+  struct nl_counter_base final;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct nl_stale_read);
+} tcp_stale_counters SEC(".maps");
+
 /* Set by the daemon before loading: tcp_live's max_entries (limits.connections). */
 const volatile __u32 nl_live_slots = 65536;
 
@@ -53,13 +66,21 @@ static __always_inline bool nl_socket_is_conn(struct sock *sk, __u8 state,
  * another socket's, and the entry folds what its last lifecycle read left in it. */
 static __noinline void nl_fold_stale(__u64 sock, const struct nl_conn *conn, bool closed) {
   nl_stat_inc(NL_STAT_STALE_ENTRIES);
-  if (!closed) {
-    nl_conn_close_entry(sock, conn, 0);
-    return;
+  const __u32 zero = 0;
+  /* In a map, not on the stack: this frame is the third of nl_socket_counters_run's four, and
+   * Linux 6.1 refuses a combined stack of over 512 bytes (544 with the reading on the stack). */
+  struct nl_stale_read *read = closed ? bpf_map_lookup_elem(&tcp_stale_counters, &zero) : NULL;
+  struct nl_counter_base *final = NULL;
+  if (read) {
+    __builtin_memset(&read->final, 0, sizeof(read->final));
+    if (nl_tcp_fields((struct sock *)sock, false, &read->fields))
+      nl_counters_of(&read->fields, &read->final);
+    final = &read->final;
   }
-  struct nl_counter_base final = {};
-  nl_socket_counters((struct sock *)sock, false, &final);
-  nl_conn_fold(sock, conn, 0, &final); /* sk_err only matters to connects that failed */
+  /* One fold for both cases (NULL: what the entry's last lifecycle read left in it), so that
+   * its code is inlined once: two copies made this frame too big for 6.1 too. sk_err only
+   * matters to connects that failed. */
+  nl_conn_fold(sock, conn, 0, final);
 }
 
 /* Where the next record goes; slots is tcp_live's size. */
