@@ -10,10 +10,15 @@
                                   one connection to 127.0.0.1:PORT, every PATH as a GET in ONE
                                   write (pipelined; the last with Connection: close), the
                                   responses read to EOF; prints "statuses=S,S,...".
+  http_peers.py tls PORT PATH...  prints "ready", waits for a line on standard input, then GETs
+                                  every PATH over one keep-alive TLS connection to
+                                  127.0.0.1:PORT (no verification); prints "statuses=...".
 """
+import http.client
 import http.server
 import re
 import socket
+import ssl
 import sys
 import threading
 
@@ -85,12 +90,31 @@ def pipeline(port, paths):
     print("statuses=" + ",".join(s.decode() for s in statuses), flush=True)
 
 
+def tls(port, paths):
+    print("ready", flush=True)
+    sys.stdin.readline()
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context)
+    statuses = []
+    for path in paths:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        statuses.append(str(response.status))
+    connection.close()
+    print("statuses=" + ",".join(statuses), flush=True)
+
+
 def main():
     mode = sys.argv[1]
     if mode == "backend":
         backend(int(sys.argv[2]))
     elif mode == "pipeline":
         pipeline(int(sys.argv[2]), sys.argv[3:])
+    elif mode == "tls":
+        tls(int(sys.argv[2]), sys.argv[3:])
     else:
         raise SystemExit("unknown mode " + mode)
 

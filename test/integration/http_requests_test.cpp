@@ -20,6 +20,7 @@
 
 #include "exposition.h"
 #include "netlens_process.h"
+#include "nginx_child.h"
 #include "ports.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -63,14 +64,20 @@ std::vector<LoggedRequest> ReadAccessLog(const std::string& path) {
   return requests;
 }
 
-std::string NginxConfig(const TempDir& dir, uint16_t port, uint16_t backend) {
+// nginx.conf up to the http block's servers: 2 workers, the access log ReadAccessLog reads.
+std::string NginxHead(const TempDir& dir) {
   std::ostringstream conf;
   conf << "daemon off;\nmaster_process on;\nworker_processes 2;\nuser root;\n"
        << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
        << ";\nevents { worker_connections 256; }\nhttp {\n"
        << "  log_format requests '$request_method $request_uri $status $request_time';\n"
-       << "  access_log " << dir.PathOf("access.log") << " requests;\n"
-       << "  sendfile on;\n  keepalive_requests 1000;\n"
+       << "  access_log " << dir.PathOf("access.log") << " requests;\n";
+  return conf.str();
+}
+
+std::string NginxConfig(const TempDir& dir, uint16_t port, uint16_t backend) {
+  std::ostringstream conf;
+  conf << NginxHead(dir) << "  sendfile on;\n  keepalive_requests 1000;\n"
        << "  upstream backend { server 127.0.0.1:" << backend << "; keepalive 4; }\n"
        << "  server {\n    listen 127.0.0.1:" << port << ";\n    root " << dir.PathOf("www")
        << ";\n    location /b/ {\n      proxy_pass http://backend;\n"
@@ -137,15 +144,7 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
   Child backend({NL_HTTP_PEERS_SCRIPT, "backend", std::to_string(backend_port)},
                 SpawnOptions{.stdin_pipe = true});
   REQUIRE(backend.ReadLine(milliseconds(10000)) == std::optional<std::string>("listening"));
-  Child nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", conf, "-e", dir.PathOf("error.log")},
-              SpawnOptions{.output_file = dir.PathOf("nginx.out")});
-  struct StopNginx {  // SIGQUIT: the master stops its workers
-    Child& nginx;
-    ~StopNginx() {
-      nginx.Signal(SIGQUIT);
-      if (!nginx.WaitFor(milliseconds(10000))) nginx.Kill();
-    }
-  } stop_nginx{nginx};
+  const NginxChild nginx(dir, conf);
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   for (int i = 0; i < 100 && system(("curl -s -o /dev/null " + base + "/").c_str()) != 0; ++i)
     std::this_thread::sleep_for(milliseconds(100));  // until nginx serves (these count too)
@@ -271,6 +270,92 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
           errors->labels.at("reason") + " 0.000000");
   CHECK(Sum(scrape.samples, "netlens_http_unmatched_responses_total", {}) == 0);
   backend.CloseStdin();
+}
+
+// HTTPS: nginx with TLS (a certificate made at test time) and a Python client, both watched
+// with http_requests.tls; their plaintext, read through OpenSSL's uprobes, is counted against
+// nginx's access log. Needs Linux >= 6.6 (per-process uprobe_multi links).
+TEST_CASE("http requests: HTTPS through OpenSSL, nginx's access log against netlens",
+          "[http][https]") {
+  TempDir dir;
+  const uint16_t port = FreeLoopbackPort();
+  REQUIRE(system(("mkdir -p " + dir.PathOf("www/static")).c_str()) == 0);
+  dir.Write("www/index.html", "hello\n");
+  dir.Write("www/static/small.txt", std::string(kSmallFile, 's'));
+  const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", dir.PathOf("key.pem"), "-out", dir.PathOf("cert.pem"),
+                           "-days", "1", "-subj", "/CN=localhost"},
+                          milliseconds(60000));
+  REQUIRE(cert.status.Success());
+  std::ostringstream conf;
+  conf << NginxHead(dir) << "  server {\n    listen 127.0.0.1:" << port
+       << " ssl;\n    ssl_certificate " << dir.PathOf("cert.pem") << ";\n    ssl_certificate_key "
+       << dir.PathOf("key.pem") << ";\n    root " << dir.PathOf("www") << ";\n  }\n}\n";
+  const std::string conf_path = dir.Write("nginx.conf", conf.str());
+
+  NetlensProcess netlens("process", {},
+                         "http_requests:\n  tls: true\n  processes:\n    include:\n"
+                         "      - comm: nginx\n      - comm: http_peers.py\n  routes:\n"
+                         "    - service: nginx\n      patterns: &routes [\"/static/{file...}\"]\n"
+                         "    - service: http_peers.py\n      patterns: *routes\n");
+  const NginxChild nginx(dir, conf_path);
+  // The uprobes are attached per process at the daemon's scan (every second): first nginx's
+  // master and 2 workers, before any request, so that its side sees every one.
+  const auto wait_probed = [&](double processes) {
+    for (int i = 0; i < 100; ++i) {
+      const Scrape scrape = netlens.ScrapeMetrics();
+      if (Sum(scrape.samples, "netlens_http_tls_processes", {{"state", "probed"}}) >= processes)
+        return;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  };
+  wait_probed(3);
+  const std::string base = "https://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 100 && system(("curl -sk -o /dev/null " + base + "/").c_str()) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));
+
+  std::vector<std::string> argv = {NL_HTTP_PEERS_SCRIPT, "tls", std::to_string(port)};
+  for (int i = 0; i < 10; ++i) {
+    argv.push_back("/static/small.txt?i=" + std::to_string(i));
+    argv.push_back("/static/missing" + std::to_string(i % 2) + ".txt");
+  }
+  Child client(argv, SpawnOptions{.stdin_pipe = true});
+  REQUIRE(client.ReadLine(milliseconds(10000)) == std::optional<std::string>("ready"));
+  wait_probed(4);  // and the client
+  client.WriteStdin("go\n");
+  const std::optional<std::string> statuses = client.ReadLine(milliseconds(30000));
+  REQUIRE(statuses.has_value());
+  REQUIRE(statuses->starts_with("statuses=200,404"));
+  client.CloseStdin();
+
+  std::map<RequestKey, double> server, ours;
+  for (const LoggedRequest& request : ReadAccessLog(dir.PathOf("access.log"))) {
+    server[request.key] += 1;
+  }
+  ours[{"GET", "/static/{file...}", "200"}] = 10;
+  ours[{"GET", "/static/{file...}", "404"}] = 10;
+  std::map<RequestKey, double> seen_server, seen_client;
+  Scrape scrape;
+  for (int i = 0; i < 100; ++i) {
+    scrape = netlens.ScrapeMetrics();
+    seen_server = CountsOf(scrape, "http_server_request_duration_seconds", {{"comm", "nginx"}});
+    seen_client = CountsOf(scrape, "http_client_request_duration_seconds",
+                           {{"comm", "http_peers.py"}, {"server_port", std::to_string(port)}});
+    if (Total(seen_client) >= 20 && Total(seen_server) >= Total(server) - 0.5) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  INFO(netlens.Report());
+  INFO("access log:\n" << Describe(server));
+  // The readiness probes (curl, not watched) are requests nginx served: its side has them.
+  CHECK(Describe(seen_server) == Describe(server));
+  CHECK(Describe(seen_client) == Describe(ours));
+  const Labels small_ok = {{"comm", "nginx"},
+                           {"http_request_method", "GET"},
+                           {"http_route", "/static/{file...}"},
+                           {"http_response_status_code", "200"}};
+  CHECK(Sum(scrape.samples, "http_server_response_body_size_bytes_sum", small_ok) ==
+        10 * kSmallFile);
+  CHECK(Sum(scrape.samples, "netlens_http_capture_lost_total", {}) == 0);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "expect.h"
 #include "metric_names.h"
 #include "netlens_process.h"
+#include "nginx_child.h"
 #include "ports.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -64,16 +65,7 @@ TEST_CASE("nginx: nginx's access log is what netlens counts, for nginx and its c
   const std::string conf = dir.Write("nginx.conf", NginxConfig(dir, port));
 
   NetlensProcess netlens("remote");
-  Child nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", conf, "-e", dir.PathOf("error.log")},
-              SpawnOptions{.output_file = dir.PathOf("nginx.out")});
-  // SIGQUIT: the master stops its workers (a killed master would leave them serving).
-  struct StopNginx {
-    Child& nginx;
-    ~StopNginx() {
-      nginx.Signal(SIGQUIT);
-      if (!nginx.WaitFor(milliseconds(10000))) nginx.Kill();
-    }
-  } stop_nginx{nginx};
+  const NginxChild nginx(dir, conf);
   const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/";
   for (int i = 0; i < 100 && system(("curl -s -o /dev/null " + base).c_str()) != 0; ++i)
     std::this_thread::sleep_for(milliseconds(100));  // until nginx serves (this one counts too)

@@ -1,0 +1,31 @@
+// Debian's nginx, started by a test from its own prefix and config; stopped with SIGQUIT at the
+// end (the master stops its workers: a killed master would leave them serving).
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace netlens::test {
+
+class NginxChild {
+ public:
+  NginxChild(const TempDir& dir, const std::string& conf)
+      : child_({"/usr/sbin/nginx", "-p", dir.path(), "-c", conf, "-e", dir.PathOf("error.log")},
+               SpawnOptions{.output_file = dir.PathOf("nginx.out")}) {}
+  ~NginxChild() {
+    child_.Signal(SIGQUIT);
+    if (!child_.WaitFor(std::chrono::milliseconds(10000))) child_.Kill();
+  }
+  NginxChild(const NginxChild&) = delete;
+  NginxChild& operator=(const NginxChild&) = delete;
+
+ private:
+  Child child_;
+};
+
+}  // namespace netlens::test
