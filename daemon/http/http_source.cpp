@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "http/capture_source.h"
 #include "http/http_families.h"
@@ -226,24 +227,21 @@ void HttpSource::Collect(SourceOutput out) {
 void HttpSource::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const {
   using prometheus::MetricType;
   const auto d = [](uint64_t value) { return static_cast<double>(value); };
-  MetricBuilder processes("netlens_http_capture_processes_watched",
-                          "Processes whose HTTP traffic is parsed (http_requests.processes), at "
-                          "the last scan.",
-                          MetricType::Gauge);
-  processes.Add({}, {}, d(watch_.watched().size()));
-  out.push_back(processes.Take());
-  MetricBuilder over("netlens_http_capture_processes_over_limit",
-                     "Processes http_requests.processes selects but that are not watched: "
-                     "limits.target_processes were already.",
-                     MetricType::Gauge);
-  over.Add({}, {}, d(watch_.over_limit()));
-  out.push_back(over.Take());
-  MetricBuilder open("netlens_http_parser_connections",
-                     "HTTP connections being parsed now (at most "
-                     "http_requests.limits.connections).",
-                     MetricType::Gauge);
-  open.Add({}, {}, d(connections_.size()));
-  out.push_back(open.Take());
+  const auto gauge = [&](std::string_view name, std::string help, uint64_t value) {
+    MetricBuilder builder(name, std::move(help), MetricType::Gauge);
+    builder.Add({}, {}, d(value));
+    out.push_back(builder.Take());
+  };
+  gauge("netlens_http_capture_processes_watched",
+        "Processes whose HTTP traffic is parsed (http_requests.processes), at the last scan.",
+        watch_.watched().size());
+  gauge("netlens_http_capture_processes_over_limit",
+        "Processes http_requests.processes selects but that are not watched: "
+        "limits.target_processes were already.",
+        watch_.over_limit());
+  gauge("netlens_http_parser_connections",
+        "HTTP connections being parsed now (at most http_requests.limits.connections).",
+        connections_.size());
   MetricBuilder dropped("netlens_http_parser_connections_dropped_total",
                         "HTTP connections not parsed (skipped: the table was full of "
                         "connections active in the last 5 minutes) or no longer parsed "
