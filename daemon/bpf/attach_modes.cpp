@@ -83,6 +83,13 @@ const std::vector<HookSpec>& Hooks() {
        {{"scrape", {{"nl_socket_counters_run", "tcp_conns", false}}}},
        false,
        "kernel"},
+      // Per-event accounting: the same program, for its check of entries that outlived their
+      // socket (ebpf/tcp/hooks_scrape.bpf.h); without it such an entry waits for its memory to
+      // be reused.
+      {"stale entries",
+       {{"scrape", {{"nl_socket_counters_run", "tcp_conns", false}}}},
+       true,
+       "events"},
       {"send/receive",
        {{"tp_btf",
          {{"nl_send_tp_btf", "sock:sock_send_length", false},

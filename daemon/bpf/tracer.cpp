@@ -382,12 +382,15 @@ void Tracer::AdoptOpenConnections() {
 }
 
 std::optional<uint32_t> Tracer::ReadSocketCounters() {
-  if (accounting_ != "kernel") return std::nullopt;
+  // Per-event accounting loads it for the stale-entry check only ("stale entries"), if at all.
+  const int fd = bpf_program__fd(skel_->progs.nl_socket_counters_run);
+  if (fd < 0) return std::nullopt;
   LIBBPF_OPTS(bpf_test_run_opts, run);
-  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.nl_socket_counters_run), &run) != 0) {
+  if (bpf_prog_test_run_opts(fd, &run) != 0) {
     spdlog::warn("reading the socket counters failed: {}", std::strerror(errno));
     return std::nullopt;
   }
+  if (accounting_ != "kernel") return std::nullopt;
   return run.retval;
 }
 

@@ -86,9 +86,9 @@ class Tracer {
   const BpfMaps& maps() const { return maps_; }
   // "kernel" (socket counters) or "events" (send/receive hooks): the one loaded.
   const std::string& accounting() const { return accounting_; }
-  // Kernel accounting: runs nl_socket_counters_run, which writes every live connection's
-  // counters to tcp_live; returns how many records (slots 0..N-1), nullopt if it failed (logged)
-  // or with per-event accounting.
+  // Kernel accounting: runs nl_socket_counters_run, which folds entries that outlived their
+  // socket and writes every live connection's counters to tcp_live; returns how many records
+  // (slots 0..N-1), nullopt if it failed (logged). Per-event accounting: the fold only, nullopt.
   std::optional<uint32_t> ReadSocketCounters();
   ProgramCounters counters(const std::string& program) const;
   // Connection level: the kernel hands closed connections to user space.

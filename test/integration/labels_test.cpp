@@ -316,6 +316,17 @@ TEST_CASE("labels: 5,000 short-lived processes stay within the series budget, su
   }
   RequireWithinBudget(scrape, kBudget);
   INFO(scrapes << " scrapes during the burst");
+  // On a failure, the kernel's own account of what it skipped or found stale.
+  for (const Sample& sample : scrape.samples) {
+    if (sample.name.rfind("netlens_kernel_", 0) == 0 ||
+        sample.name == metric::kProgramMissedRunsTotal ||
+        sample.name == metric::kTcpConnectionsOpen)
+      if (sample.value != 0) {
+        std::string labels;
+        for (const auto& [name, value] : sample.labels) labels += name + "=" + value + " ";
+        UNSCOPED_INFO(sample.name << " " << labels << sample.value);
+      }
+  }
   // Every family, summed over all its series (kept and "other"): exactly the burst. Each
   // client sends its bytes in one call; both ends of every connection open and close it.
   const std::map<std::string_view, double> totals = {
