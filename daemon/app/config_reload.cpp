@@ -31,6 +31,7 @@ http::HttpSourceSettings HttpSettingsOf(const Config& config, const CliOptions& 
   settings.latency_buckets = config.latency_buckets;
   settings.max_processes = config.limits.target_processes;
   settings.btf_path = cli.btf_path;
+  settings.process_ttl = config.process_ttl;
   return settings;
 }
 

@@ -43,8 +43,36 @@ std::string LogTail(const std::string& log, size_t lines) {
 
 constexpr auto kAttachUprobeMulti = static_cast<bpf_attach_type>(48);  // BPF_TRACE_UPROBE_MULTI
 
-// The tracepoints the programs attach to, as BTF tracepoints; with tls, uprobe_multi links.
-void CheckKernel(const std::optional<std::string>& btf_path, bool tls) {
+// The syscalls whose exits the syscall hooks take (ebpf/http/capture.bpf.c, NL_HTTP_SYSCALL).
+constexpr std::array<const char*, 9> kSyscalls = {
+    "read", "readv", "recvfrom", "recvmsg", "write", "writev", "sendto", "sendmsg", "sendfile64"};
+
+bool SyscallTracepointExists(const std::string& syscall) {
+  for (const char* root : {"/sys/kernel/tracing/events/syscalls/sys_exit_",
+                           "/sys/kernel/debug/tracing/events/syscalls/sys_exit_"}) {
+    if (std::filesystem::exists(root + syscall)) return true;
+  }
+  return false;
+}
+
+// Why the syscall hooks cannot attach here, or "".
+std::string SyscallHooksMissing() {
+  if (!std::filesystem::exists("/sys/kernel/tracing/events") &&
+      !std::filesystem::exists("/sys/kernel/debug/tracing/events"))
+    return "tracefs is not mounted (mount -t tracefs tracefs /sys/kernel/tracing; systemd mounts "
+           "it at boot)";
+  for (const char* syscall : kSyscalls) {
+    if (!SyscallTracepointExists(syscall))
+      return std::string("tracefs has no syscalls:sys_exit_") + syscall +
+             " (a kernel with CONFIG_FTRACE_SYSCALLS=y)";
+  }
+  return "";
+}
+
+// The hooks to use on this kernel: `wanted`, or for auto the sock length tracepoints where the
+// kernel has them, else the syscall tracepoints. With tls, uprobe_multi links are needed too.
+CaptureHooks CheckKernel(const std::optional<std::string>& btf_path, bool tls,
+                         CaptureHooks wanted) {
 #if !defined(__x86_64__)
   throw CaptureError(
       "HTTP capture reads the user buffer from the syscall's registers, which is implemented "
@@ -57,27 +85,43 @@ void CheckKernel(const std::optional<std::string>& btf_path, bool tls) {
   btf* kernel = btf__parse(path.c_str(), nullptr);
   if (!kernel)
     throw CaptureError("reading kernel BTF " + path + " failed: " + std::strerror(errno));
-  for (const char* tracepoint : {"sock_send_length", "sock_recv_length", "inet_sock_set_state"}) {
-    const std::string type = std::string("btf_trace_") + tracepoint;
-    if (btf__find_by_name_kind(kernel, type.c_str(), BTF_KIND_TYPEDEF) < 0) {
-      btf__free(kernel);
-      throw CaptureError(std::string("HTTP capture needs the tracepoint sock:") + tracepoint +
-                         ", which this kernel does not have (its BTF, " + path + ", has no " +
-                         type + "; running kernel " + KernelRelease() +
-                         "): sock:sock_send_length and sock:sock_recv_length came with Linux "
-                         "6.3; the fallback on syscall tracepoints for older kernels is not "
-                         "implemented: run a kernel >= 6.3 or leave HTTP capture off");
-    }
-  }
+  const auto has_tracepoint = [&](const std::string& tracepoint) {
+    return btf__find_by_name_kind(kernel, ("btf_trace_" + tracepoint).c_str(), BTF_KIND_TYPEDEF) >=
+           0;
+  };
+  const bool sock_length = has_tracepoint("sock_send_length") && has_tracepoint("sock_recv_length");
+  const bool state = has_tracepoint("inet_sock_set_state");
   const bool uprobe_multi =
       btf__find_by_name_kind(kernel, "bpf_uprobe_multi_link", BTF_KIND_STRUCT) >= 0;
   btf__free(kernel);
+  const std::string running = "its BTF, " + path + "; running kernel " + KernelRelease();
+  if (!state)
+    throw CaptureError(
+        "HTTP capture needs the BTF tracepoint sock:inet_sock_set_state (Linux >= 5.5 with "
+        "BTF), which this kernel does not have (" +
+        running + ")");
+  CaptureHooks hooks = wanted;
+  if (hooks == CaptureHooks::kAuto)
+    hooks = sock_length ? CaptureHooks::kSockTracepoints : CaptureHooks::kSyscallTracepoints;
+  if (hooks == CaptureHooks::kSockTracepoints && !sock_length)
+    throw CaptureError(
+        "HTTP capture hooks sock_length need the tracepoints sock:sock_send_length and "
+        "sock:sock_recv_length (Linux 6.3), which this kernel does not have (" +
+        running + "): set http_requests.capture_hooks to auto or syscalls");
+  if (hooks == CaptureHooks::kSyscallTracepoints) {
+    const std::string missing = SyscallHooksMissing();
+    if (!missing.empty())
+      throw CaptureError(
+          std::string("HTTP capture") +
+          (sock_length ? " hooks syscalls need" : " needs, on a kernel before 6.3,") +
+          " the syscall exit tracepoints: " + missing);
+  }
   if (tls && !uprobe_multi)
     throw CaptureError(
         "HTTP capture of TLS needs uprobe_multi links (Linux 6.6), which this kernel does not "
-        "have (its BTF, " +
-        path + ", has no struct bpf_uprobe_multi_link; running kernel " + KernelRelease() +
-        "): run a kernel >= 6.6 or leave tls off");
+        "have (" +
+        running + ", has no struct bpf_uprobe_multi_link): run a kernel >= 6.6 or leave tls off");
+  return hooks;
 }
 
 [[noreturn]] void ThrowLibbpf(const std::string& what, int err, const std::string& log) {
@@ -113,12 +157,24 @@ uint32_t RoundUpPowerOfTwo(uint32_t value) {
 
 }  // namespace
 
+const char* CaptureHooksName(CaptureHooks hooks) {
+  switch (hooks) {
+    case CaptureHooks::kSockTracepoints:
+      return "sock_length";
+    case CaptureHooks::kSyscallTracepoints:
+      return "syscalls";
+    case CaptureHooks::kAuto:
+      break;
+  }
+  return "auto";
+}
+
 std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCallback on_segment,
                                        CloseCallback on_close) {
   if (options.capture_bytes == 0 || options.capture_bytes > NL_HTTP_CAPTURE_MAX)
     throw CaptureError("HTTP capture: capture_bytes must be 1.." +
                        std::to_string(NL_HTTP_CAPTURE_MAX));
-  CheckKernel(options.btf_path, options.tls);
+  const CaptureHooks hooks = CheckKernel(options.btf_path, options.tls, options.hooks);
 
   std::string log(kVerifierLogBytes, '\0');
   LIBBPF_OPTS(bpf_object_open_opts, open_opts);
@@ -131,6 +187,7 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   std::unique_ptr<Capture> capture(new Capture());
   capture->on_segment_ = std::move(on_segment);
   capture->on_close_ = std::move(on_close);
+  capture->hooks_ = hooks;
   capture->skel_ = http_capture_bpf__open_opts(&open_opts);
   if (!capture->skel_) ThrowLibbpf("opening the HTTP capture eBPF object failed", -errno, "");
   http_capture_bpf* skel = capture->skel_;
@@ -149,15 +206,33 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
     bpf_program__set_autoload(prog, options.tls);
     bpf_program__set_expected_attach_type(prog, kAttachUprobeMulti);
   }
+  // One set of send/receive hooks is loaded; the other's programs are left out.
+  const bool syscalls = hooks == CaptureHooks::kSyscallTracepoints;
+  bpf_program__set_autoload(skel->progs.nl_http_send, !syscalls);
+  bpf_program__set_autoload(skel->progs.nl_http_recv, !syscalls);
+  bpf_program__set_autoload(skel->progs.nl_http_sys_exit, syscalls);
+  bpf_program__set_autoattach(skel->progs.nl_http_sys_exit, false);  // to each syscall, below
   if (int err = http_capture_bpf__load(skel); err != 0)
     ThrowLibbpf("loading the HTTP capture eBPF programs failed (verifier or kernel support)", err,
                 log);
   if (int err = http_capture_bpf__attach(skel); err != 0)
-    ThrowLibbpf(
-        "attaching the HTTP capture programs to sock:sock_send_length, "
-        "sock:sock_recv_length, sock:inet_sock_set_state and sched:sched_process_{fork,exec,"
-        "exit} failed",
-        err, "");
+    ThrowLibbpf(std::string("attaching the HTTP capture programs to ") +
+                    (syscalls ? "syscalls:sys_exit_{read,write,readv,writev,recvfrom,sendto,"
+                                "recvmsg,sendmsg,sendfile64}"
+                              : "sock:sock_send_length, sock:sock_recv_length") +
+                    ", sock:inet_sock_set_state and sched:sched_process_{fork,exec,exit} failed",
+                err, "");
+  if (syscalls) {
+    for (const char* syscall : kSyscalls) {
+      bpf_link* link = bpf_program__attach_tracepoint(skel->progs.nl_http_sys_exit, "syscalls",
+                                                      (std::string("sys_exit_") + syscall).c_str());
+      if (!link)
+        ThrowLibbpf(
+            std::string("attaching the HTTP capture to syscalls:sys_exit_") + syscall + " failed",
+            -errno, "");
+      capture->syscall_links_.push_back(link);
+    }
+  }
   capture->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.http_events), &Capture::OnRecord,
                                     capture.get(), nullptr);
   if (!capture->ring_) ThrowLibbpf("opening the HTTP capture ring buffer failed", -errno, "");
@@ -174,6 +249,7 @@ Capture::Capture() = default;
 
 Capture::~Capture() {
   StopDraining();
+  for (bpf_link* link : syscall_links_) bpf_link__destroy(link);
   if (ring_) ring_buffer__free(ring_);
   if (skel_) http_capture_bpf__destroy(skel_);
 }

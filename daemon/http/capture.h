@@ -23,8 +23,12 @@
 //   table leaves a connection untracked, a failed copy gives a length-only segment.
 // - Nothing wakes the daemon per event: Drain() empties the ring in a batch; StartDraining()
 //   calls it on a timer; call it before a scrape too.
-// - Needs Linux >= 6.3 (sock:sock_send_length / sock_recv_length as BTF tracepoints) and
-//   x86-64 (the user buffer comes from the syscall's registers); Load() says which is missing.
+// - The calls come from one of two sets of hooks (CaptureHooks; auto: the first the kernel
+//   has): sock:sock_send_length / sock_recv_length as BTF tracepoints (Linux >= 6.3), or the
+//   exits of the read/write, readv/writev, recvfrom/sendto, recvmsg/sendmsg and sendfile
+//   syscalls (syscalls:sys_exit_*, tracefs mounted; Linux >= 5.15), which miss io_uring,
+//   sendmmsg/recvmmsg and splice and run for every such syscall of every process. Both need
+//   x86-64 (the user buffer comes from the syscall's registers); Load() says what is missing.
 // - TLS (options.tls): for watched processes that map OpenSSL's libssl.so*, the plaintext of
 //   SSL_read/SSL_write and their _ex variants comes as the same segments and close, keyed by
 //   the TCP connection the library's socket calls were seen on, with ConnectionKey::tls set;
@@ -33,8 +37,9 @@
 //   connection is not known (no socket call of that SSL* seen yet, a memory BIO) is counted,
 //   never keyed by guess. SetWatchedProcesses attaches uprobes to each new watched process's
 //   libssl, filtered to that process (tls_probes.h): unwatched processes pay nothing. Linux
-//   >= 6.6 (uprobe_multi). OpenSSL linked statically, or other TLS libraries: not captured
-//   (counted as no library).
+//   >= 6.6 (uprobe_multi). OpenSSL linked statically is probed in the executable when its
+//   SSL_read/SSL_write symbols are there (not stripped); stripped static builds and other TLS
+//   libraries are not captured (counted as no library).
 // - After Load() no capability is needed: SetWatchedProcesses and Drain use the map fds and
 //   the ring's mapping (daemon/app/capabilities.h). With tls, attaching to a new process reads
 //   its /proc/PID/maps and /proc/PID/root: CAP_SYS_PTRACE for another user's or a more
@@ -56,9 +61,11 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "http/segment.h"
 
+struct bpf_link;
 struct http_capture_bpf;
 struct ring_buffer;
 
@@ -95,6 +102,16 @@ struct ConnectionKeyHash {
   }
 };
 
+// Where the capture's send and receive calls come from (docs/kernels.md).
+enum class CaptureHooks {
+  kAuto,               // sock length tracepoints where the kernel has them, else syscalls
+  kSockTracepoints,    // tp_btf sock:sock_send_length / sock_recv_length (Linux >= 6.3)
+  kSyscallTracepoints  // tracepoints syscalls:sys_exit_{read,write,...} (Linux >= 5.15)
+};
+
+// "auto", "sock_length", "syscalls": the config's words, and the self metric's label.
+const char* CaptureHooksName(CaptureHooks hooks);
+
 struct CaptureOptions {
   uint32_t capture_bytes = 512;         // bytes copied per call, 1..1024
   uint32_t ring_bytes = 4u << 20;       // a power of two, at least a page
@@ -102,6 +119,7 @@ struct CaptureOptions {
   uint32_t processes = 4096;            // watched processes; processes with verdict counts
   std::optional<std::string> btf_path;  // kernel BTF (default /sys/kernel/btf/vmlinux)
   bool tls = false;                     // also the plaintext of OpenSSL calls (Linux >= 6.6)
+  CaptureHooks hooks = CaptureHooks::kAuto;
 };
 
 // The kernel's counts since Load() (ebpf/http/capture.h, enum nl_http_stat).
@@ -169,9 +187,11 @@ class Capture {
 
   CaptureStats Stats() const;
   bool TlsEnabled() const { return tls_ != nullptr; }
+  // The hooks Load() chose: kSockTracepoints or kSyscallTracepoints, never kAuto.
+  CaptureHooks hooks() const { return hooks_; }
   std::map<uint32_t, ProcessVerdicts> VerdictsByProcess() const;
-  // The kernel's run count and time of one of the programs (nl_http_send, nl_http_recv,
-  // nl_http_state, nl_tls_enter, nl_tls_return, nl_tls_free); they grow while
+  // The kernel's run count and time of one of the programs (nl_http_send and nl_http_recv, or
+  // nl_http_sys_exit; nl_http_state, nl_tls_enter, nl_tls_return, nl_tls_free); they grow while
   // kernel.bpf_stats_enabled=1.
   struct ProgramRuns {
     uint64_t count = 0, time_ns = 0;
@@ -184,6 +204,8 @@ class Capture {
   void AttachTls(const std::set<uint32_t>& tgids);
 
   http_capture_bpf* skel_ = nullptr;
+  CaptureHooks hooks_ = CaptureHooks::kAuto;
+  std::vector<bpf_link*> syscall_links_;  // kSyscallTracepoints: nl_http_sys_exit's, one a syscall
   ring_buffer* ring_ = nullptr;
   SegmentCallback on_segment_;
   CloseCallback on_close_;

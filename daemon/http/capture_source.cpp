@@ -53,6 +53,14 @@ void CaptureSource::Collect(SourceOutput out) {
   classified.Add({"verdict"}, {"tls"}, d(stats.verdict_tls));
   classified.Add({"verdict"}, {"other"}, d(stats.verdict_other));
   out.families.push_back(classified.Take());
+
+  MetricBuilder hooks("netlens_http_capture_hooks_info",
+                      "The hooks the HTTP capture takes send/receive calls from (1): "
+                      "sock_length (sock:sock_{send,recv}_length, Linux >= 6.3) or syscalls "
+                      "(syscalls:sys_exit_*: older kernels, or http_requests.capture_hooks).",
+                      MetricType::Gauge);
+  hooks.Add({"hooks"}, {CaptureHooksName(capture_.hooks())}, 1);
+  out.families.push_back(hooks.Take());
   if (capture_.TlsEnabled()) CollectTls(stats, out);
 }
 
@@ -85,8 +93,9 @@ void CaptureSource::CollectTls(const CaptureStats& stats, SourceOutput& out) {
 
   MetricBuilder processes("netlens_http_tls_processes",
                           "Watched processes by TLS capture state now: probed (uprobes on their "
-                          "libssl), no_library (no libssl.so mapped: not OpenSSL, or linked "
-                          "statically; looked for again at each update).",
+                          "libssl or, linked statically, their executable), no_library (no "
+                          "libssl.so mapped and no SSL_read/SSL_write in the executable: not "
+                          "OpenSSL, or a stripped static build; looked for again at each update).",
                           MetricType::Gauge);
   processes.Add({"state"}, {"probed"}, d(stats.tls_processes_probed));
   processes.Add({"state"}, {"no_library"}, d(stats.tls_no_library));

@@ -68,7 +68,7 @@ RouteTable& HttpAggregator::TableOf(const std::string& service) {
 }
 
 void HttpAggregator::Add(const HttpProcess& process, const Exchange& exchange,
-                         std::string_view socket_address, uint16_t socket_port) {
+                         std::string_view socket_address, uint16_t socket_port, uint64_t now_ns) {
   HttpSeriesKey key;
   key.process = process.labels;
   key.role = exchange.role;
@@ -94,6 +94,8 @@ void HttpAggregator::Add(const HttpProcess& process, const Exchange& exchange,
     it = series_.try_emplace(std::move(key)).first;
   }
   HttpSeries& series = it->second;
+  series.updated_ns = now_ns;
+  series.shown_orphan = false;
   const auto since_start = [&](uint64_t ns) {
     return ns > exchange.request_start_ns ? ns - exchange.request_start_ns : 0;
   };
@@ -101,6 +103,37 @@ void HttpAggregator::Add(const HttpProcess& process, const Exchange& exchange,
   series.time_to_first_byte.Add(since_start(exchange.response_first_byte_ns));
   series.request_body.Add(exchange.request_body_bytes);
   series.response_body.Add(exchange.response_body_bytes);
+}
+
+size_t HttpAggregator::ExpireOrphans(
+    const std::set<std::vector<std::pair<std::string, std::string>>>& live, uint64_t ttl_ns,
+    uint64_t now_ns) {
+  size_t dropped = 0;
+  for (auto it = series_.begin(); it != series_.end();) {
+    HttpSeries& series = it->second;
+    if (it->first.folded || live.count(it->first.process)) {
+      series.orphan_ns = 0;
+      series.shown_orphan = false;
+      ++it;
+      continue;
+    }
+    if (series.orphan_ns == 0) series.orphan_ns = now_ns;
+    const uint64_t since = std::max(series.orphan_ns, series.updated_ns);
+    if (!series.shown_orphan || now_ns < since || now_ns - since < ttl_ns) {
+      ++it;
+      continue;
+    }
+    it = series_.erase(it);
+    ++dropped;
+  }
+  expired_ += dropped;
+  return dropped;
+}
+
+void HttpAggregator::MarkShown() {
+  for (auto& [key, series] : series_) {
+    if (series.orphan_ns != 0) series.shown_orphan = true;
+  }
 }
 
 std::map<std::string, uint64_t> HttpAggregator::RouteOverflows() const {

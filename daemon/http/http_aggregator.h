@@ -65,6 +65,11 @@ struct HttpSeries {
   DurationHistogram time_to_first_byte;
   SizeHistogram request_body;
   SizeHistogram response_body;
+  // Expiry (ExpireOrphans): when the last exchange was added, since when no live process has
+  // the series' labels (0: one has), and whether a scrape showed it since then.
+  uint64_t updated_ns = 0;
+  uint64_t orphan_ns = 0;
+  bool shown_orphan = false;
 };
 
 // "host:port", "[v6]:port" or "host" -> address and port; port 0 if none or not a number.
@@ -80,13 +85,23 @@ class HttpAggregator {
   // socket_address/port: the connection's remote end, the client side's server when the
   // request has no Host (or a Host without port).
   void Add(const HttpProcess& process, const Exchange& exchange, std::string_view socket_address,
-           uint16_t socket_port);
+           uint16_t socket_port, uint64_t now_ns = 0);
 
   const std::map<HttpSeriesKey, HttpSeries>& series() const { return series_; }
   // Distinct keys summed into the "other" series (counted up to kMaxFoldedKeysCounted).
   size_t folded_keys() const { return folded_seen_.size(); }
   // Requests given kOverflowRoute, per service.
   std::map<std::string, uint64_t> RouteOverflows() const;
+  // Series whose process labels no live process has (`live`) for `ttl` since then and since
+  // their last exchange, and that a scrape has shown since (MarkShown), are dropped: a process's
+  // series go process_ttl after it exits, as the tcp side's do; a series without a pid label
+  // stays while any process with its labels lives. The "other" series stays. Returns how many
+  // were dropped.
+  size_t ExpireOrphans(const std::set<std::vector<std::pair<std::string, std::string>>>& live,
+                       uint64_t ttl_ns, uint64_t now_ns);
+  // A scrape rendered the series: orphans may go from now on.
+  void MarkShown();
+  uint64_t expired() const { return expired_; }
   // Shared by the connections' stitchers.
   Counters& counters() { return counters_; }
   const Counters& counters() const { return counters_; }
@@ -101,6 +116,7 @@ class HttpAggregator {
   std::map<HttpSeriesKey, HttpSeries> series_;
   std::set<HttpSeriesKey> folded_seen_;
   Counters counters_;
+  uint64_t expired_ = 0;
 };
 
 }  // namespace netlens::http

@@ -84,6 +84,17 @@ void ParseRoutes(const YamlField& field, HttpRequestsConfig& config) {
   }
 }
 
+// `capture_hooks`: the names in CaptureHooks' order.
+CaptureHooks ParseCaptureHooks(const YamlField& field) {
+  constexpr std::array<std::string_view, 3> kNames = {"auto", "sock_length", "syscalls"};
+  const std::string& text = field.Scalar("one of auto, sock_length, syscalls");
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (text == kNames[i]) return static_cast<CaptureHooks>(i);
+  }
+  field.Fail("'" + field.path() + "' must be one of auto, sock_length, syscalls, got '" + text +
+             "'");
+}
+
 }  // namespace
 
 HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node& value) {
@@ -93,8 +104,8 @@ HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node
   if (!value.IsMap()) {
     YamlField(source, section, value, value).FailExpected("a map");
   }
-  constexpr std::array<std::string_view, 5> kKeys = {"processes", "routes", "route_budget",
-                                                     "limits", "tls"};
+  constexpr std::array<std::string_view, 6> kKeys = {"processes", "routes", "route_budget",
+                                                     "limits",    "tls",    "capture_hooks"};
   ForEachKey(source, value, section, {kKeys}, [&](size_t index, const YamlField& field) {
     switch (index) {
       case 0:
@@ -109,8 +120,11 @@ HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node
       case 3:
         ParseLimits(field, config);
         break;
-      default:
+      case 4:
         config.tls = field.Boolean();
+        break;
+      default:
+        config.capture_hooks = ParseCaptureHooks(field);
         break;
     }
   });

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "http/capture.h"
 #include "http/routes.h"
 #include "targets/target_config.h"
 
@@ -37,6 +38,9 @@ struct HttpRequestsConfig {
   // HTTPS too: uprobes on the OpenSSL (libssl.so*) the watched processes map, at a cost per
   // SSL_read/SSL_write call (docs/performance.md); Linux >= 6.6. A restart applies a change.
   bool tls = false;
+  // Where the capture takes send/receive calls from (capture.h): auto, sock_length, syscalls.
+  // A restart applies a change.
+  CaptureHooks capture_hooks = CaptureHooks::kAuto;
   bool enabled() const { return !processes.include.empty(); }
 };
 

@@ -51,6 +51,7 @@ std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings
   options.processes = settings.max_processes;
   options.btf_path = settings.btf_path;
   options.tls = settings.requests.tls;
+  options.hooks = settings.requests.capture_hooks;
   source->capture_ = Capture::Load(
       options, [self](const ConnectionKey& key, const Segment& s) { self->OnSegment(key, s); },
       [self](const ConnectionKey& key, uint64_t ts_ns) { self->OnClose(key, ts_ns); });
@@ -60,8 +61,11 @@ std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings
     source->ScanLocked();
   }
   source->thread_ = std::thread([self] { self->Run(); });
-  spdlog::info("http_requests: parsing the HTTP/1.x traffic of {} processes now ({} selectors)",
-               source->watch_.watched().size(), settings.requests.processes.include.size());
+  spdlog::info(
+      "http_requests: parsing the HTTP/1.x traffic of {} processes now ({} selectors; calls "
+      "from the {} hooks)",
+      source->watch_.watched().size(), settings.requests.processes.include.size(),
+      CaptureHooksName(source->capture_->hooks()));
   return source;
 }
 
@@ -100,6 +104,15 @@ void HttpSource::ScanLocked() {
   }
   // The labels of processes no longer watched are read again if they come back.
   std::erase_if(processes_, [&](const auto& entry) { return !watched.count(entry.first.first); });
+  // Series of processes gone: dropped process_ttl later.
+  std::set<std::vector<std::pair<std::string, std::string>>> live;
+  for (const auto& [pid_port, process] : processes_) live.insert(process.labels);
+  for (const auto& [key, connection] : connections_) {
+    if (connection->process) live.insert(connection->process->labels);
+  }
+  aggregator_->ExpireOrphans(
+      live, std::chrono::duration_cast<std::chrono::nanoseconds>(settings_.process_ttl).count(),
+      now_ns);
 }
 
 const HttpProcess& HttpSource::ProcessOfLocked(const ConnectionKey& key, Role role) {
@@ -168,7 +181,7 @@ void HttpSource::AddLocked(Connection& connection, const ConnectionKey& key) {
   for (const Exchange& exchange : exchanges_) {
     if (!connection.process) connection.process = ProcessOfLocked(key, exchange.role);
     aggregator_->Add(*connection.process, exchange, AddressLabel(key.remote.address.data()),
-                     key.remote.port);
+                     key.remote.port, exchange.response_last_byte_ns);
     ++exchanges_total_;
   }
 }
@@ -193,12 +206,18 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
   if (settings.requests.tls != settings_.requests.tls)
     spdlog::warn("reload: http_requests.tls changes only at restart; still {}",
                  settings_.requests.tls ? "on" : "off");
+  if (settings.requests.capture_hooks != settings_.requests.capture_hooks)
+    spdlog::warn("reload: http_requests.capture_hooks changes only at restart; still {}",
+                 CaptureHooksName(settings_.requests.capture_hooks));
   const bool tls = settings_.requests.tls;
+  const CaptureHooks hooks = settings_.requests.capture_hooks;
   settings_.requests = settings.requests;
   settings_.requests.tls = tls;
+  settings_.requests.capture_hooks = hooks;
   settings_.labels = settings.labels;
   settings_.latency_buckets = settings.latency_buckets;
   settings_.series_budget = settings.series_budget;
+  settings_.process_ttl = settings.process_ttl;
   if (labels_changed || routes_changed) {
     // New label names, routes or series budget start the series afresh (the tcp side does so
     // for labels; a smaller budget could not fold series already kept). The
@@ -208,6 +227,7 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
     skipped_.clear();
     processes_.clear();
     labels_ = std::make_unique<ProcessLabels>(settings_.labels);
+    expired_before_ += aggregator_->expired();
     aggregator_ = std::make_unique<HttpAggregator>(settings_.requests, settings_.series_budget);
   }
   watch_.SetSelectors(settings_.requests.processes);
@@ -220,6 +240,7 @@ void HttpSource::Collect(SourceOutput out) {
   capture_->Drain();
   std::lock_guard lock(mutex_);
   AppendHttpFamilies(*aggregator_, settings_.latency_buckets, out.families, out.budgets);
+  aggregator_->MarkShown();
   CaptureSource(*capture_).Collect(out);
   AppendSelfMetrics(out.families);
 }
@@ -250,6 +271,12 @@ void HttpSource::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) c
   dropped.Add({"reason"}, {"skipped"}, d(connections_skipped_));
   dropped.Add({"reason"}, {"evicted"}, d(connections_evicted_));
   out.push_back(dropped.Take());
+  MetricBuilder expired("netlens_http_series_expired_total",
+                        "HTTP request series dropped: no live process had their labels for "
+                        "process_ttl (after a scrape showed them).",
+                        MetricType::Counter);
+  expired.Add({}, {}, d(expired_before_ + aggregator_->expired()));
+  out.push_back(expired.Take());
 }
 
 }  // namespace netlens::http

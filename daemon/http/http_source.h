@@ -49,6 +49,8 @@ struct HttpSourceSettings {
   LatencyBuckets latency_buckets;
   uint32_t max_processes = 4096;
   std::optional<std::string> btf_path;
+  // The series of a process that exited go this long after (HttpAggregator::ExpireOrphans).
+  std::chrono::seconds process_ttl{300};
 };
 
 class HttpSource : public MetricSource {
@@ -100,6 +102,7 @@ class HttpSource : public MetricSource {
   std::map<std::pair<uint32_t, uint16_t>, HttpProcess> processes_;
   std::vector<Exchange> exchanges_;  // reused
   uint64_t connections_skipped_ = 0, connections_evicted_ = 0, exchanges_total_ = 0;
+  uint64_t expired_before_ = 0;  // series expired by aggregators a reload replaced
   std::chrono::steady_clock::time_point last_scan_{};
 
   std::mutex stop_mutex_;

@@ -99,7 +99,10 @@ std::vector<uint64_t> SymbolFileOffsets(const std::string& path,
   std::vector<uint64_t> offsets(names.size(), 0);
   for (uint16_t i = 0; i < header.e_shnum; ++i) {
     const auto section = At<Elf64_Shdr>(image, header.e_shoff + uint64_t{i} * header.e_shentsize);
-    if (section.sh_type != SHT_DYNSYM || section.sh_entsize == 0) continue;
+    // .dynsym (a library's exports, or an executable's with -rdynamic), and .symtab (an
+    // executable not stripped: OpenSSL linked statically).
+    if ((section.sh_type != SHT_DYNSYM && section.sh_type != SHT_SYMTAB) || section.sh_entsize == 0)
+      continue;
     const auto strings =
         At<Elf64_Shdr>(image, header.e_shoff + uint64_t{section.sh_link} * header.e_shentsize);
     for (uint64_t at = 0; at + section.sh_entsize <= section.sh_size; at += section.sh_entsize) {
@@ -134,6 +137,8 @@ TlsProbes::~TlsProbes() {
 const TlsProbes::Functions& TlsProbes::Resolve(const std::string& path, dev_t device, ino_t inode) {
   const auto key = std::make_pair(device, inode);
   if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
+  // Bounded: files seen once are resolved again after a reset (a host running many binaries).
+  if (resolved_.size() >= kMaxResolvedFiles) resolved_.clear();
   // The order of enum nl_ssl_function, then SSL_free.
   const auto offsets =
       SymbolFileOffsets(path, {"SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex", "SSL_free"});
@@ -143,14 +148,31 @@ const TlsProbes::Functions& TlsProbes::Resolve(const std::string& path, dev_t de
   return resolved_[key] = functions;
 }
 
+bool TlsProbes::HasOwnSsl(const std::string& executable) {
+  struct stat st {};
+  if (stat(executable.c_str(), &st) != 0) return false;
+  try {
+    const Functions& functions = Resolve(executable, st.st_dev, st.st_ino);
+    return functions.offsets[NL_SSL_READ] != 0 && functions.offsets[NL_SSL_WRITE] != 0;
+  } catch (const std::exception&) {
+    return false;  // not an ELF file netlens can read: no OpenSSL of its own either
+  }
+}
+
 TlsProbes::Outcome TlsProbes::Attach(uint32_t pid) {
   if (Attached(pid)) return {Result::kAttached, "already attached"};
-  const std::vector<std::string> libraries = FindSslLibraries(pid);
+  std::vector<std::string> libraries = FindSslLibraries(pid);
+  if (libraries.empty()) {
+    // OpenSSL linked statically: the executable's own SSL_read/SSL_write.
+    const std::string executable = "/proc/" + std::to_string(pid) + "/exe";
+    if (HasOwnSsl(executable)) libraries.push_back(executable);
+  }
   if (libraries.empty())
     return {Result::kNoLibrary,
             "process " + std::to_string(pid) +
-                " maps no libssl.so* (not OpenSSL, OpenSSL linked statically, or /proc/" +
-                std::to_string(pid) + "/maps not readable)"};
+                " maps no libssl.so* and its executable has no SSL_read/SSL_write symbols (not "
+                "OpenSSL, a stripped static build, or /proc/" +
+                std::to_string(pid) + " not readable)"};
   std::vector<int> fds;
   std::string detail;
   const auto fail = [&](const std::string& why) {

@@ -6,8 +6,10 @@
 // What it guarantees:
 // - Attach(pid) finds the libssl.so* files in /proc/PID/maps, opened through /proc/PID/root
 //   (a container's own library), and resolves the functions' file offsets once per distinct
-//   file (device, inode). A process mapping none (no OpenSSL, or OpenSSL linked statically,
-//   which is not supported) is kNoLibrary; a library without the _ex functions (before 1.1.1)
+//   file (device, inode; at most kMaxResolvedFiles remembered). A process mapping none is
+//   probed in its executable (/proc/PID/exe) if that has SSL_read and SSL_write symbols
+//   (.dynsym or .symtab: OpenSSL linked statically, not stripped); else it is kNoLibrary (no
+//   OpenSSL, or a stripped static build). A library without the _ex functions (before 1.1.1)
 //   gets SSL_read/SSL_write only.
 // - Detach(pid) closes that process's links; the destructor closes all.
 // - Needs no capability beyond what reading /proc/PID/maps and /proc/PID/root of the process
@@ -61,6 +63,9 @@ class TlsProbes {
     uint64_t free = 0;
   };
   const Functions& Resolve(const std::string& path, dev_t device, ino_t inode);
+  // Whether the executable has SSL_read and SSL_write of its own (resolved, so cached).
+  bool HasOwnSsl(const std::string& executable);
+  static constexpr size_t kMaxResolvedFiles = 1024;
 
   Programs programs_;
   std::map<uint32_t, std::vector<int>> links_;             // pid -> link fds

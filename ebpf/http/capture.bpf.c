@@ -3,7 +3,9 @@
  * watched processes, for the daemon's HTTP parser; an object of its own, loaded only when HTTP
  * capture is asked for (daemon/http/capture.cpp). The contract is ebpf/http/capture.h.
  *
- * Per call, on sock:sock_send_length / sock:sock_recv_length (tp_btf, Linux >= 6.3):
+ * Per call, on sock:sock_send_length / sock:sock_recv_length (tp_btf, Linux >= 6.3) or, where
+ * the daemon chose them (older kernels), at the exit of the read/write/send/recv syscalls
+ * (nl_http_sys_exit, below):
  *   1. the process is looked up in http_pids: not watched, return (one lookup);
  *   2. the socket must be TCP; its entry in http_conns says what the connection is: tls or
  *      other, return (one more lookup); new, an entry is made;
@@ -392,15 +394,14 @@ static __always_inline void nl_http_emit(__u64 sk, __u64 cookie, const struct nl
   if (flags & NL_HTTP_F_TLS) nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_SEGMENTS);
 }
 
-static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write) {
-  if (ret <= 0) return;
-  const __u64 pid_tgid = bpf_get_current_pid_tgid();
+/* A call of `ret` bytes on socket sk of the watched process pid_tgid. `typed`: sk is BTF-typed
+ * (the tp_btf programs: plain loads), else probe reads. `cookie` tells a reused sk pointer
+ * apart: the socket cookie where the program may ask for it, the socket inode's number where
+ * it may not (the syscall tracepoints); either way the same for the connection's lifetime. */
+static __always_inline void nl_http_on_socket_call(struct sock *sk, __u64 cookie, long ret,
+                                                   bool write, bool typed, __u64 pid_tgid) {
   const __u32 pid = pid_tgid >> 32;
-  if (!bpf_map_lookup_elem(&http_pids, &pid)) return;
-  if (!nl_is_tcp_typed(sk)) return;
-
   const __u64 key = (__u64)sk;
-  const __u64 cookie = bpf_get_socket_cookie(sk);
   struct nl_http_conn *conn = bpf_map_lookup_elem(&http_conns, &key);
   if (conn && conn->cookie != cookie) {
     /* The pointer of a connection whose close was not seen, now another socket's. */
@@ -409,7 +410,7 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
   }
   if (!conn) {
     struct nl_http_conn fresh = {.cookie = cookie, .pid = pid};
-    nl_read_tuple(sk, &fresh.tuple, true);
+    nl_read_tuple(sk, &fresh.tuple, typed);
     bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
     if (bpf_map_update_elem(&http_conns, &key, &fresh, BPF_NOEXIST) != 0 &&
         !bpf_map_lookup_elem(&http_conns, &key)) {
@@ -446,6 +447,16 @@ static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write
   nl_http_emit(key, cookie, conn, &buffer, available, ret, write ? NL_HTTP_F_WRITE : 0, pid_tgid);
 }
 
+/* sock:sock_send_length / sock_recv_length (Linux >= 6.3): the socket is the tracepoint's. */
+static __always_inline void nl_http_on_call(struct sock *sk, int ret, bool write) {
+  if (ret <= 0) return;
+  const __u64 pid_tgid = bpf_get_current_pid_tgid();
+  const __u32 pid = pid_tgid >> 32;
+  if (!bpf_map_lookup_elem(&http_pids, &pid)) return;
+  if (!nl_is_tcp_typed(sk)) return;
+  nl_http_on_socket_call(sk, bpf_get_socket_cookie(sk), ret, write, true, pid_tgid);
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(nl_http_send, struct sock *sk, int ret, int flags) {
   nl_http_on_call(sk, ret, true);
@@ -456,6 +467,47 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(nl_http_recv, struct sock *sk, int ret, int flags) {
   if (flags & (NL_MSG_PEEK | NL_MSG_ERRQUEUE)) return 0;
   nl_http_on_call(sk, ret, false);
+  return 0;
+}
+
+/* ---- Kernels before 6.3: the same calls at their syscalls' exit ----------------------------
+ * syscalls:sys_exit_{read,write,readv,writev,recvfrom,sendto,recvmsg,sendmsg,sendfile64}.
+ * The tracepoint gives the return value only: the file descriptor, buffer and flags are the
+ * syscall's registers (bpf_task_pt_regs), the socket the descriptor's file (probe reads: a
+ * classic tracepoint has no BTF-typed socket, and no socket cookie, so the socket inode's
+ * number is the generation). What this misses, that the sock tracepoints see: io_uring,
+ * sendmmsg/recvmmsg and splice (no syscall among these), 32-bit callers. Every read and write
+ * of every process runs it: one http_pids lookup for a process not watched. */
+static __always_inline void nl_http_on_syscall(long ret, bool write) {
+  if (ret <= 0) return;
+  const __u64 pid_tgid = bpf_get_current_pid_tgid();
+  const __u32 pid = pid_tgid >> 32;
+  if (!bpf_map_lookup_elem(&http_pids, &pid)) return;
+#if defined(__TARGET_ARCH_x86)
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  if (!regs) return;
+  const long nr = regs->orig_ax;
+  /* recvfrom's flags are its 4th argument (r10 in the syscall ABI), recvmsg's its 3rd. */
+  const __u64 flags = nr == 45 ? regs->r10 : nr == 47 ? regs->dx : 0;
+  if (flags & (NL_MSG_PEEK | NL_MSG_ERRQUEUE)) return;
+  __u64 ino = 0;
+  struct sock *sk = nl_sock_of_fd((int)regs->di, &ino);
+  if (!sk || !nl_is_tcp(sk)) return;
+  nl_http_on_socket_call(sk, ino, ret, write, false, pid_tgid);
+#endif
+}
+
+/* One program for all nine syscall exits (attached to each by the daemon, Capture::Load): the
+ * syscall's number says the direction; x86-64 numbers. */
+SEC("tracepoint")
+int nl_http_sys_exit(struct nl_sys_exit_args *ctx) {
+  const int nr = ctx->syscall_nr;
+  /* read, readv, recvfrom, recvmsg; write, writev, sendfile, sendto, sendmsg */
+  const bool read = nr == 0 || nr == 19 || nr == 45 || nr == 47;
+  const bool write = nr == 1 || nr == 20 || nr == 40 || nr == 44 || nr == 46;
+  /* One inlined copy of the path for both directions: the verifier's budget. */
+  if (read || write) nl_http_on_syscall(ctx->ret, write);
   return 0;
 }
 

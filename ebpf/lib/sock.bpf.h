@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Reading a struct sock: family and protocol, its addresses as a struct nl_tuple, its
- * network namespace. Helpers only, no maps. */
+ * network namespace; the socket behind a file descriptor. Helpers only, no maps. */
 #ifndef NETLENS_LIB_SOCK_BPF_H
 #define NETLENS_LIB_SOCK_BPF_H
 
@@ -57,6 +57,35 @@ static __always_inline void nl_read_tuple(struct sock *sk, struct nl_tuple *t, b
 static __always_inline __u32 nl_netns_of(struct sock *sk, bool typed) {
   if (typed) return sk->__sk_common.skc_net.net->ns.inum;
   return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* syscalls:sys_exit_*: the layout every such event has (tracefs format). */
+struct nl_sys_exit_args {
+  __u64 common; /* common_type, flags, preempt_count, pid */
+  int syscall_nr;
+  long ret;
+};
+
+#define NL_S_IFMT 00170000
+#define NL_S_IFSOCK 0140000
+
+/* The struct sock behind file descriptor fd of the current task, or NULL if fd is not a socket
+ * (its inode not S_IFSOCK: a file's private_data is something else). *ino, if given: the socket
+ * inode's number, which names the socket for its lifetime where a program may not ask for its
+ * cookie (classic tracepoints). Probe reads only: any program type. */
+static __always_inline struct sock *nl_sock_of_fd(long fd, __u64 *ino) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *file = NULL;
+  if (bpf_core_read(&file, sizeof(file), &fds[fd]) != 0 || !file) return NULL;
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  if (!inode || (BPF_CORE_READ(inode, i_mode) & NL_S_IFMT) != NL_S_IFSOCK) return NULL;
+  if (ino) *ino = BPF_CORE_READ(inode, i_ino);
+  struct socket *sock = (struct socket *)BPF_CORE_READ(file, private_data);
+  if (!sock) return NULL;
+  return BPF_CORE_READ(sock, sk);
 }
 
 #endif /* NETLENS_LIB_SOCK_BPF_H */

@@ -15,29 +15,9 @@
 
 #include "tcp/conn_track.bpf.h"
 
-/* syscalls:sys_exit_accept{,4}: the layout of every sys_exit_* event (tracefs format). */
-struct nl_sys_exit_args {
-  __u64 common; /* common_type, flags, preempt_count, pid */
-  int syscall_nr;
-  long ret;
-};
-
-/* The socket behind fd in the current task, or NULL. */
-static __always_inline struct sock *nl_sock_of_fd(long fd) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
-  struct file *file = NULL;
-  if (bpf_core_read(&file, sizeof(file), &fds[fd]) != 0 || !file) return NULL;
-  struct socket *sock = (struct socket *)BPF_CORE_READ(file, private_data);
-  if (!sock) return NULL;
-  return BPF_CORE_READ(sock, sk);
-}
-
 static __always_inline void nl_on_accept(long fd) {
   if (fd < 0) return;
-  struct sock *sk = nl_sock_of_fd(fd);
+  struct sock *sk = nl_sock_of_fd(fd, NULL);
   if (!sk || !nl_is_tcp(sk)) return;
   __u64 sock = (__u64)sk;
   struct nl_conn *conn = bpf_map_lookup_elem(&tcp_conns, &sock);

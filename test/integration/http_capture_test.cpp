@@ -23,6 +23,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -86,7 +87,12 @@ struct Recorder {
     connections.push_back({key, {}, 0});
     return connections.back();
   }
+  // NETLENS_TEST_HTTP_HOOKS=syscalls (ctest's [syscalls] run): the syscall exit hooks, where
+  // the options leave the choice to auto.
   std::unique_ptr<Capture> Load(CaptureOptions options = {}) {
+    const char* forced = std::getenv("NETLENS_TEST_HTTP_HOOKS");
+    if (options.hooks == http::CaptureHooks::kAuto && forced && std::string(forced) == "syscalls")
+      options.hooks = http::CaptureHooks::kSyscallTracepoints;
     return Capture::Load(
         options,
         [this](const ConnectionKey& key, const http::Segment& s) {
@@ -182,8 +188,9 @@ class Nginx {
 // test/helpers/http_client.py, started and waiting for "go".
 class Client {
  public:
-  explicit Client(std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/python3", NL_HTTP_CLIENT_SCRIPT});
+  // args: http_client.py's; script false: a program of the same protocol (argv[0] its path).
+  explicit Client(std::vector<std::string> args, bool script = true) {
+    if (script) args.insert(args.begin(), {"/usr/bin/python3", NL_HTTP_CLIENT_SCRIPT});
     child_ = std::make_unique<Child>(args, SpawnOptions{.stdin_pipe = true});
     const auto line = child_->ReadLine(milliseconds(20000));
     REQUIRE(line);
@@ -600,10 +607,35 @@ void RequireLoadFails(const std::vector<const char*>& typedefs, CaptureOptions o
   }
 }
 
-TEST_CASE("http capture: a kernel without sock:sock_send_length is a clear error (as 6.1)",
+TEST_CASE("http capture: sock_length hooks on a kernel without them are a clear error (as 6.1)",
           "[http_capture]") {
-  // The tracepoints of a 6.1 kernel's sock events but not the send/receive ones (6.3).
-  RequireLoadFails({"btf_trace_inet_sock_set_state"}, {}, {"sock:sock_send_length", "Linux 6.3"});
+  // The tracepoints of a 6.1 kernel's sock events but not the send/receive ones (6.3); auto
+  // would take the syscall hooks there (the kernel matrix runs that on 6.1).
+  RequireLoadFails({"btf_trace_inet_sock_set_state"},
+                   {.hooks = http::CaptureHooks::kSockTracepoints},
+                   {"sock:sock_send_length", "Linux 6.3", "capture_hooks", "syscalls"});
+}
+
+TEST_CASE("http capture: a kernel without BTF tracepoints is a clear error", "[http_capture]") {
+  RequireLoadFails({}, {}, {"sock:inet_sock_set_state", "Linux >= 5.5"});
+}
+
+TEST_CASE("http capture: the hooks chosen are the ones asked for, auto the sock ones here",
+          "[http_capture]") {
+  Recorder recorder;
+  CHECK(recorder.Load({.hooks = http::CaptureHooks::kSyscallTracepoints})->hooks() ==
+        http::CaptureHooks::kSyscallTracepoints);
+  CHECK(recorder.Load({.hooks = http::CaptureHooks::kSockTracepoints})->hooks() ==
+        http::CaptureHooks::kSockTracepoints);
+  btf* kernel = btf__load_vmlinux_btf();
+  REQUIRE(kernel != nullptr);
+  const bool sock_length =
+      btf__find_by_name_kind(kernel, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0;
+  btf__free(kernel);
+  // Not through the recorder: NETLENS_TEST_HTTP_HOOKS would turn auto into syscalls.
+  const auto capture = Capture::Load({}, nullptr, nullptr);
+  CHECK(capture->hooks() == (sock_length ? http::CaptureHooks::kSockTracepoints
+                                         : http::CaptureHooks::kSyscallTracepoints));
 }
 
 // ---- TLS: the plaintext of OpenSSL calls (CaptureOptions.tls) ----------------------------------
@@ -868,6 +900,48 @@ TEST_CASE("http capture: a watched process without libssl is counted, probes fol
   sleeper.Kill();
 }
 
+// nl-tls-static (test/helpers/tls_static_client.cpp): OpenSSL linked statically, so no libssl.so
+// in its maps; the probes go on its executable's own SSL_read/SSL_write.
+TEST_CASE("http capture: TLS plaintext of a client with OpenSSL linked statically",
+          "[http_capture]") {
+  TlsServer server;
+  Recorder recorder;
+  auto capture = recorder.Load({.tls = true});
+  TempDir out;
+  const int conns = 2, requests = 3;
+  Client client({NL_TLS_STATIC_BINARY, std::to_string(server.port()), out.path(),
+                 std::to_string(conns), std::to_string(requests)},
+                false);
+  REQUIRE(ReadFile("/proc/" + std::to_string(client.pid()) + "/maps").find("libssl.so") ==
+          std::string::npos);
+  capture->SetWatchedProcesses({client.pid()});
+  auto stats = capture->Stats();
+  REQUIRE(stats.tls_processes_probed == 1);
+  REQUIRE(stats.tls_no_library == 0);
+  const std::vector<uint16_t> ports = client.Go();
+  REQUIRE(ports.size() == conns);
+  DrainUntil(*capture, [&] { return ClosesOf(recorder) >= conns; });
+  const auto mine = recorder.OfPid(client.pid());
+  REQUIRE(mine.size() == conns);
+  for (int i = 0; i < conns; ++i) {
+    INFO("connection " << i << ", client port " << ports[i]);
+    const Connection* c = WithPort(mine, ports[i], true);
+    REQUIRE(c != nullptr);
+    REQUIRE(c->key.tls);
+    REQUIRE(c->closes == 1);
+    const auto prefix = [](uint64_t length) { return std::min<uint64_t>(length, 512); };
+    RequireStream(*c, Direction::kWrite, ReadFile(out.PathOf("conn" + std::to_string(i) + ".sent")),
+                  prefix);
+    RequireStream(*c, Direction::kRead, ReadFile(out.PathOf("conn" + std::to_string(i) + ".recv")),
+                  prefix);
+    REQUIRE(Starting(*c, Direction::kWrite, "GET /r/") == requests);
+  }
+  stats = capture->Stats();
+  REQUIRE(stats.tls_lost_no_connection == 0);
+  REQUIRE(stats.tls_verdict_http == conns);
+  REQUIRE(stats.tls_segments == recorder.segments);
+}
+
 TEST_CASE("http capture: TLS probes attach after capabilities are dropped (CAP_SYS_PTRACE kept)",
           "[http_capture]") {
   TlsServer server;
@@ -951,7 +1025,7 @@ TEST_CASE("http capture: BPF ns per call (measurement)", "[.][http_capture_bench
     };
     const auto runs = [&] {
       Sample s;
-      for (const char* program : {"nl_http_send", "nl_http_recv"}) {
+      for (const char* program : {"nl_http_send", "nl_http_recv", "nl_http_sys_exit"}) {
         const auto r = capture->Runs(program);
         s.count += r.count;
         s.time_ns += r.time_ns;
@@ -1031,8 +1105,8 @@ TEST_CASE("http capture: nginx CPU and BPF ns per HTTPS request (measurement)",
     const auto bpf_ns = [&] {
       uint64_t sum = 0;
       if (!capture) return sum;
-      for (const char* program : {"nl_http_send", "nl_http_recv", "nl_http_state", "nl_tls_enter",
-                                  "nl_tls_return", "nl_tls_free"})
+      for (const char* program : {"nl_http_send", "nl_http_recv", "nl_http_sys_exit",
+                                  "nl_http_state", "nl_tls_enter", "nl_tls_return", "nl_tls_free"})
         sum += capture->Runs(program).time_ns;
       return sum;
     };

@@ -21,7 +21,7 @@
 #   NETLENS_KM_HOST_MODES       modes expected to pass on the host (default "tp_btf tracepoint auto")
 #   NETLENS_KM_HOST_UNSUPPORTED modes expected to be refused on the host (default "fentry kprobe")
 #   NETLENS_KM_QEMU_MODES       modes expected to pass on 6.1 (default "kprobe fentry auto")
-#   NETLENS_KM_TESTS            Catch2 test spec (default "[process],[remote],[connection],[churn],[monotonic],[accept-latency],[targets-matrix]")
+#   NETLENS_KM_TESTS            Catch2 test spec (default "[process],[remote],[connection],[churn],[monotonic],[accept-latency],[targets-matrix],[http-hooks]")
 #   NETLENS_KM_SKIP_HOST=1, NETLENS_KM_SKIP_QEMU=1   leave out one side
 #   NETLENS_KM_QEMU_TIMEOUT     seconds for one boot, i.e. one mode (default 420)
 #   NETLENS_KM_HOST_TEST_TIMEOUT, NETLENS_KM_GUEST_TEST_TIMEOUT
@@ -66,7 +66,7 @@ cache="${NETLENS_KM_CACHE:-/var/cache/netlens-kernel-matrix}"
 host_modes=(${NETLENS_KM_HOST_MODES-tp_btf tracepoint auto})
 host_unsupported=(${NETLENS_KM_HOST_UNSUPPORTED-fentry kprobe})
 qemu_modes=(${NETLENS_KM_QEMU_MODES-kprobe fentry auto})
-tests="${NETLENS_KM_TESTS:-[process],[remote],[connection],[churn],[monotonic],[accept-latency],[targets-matrix]}"
+tests="${NETLENS_KM_TESTS:-[process],[remote],[connection],[churn],[monotonic],[accept-latency],[targets-matrix],[http-hooks]}"
 qemu_timeout="${NETLENS_KM_QEMU_TIMEOUT:-420}"
 host_test_timeout="${NETLENS_KM_HOST_TEST_TIMEOUT:-300}"    # per cell
 guest_test_timeout="${NETLENS_KM_GUEST_TEST_TIMEOUT:-300}"  # per cell, under TCG (a cell takes 80-90 s here)

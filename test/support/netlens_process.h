@@ -47,7 +47,8 @@ class NetlensProcess {
  public:
   // Starts netlens with a generated config (listen 127.0.0.1:<free port>, the aggregation,
   // debug logging, extra_config) and --listen on the same address. Under the kernel matrix,
-  // NETLENS_TEST_ATTACH_MODE adds --attach-mode.
+  // NETLENS_TEST_ATTACH_MODE adds --attach-mode; NETLENS_TEST_HTTP_HOOKS sets the
+  // http_requests section's capture_hooks where it names none.
   explicit NetlensProcess(NetlensOptions options);
   // The integration tests' form: waits until serving and requires a clean stop at the end.
   explicit NetlensProcess(std::string_view aggregation,

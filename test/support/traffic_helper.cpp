@@ -3,6 +3,7 @@
 //   nl-traffic --comm NAME [--server-comm NAME2] [--family 4|6] [--connections N]
 //              [--rounds R] [--request BYTES] [--response BYTES] [--server-delay-ms D]
 //              [--address ADDR] [--port PORT] [--cgroup DIR] [--server-netns NAME] [--hold]
+//              [--http]
 //
 // --address: the server's address (default 127.0.0.1 or ::1); --port: its listening
 // port (default: ephemeral); --cgroup: a cgroup v2 directory the process moves into first;
@@ -18,6 +19,10 @@
 // reached TCP_CLOSE when it returns) and exits. --server-address makes the server listen on
 // that IPv4 address instead of loopback (the client connects there), and --server-netns moves
 // the server into the named network namespace (/run/netns/NAME) first.
+//
+// --http: the request is "GET /nl HTTP/1.1" with a padding header and the response "HTTP/1.1
+// 200 OK" with a Content-Length body, each exactly --request and --response bytes, so that an
+// HTTP parser counts one request per round and connection (test/integration/http_hooks_test).
 //
 // Standard output, "key=value" lines (a "connection" line holds several pairs):
 //   client_pid=PID
@@ -75,6 +80,8 @@ namespace netlens::test {
 namespace {
 
 constexpr size_t kMaxComm = 15;  // TASK_COMM_LEN - 1
+// --http: every request starts so; its padding header fills it up to --request bytes.
+constexpr std::string_view kHttpRequestHead = "GET /nl HTTP/1.1\r\nHost: nl\r\nX-Pad: ";
 
 struct Options {
   std::string comm;
@@ -86,6 +93,7 @@ struct Options {
   size_t response = 100;
   long server_delay_ms = 0;  // the server waits this long between request and response
   bool hold = false;
+  bool http = false;         // HTTP/1.1 requests and responses of those sizes
   std::string address;       // empty: 127.0.0.1 or ::1
   long port = 0;             // 0: ephemeral
   std::string cgroup;        // empty: stay where started
@@ -106,7 +114,7 @@ const char* Usage() {
   return "usage: nl-traffic --comm NAME [--server-comm NAME] [--family 4|6] [--connections N]\n"
          "                  [--rounds R] [--request BYTES] [--response BYTES]\n"
          "                  [--server-delay-ms D] [--address ADDR] [--port PORT]\n"
-         "                  [--cgroup DIR] [--server-netns NAME] [--hold]\n";
+         "                  [--cgroup DIR] [--server-netns NAME] [--hold] [--http]\n";
 }
 
 long ParseNumber(std::string_view flag, std::string_view text, long min) {
@@ -131,6 +139,10 @@ Options ParseOptions(int argc, char** argv) {
     std::string_view flag = argv[i];
     if (flag == "--hold") {
       options.hold = true;
+      continue;
+    }
+    if (flag == "--http") {
+      options.http = true;
       continue;
     }
     if (i + 1 >= argc) throw UsageError(std::string(flag) + ": missing value");
@@ -166,9 +178,32 @@ Options ParseOptions(int argc, char** argv) {
     }
   }
   if (options.server_comm.empty()) options.server_comm = options.comm;
+  if (options.http && options.request < kHttpRequestHead.size() + 4)
+    throw UsageError("--http: --request must be at least " +
+                     std::to_string(kHttpRequestHead.size() + 4));
+  if (options.http && options.response < 40) throw UsageError("--http: --response must be >= 40");
   CheckComm("--comm", options.comm);
   CheckComm("--server-comm", options.server_comm);
   return options;
+}
+
+// --http: a GET of exactly `size` bytes, its padding header filled with 'c'.
+std::vector<char> HttpRequest(size_t size) {
+  std::string message(kHttpRequestHead);
+  message.append(size - message.size() - 4, 'c');
+  message += "\r\n\r\n";
+  return {message.begin(), message.end()};
+}
+
+// --http: a 200 of exactly `size` bytes, its Content-Length body filled with 's'.
+std::vector<char> HttpResponse(size_t size) {
+  for (size_t body = size; body-- > 0;) {
+    std::string message = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n";
+    if (message.size() + body != size) continue;
+    message.append(body, 's');
+    return {message.begin(), message.end()};
+  }
+  throw UsageError("--http: --response " + std::to_string(size) + " is too small");
 }
 
 void SetComm(const std::string& comm) {
@@ -355,7 +390,8 @@ void Serve(const Options& options, Channel& channel) {
   listener.Reset();
 
   std::vector<char> request(options.request);
-  std::vector<char> response(options.response, 's');
+  std::vector<char> response =
+      options.http ? HttpResponse(options.response) : std::vector<char>(options.response, 's');
   std::vector<long> rounds(connections.size(), 0);
   CallCounts counts;
   std::vector<std::string> turns;  // with a delay: "low:high" per exchange
@@ -425,7 +461,8 @@ int RunClient(const Options& options, pid_t server, Channel& channel) {
     connections.push_back(std::move(fd));
   }
 
-  std::vector<char> request(options.request, 'c');
+  std::vector<char> request =
+      options.http ? HttpRequest(options.request) : std::vector<char>(options.request, 'c');
   std::vector<char> response(options.response);
   CallCounts counts;
   std::vector<std::string> waits;  // with a delay: the upper bound of each wait

@@ -45,6 +45,7 @@ std::vector<std::string> Command(const TrafficOptions& options, bool hold) {
     argv.push_back(value);
   }
   if (hold) argv.push_back("--hold");
+  if (options.http) argv.push_back("--http");
   return argv;
 }
 

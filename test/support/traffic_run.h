@@ -25,6 +25,9 @@ struct TrafficOptions {
   uint16_t port = 0;         // the server's port; 0: ephemeral
   std::string cgroup;        // a cgroup v2 directory nl-traffic moves into first; empty: none
   std::string server_netns;  // network namespace (ip netns name) of the server; empty: ours
+  // Requests and responses are HTTP/1.1 messages of exactly request/response bytes: per round
+  // and connection one "GET /nl" answered 200 (nl-traffic --http).
+  bool http = false;
 
   const std::string& ServerComm() const { return server_comm.empty() ? comm : server_comm; }
 };

@@ -101,6 +101,42 @@ TEST_CASE("the series budget folds new keys into one other series, counts exact"
   CHECK(total == 10);
 }
 
+TEST_CASE("series of processes gone expire process_ttl later, once shown", "[http]") {
+  HttpAggregator aggregator({}, 100);
+  const HttpProcess gone = Process("7", "curl", "curl");
+  const HttpProcess alive = Process("8", "curl", "curl");
+  const uint64_t ttl = 2'000'000'000, t0 = 10'000'000'000;
+  const Exchange exchange = Made(Role::kClient, Method::kGet, "/", "h:80", 200, 0, 1, 10, 20);
+  aggregator.Add(gone, exchange, "", 0, t0);
+  aggregator.Add(alive, exchange, "", 0, t0);
+  const std::set<std::vector<std::pair<std::string, std::string>>> live = {alive.labels};
+  // Found gone at t0 + 1 s; not yet shown by a scrape: kept however long.
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 1'000'000'000) == 0);
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 9'000'000'000) == 0);
+  aggregator.MarkShown();
+  // Shown: it goes process_ttl after it was found gone; the live one stays.
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 2'900'000'000) == 0);
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 3'000'000'000) == 1);
+  REQUIRE(aggregator.series().size() == 1);
+  CHECK(aggregator.series().begin()->first.process == alive.labels);
+  CHECK(aggregator.expired() == 1);
+  // An exchange after the process was found gone (drained late) restarts the wait and hides
+  // the series until the next scrape.
+  aggregator.Add(gone, exchange, "", 0, t0 + 4'000'000'000);
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 4'000'000'000) == 0);
+  aggregator.MarkShown();
+  aggregator.Add(gone, exchange, "", 0, t0 + 5'000'000'000);
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 8'000'000'000) == 0);  // not shown since
+  aggregator.MarkShown();
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 6'900'000'000) == 0);
+  CHECK(aggregator.ExpireOrphans(live, ttl, t0 + 8'000'000'000) == 1);
+  // A process with the same labels coming back keeps its series.
+  aggregator.Add(gone, exchange, "", 0, t0);
+  aggregator.MarkShown();
+  CHECK(aggregator.ExpireOrphans({gone.labels, alive.labels}, ttl, t0 + 99'000'000'000) == 0);
+  CHECK(aggregator.series().size() == 2);
+}
+
 TEST_CASE("fixtures through stitcher, routes and aggregator: request counts add up", "[http]") {
   HttpAggregator aggregator(HttpRequestsConfig{}, 100);
   const HttpProcess p = Process("7", "nginx", "nginx");

@@ -29,7 +29,8 @@ TEST_CASE("http_requests: off by default, on for the selected processes", "[conf
       "  route_budget: 50\n"
       "  limits:\n"
       "    connections: 100\n"
-      "    pending_requests: 8\n",
+      "    pending_requests: 8\n"
+      "  capture_hooks: syscalls\n",
       "t.yaml");
   const http::HttpRequestsConfig& http = config.http_requests;
   CHECK(http.enabled());
@@ -46,6 +47,10 @@ TEST_CASE("http_requests: off by default, on for the selected processes", "[conf
   CHECK(http.route_budget == 50);
   CHECK(http.connections == 100);
   CHECK(http.pending_requests == 8);
+  CHECK(http.capture_hooks == http::CaptureHooks::kSyscallTracepoints);
+  CHECK(DefaultConfig().http_requests.capture_hooks == http::CaptureHooks::kAuto);
+  CHECK(ParseConfig("http_requests:\n  capture_hooks: sock_length\n", "t.yaml")
+            .http_requests.capture_hooks == http::CaptureHooks::kSockTracepoints);
 }
 
 TEST_CASE("the example http.yaml is valid", "[config][http]") {
@@ -74,6 +79,9 @@ TEST_CASE("http_requests errors name the place and the key path", "[config][http
   CHECK(ErrorOf("http_requests:\n  routes:\n    - {service: a}\n    - {service: a}\n")
             .find("service 'a' is listed twice") != std::string::npos);
   CHECK(ErrorOf("http_requests: 3\n").starts_with("t.yaml:1:16: "));
+  CHECK(ErrorOf("http_requests:\n  capture_hooks: kprobe\n") ==
+        "t.yaml:2:18: 'http_requests.capture_hooks' must be one of auto, sock_length, syscalls, "
+        "got 'kprobe'");
 }
 
 }  // namespace
