@@ -236,9 +236,6 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   capture->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.http_events), &Capture::OnRecord,
                                     capture.get(), nullptr);
   if (!capture->ring_) ThrowLibbpf("opening the HTTP capture ring buffer failed", -errno, "");
-  if (options.tls && ring_buffer__add(capture->ring_, bpf_map__fd(skel->maps.http_new_pids),
-                                      &Capture::OnNewProcess, capture.get()) != 0)
-    ThrowLibbpf("opening the HTTP capture's ring of new processes failed", -errno, "");
   if (options.tls)
     capture->tls_ = std::make_unique<TlsProbes>(TlsProbes::Programs{
         .enter = bpf_program__fd(skel->progs.nl_tls_enter),
@@ -308,55 +305,28 @@ void Capture::AttachTls(const std::set<uint32_t>& tgids) {
   }
   std::erase_if(tls_no_library_, [&](uint32_t pid) { return !tgids.count(pid); });
   std::erase_if(tls_failed_, [&](uint32_t pid) { return !tgids.count(pid); });
-  // A process without libssl may load it later (dlopen): tried again at each update.
-  for (uint32_t pid : tgids) AttachTlsTo(pid, false);
-  tls_no_library_count_ = tls_no_library_.size();
-  tls_probed_ = tls_->Processes();
-}
-
-bool Capture::AttachTlsTo(uint32_t pid, bool early) {
-  if (tls_->Attached(pid)) return true;
-  if (tls_failed_.count(pid)) return false;
-  const TlsProbes::Outcome outcome = tls_->Attach(pid);
-  switch (outcome.result) {
-    case TlsProbes::Result::kAttached:
-      tls_no_library_.erase(pid);
-      ++tls_attached_;
-      spdlog::debug("HTTP capture: TLS probes on {}", outcome.detail);
-      return true;
-    case TlsProbes::Result::kNoLibrary:
-      // Just after exec the loader may not have mapped libssl yet: only a scan's verdict counts.
-      if (!early && tls_no_library_.insert(pid).second)
-        spdlog::info("HTTP capture: {}: its TLS traffic is not captured", outcome.detail);
-      return false;
-    case TlsProbes::Result::kFailed:
-      tls_no_library_.erase(pid);
-      tls_failed_.insert(pid);
-      ++tls_failed_count_;
-      spdlog::warn("HTTP capture: TLS probes for process {}: {}", pid, outcome.detail);
-      return false;
+  for (uint32_t pid : tgids) {
+    // A process without libssl may load it later (dlopen): tried again at each update.
+    if (tls_->Attached(pid) || tls_failed_.count(pid)) continue;
+    const TlsProbes::Outcome outcome = tls_->Attach(pid);
+    switch (outcome.result) {
+      case TlsProbes::Result::kAttached:
+        tls_no_library_.erase(pid);
+        ++tls_attached_;
+        spdlog::debug("HTTP capture: TLS probes on {}", outcome.detail);
+        break;
+      case TlsProbes::Result::kNoLibrary:
+        if (tls_no_library_.insert(pid).second)
+          spdlog::info("HTTP capture: {}: its TLS traffic is not captured", outcome.detail);
+        break;
+      case TlsProbes::Result::kFailed:
+        tls_no_library_.erase(pid);
+        tls_failed_.insert(pid);
+        ++tls_failed_count_;
+        spdlog::warn("HTTP capture: TLS probes for process {}: {}", pid, outcome.detail);
+        break;
+    }
   }
-  return false;
-}
-
-int Capture::OnNewProcess(void* self, void* data, size_t size) {
-  auto* capture = static_cast<Capture*>(self);
-  uint32_t tgid = 0;
-  if (size < sizeof(tgid)) return 0;
-  std::memcpy(&tgid, data, sizeof(tgid));
-  capture->tls_new_[tgid] = std::chrono::steady_clock::now() + kTlsEarlyRetry;
-  return 0;
-}
-
-void Capture::AttachTlsToNew() {
-  if (tls_new_.empty()) return;
-  std::lock_guard lock(watched_mutex_);
-  const auto now = std::chrono::steady_clock::now();
-  // Tried at each drain until probed, or for kTlsEarlyRetry (the loader maps libssl after
-  // exec); then the scans take over.
-  std::erase_if(tls_new_, [&](const auto& entry) {
-    return AttachTlsTo(entry.first, true) || now >= entry.second;
-  });
   tls_no_library_count_ = tls_no_library_.size();
   tls_probed_ = tls_->Processes();
 }
@@ -407,7 +377,6 @@ int Capture::OnRecord(void* self, void* data, size_t size) {
 size_t Capture::Drain() {
   std::lock_guard lock(drain_mutex_);
   const int n = ring_buffer__consume(ring_);
-  if (tls_) AttachTlsToNew();
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
@@ -465,7 +434,6 @@ CaptureStats Capture::Stats() const {
   stats.tls_lost_no_connection = sums[NL_HTTP_STAT_TLS_LOST_NO_CONN];
   stats.tls_lost_calls_full = sums[NL_HTTP_STAT_TLS_LOST_CALLS_FULL];
   stats.tls_lost_ssl_full = sums[NL_HTTP_STAT_TLS_LOST_SSL_FULL];
-  stats.tls_new_processes_full = sums[NL_HTTP_STAT_TLS_NEW_PIDS_FULL];
   stats.tls_attached = tls_attached_.load();
   stats.tls_no_library = tls_no_library_count_.load();
   stats.tls_attach_failed = tls_failed_count_.load();

@@ -36,10 +36,7 @@
 //   like a connection's first bytes (http, or other: HTTP/2 after ALPN h2 too). A call whose
 //   connection is not known (no socket call of that SSL* seen yet, a memory BIO) is counted,
 //   never keyed by guess. SetWatchedProcesses attaches uprobes to each new watched process's
-//   libssl, filtered to that process (tls_probes.h): unwatched processes pay nothing; a process
-//   the kernel adds at fork or exec is announced in a small ring and probed at the next Drain()
-//   (every 100 ms with StartDraining), tried for a second while its loader maps libssl, so a
-//   short-lived client is probed before its first request unless that comes sooner. Linux
+//   libssl, filtered to that process (tls_probes.h): unwatched processes pay nothing. Linux
 //   >= 6.6 (uprobe_multi). OpenSSL linked statically is probed in the executable when its
 //   SSL_read/SSL_write symbols are there (not stripped); stripped static builds and other TLS
 //   libraries are not captured (counted as no library).
@@ -143,7 +140,6 @@ struct CaptureStats {
   uint64_t tls_lost_no_connection = 0;  // plaintext calls whose connection was not known
   uint64_t tls_lost_calls_full = 0;     // SSL calls not followed: too many threads inside one
   uint64_t tls_lost_ssl_full = 0;       // SSL objects not remembered: table full
-  uint64_t tls_new_processes_full = 0;  // processes added at fork/exec probed from a scan only
   // User space: processes attached, attaches failed (not tried again while watched): counts;
   // watched processes probed now, and mapping no libssl now (tried again at each update).
   uint64_t tls_attached = 0, tls_attach_failed = 0;
@@ -205,13 +201,7 @@ class Capture {
  private:
   Capture();
   static int OnRecord(void* self, void* data, size_t size);
-  static int OnNewProcess(void* self, void* data, size_t size);  // http_new_pids
   void AttachTls(const std::set<uint32_t>& tgids);
-  // One process: probed (true), or not (no libssl yet, failed). `early`: just announced by the
-  // kernel; no libssl yet is not yet a verdict.
-  bool AttachTlsTo(uint32_t pid, bool early);
-  void AttachTlsToNew();  // under drain_mutex_
-  static constexpr auto kTlsEarlyRetry = std::chrono::seconds(1);
 
   http_capture_bpf* skel_ = nullptr;
   CaptureHooks hooks_ = CaptureHooks::kAuto;
@@ -225,9 +215,6 @@ class Capture {
   std::unique_ptr<TlsProbes> tls_;     // options.tls; under watched_mutex_
   std::set<uint32_t> tls_no_library_;  // watched, no libssl seen (tried again each update)
   std::set<uint32_t> tls_failed_;      // watched, attaching failed (not tried again)
-  // Announced by the kernel at fork/exec (http_new_pids), until when to try; under drain_mutex_
-  // (bounded: the ring holds 256 a drain, entries go within kTlsEarlyRetry).
-  std::map<uint32_t, std::chrono::steady_clock::time_point> tls_new_;
   std::atomic<uint64_t> tls_attached_{0}, tls_no_library_count_{0}, tls_failed_count_{0};
   std::atomic<uint64_t> tls_probed_{0};
   std::thread drainer_;

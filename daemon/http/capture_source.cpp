@@ -42,7 +42,6 @@ void CaptureSource::Collect(SourceOutput out) {
     lost.Add({"reason"}, {"tls_no_connection"}, d(stats.tls_lost_no_connection));
     lost.Add({"reason"}, {"tls_calls_full"}, d(stats.tls_lost_calls_full));
     lost.Add({"reason"}, {"tls_ssl_full"}, d(stats.tls_lost_ssl_full));
-    lost.Add({"reason"}, {"tls_new_processes_full"}, d(stats.tls_new_processes_full));
   }
   out.families.push_back(lost.Take());
 

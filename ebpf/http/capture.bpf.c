@@ -88,15 +88,6 @@ struct {
   __uint(max_entries, 4 << 20);
 } http_events SEC(".maps");
 
-/* tgids the kernel added at fork or exec, with TLS capture on: read at each drain, so that the
- * daemon probes a short-lived client's libssl within a drain period (100 ms), not at its next
- * scan (every second). Rare events; a full ring is counted (NL_HTTP_STAT_TLS_NEW_PIDS_FULL),
- * and the scan probes those later. */
-struct {
-  __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 4096);
-} http_new_pids SEC(".maps");
-
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, NL_HTTP_STATS);
@@ -557,13 +548,6 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
   return 0;
 }
 
-/* TLS: a process the kernel just added, for the daemon to probe promptly (http_new_pids). */
-static __always_inline void nl_http_announce(__u32 tgid) {
-  if (!nl_http_tls) return;
-  if (bpf_ringbuf_output(&http_new_pids, &tgid, sizeof(tgid), BPF_RB_NO_WAKEUP) != 0)
-    nl_percpu_inc(&http_stats, NL_HTTP_STAT_TLS_NEW_PIDS_FULL);
-}
-
 /* A new process (not a thread) of a watched one is watched too: nginx's workers, a client's
  * children. The daemon judges it by its own selectors at its next scan. */
 SEC("tp_btf/sched_process_fork")
@@ -575,8 +559,6 @@ int BPF_PROG(nl_http_fork, struct task_struct *parent, struct task_struct *child
   const __u64 since = bpf_ktime_get_ns();
   if (bpf_map_update_elem(&http_pids, &tgid, &since, BPF_ANY) != 0)
     nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_PIDS_FULL);
-  else
-    nl_http_announce(tgid);
   return 0;
 }
 
@@ -589,8 +571,6 @@ int BPF_PROG(nl_http_exec, struct task_struct *task, pid_t old_pid, struct linux
   if (bpf_map_lookup_elem(&http_comms, comm) || bpf_map_lookup_elem(&http_pids, &tgid)) {
     if (bpf_map_update_elem(&http_pids, &tgid, &since, BPF_ANY) != 0)
       nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_PIDS_FULL);
-    else
-      nl_http_announce(tgid);
   }
   return 0;
 }

@@ -125,7 +125,6 @@ enum nl_http_stat {
   NL_HTTP_STAT_TLS_LOST_NO_CONN,     /* plaintext calls whose connection was not known */
   NL_HTTP_STAT_TLS_LOST_CALLS_FULL,  /* SSL calls not followed: ssl_calls full */
   NL_HTTP_STAT_TLS_LOST_SSL_FULL,    /* SSL objects not remembered: ssl_conns full */
-  NL_HTTP_STAT_TLS_NEW_PIDS_FULL,    /* processes added at fork/exec not announced: ring full */
   NL_HTTP_STATS,
 };
 

@@ -33,7 +33,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "app/capabilities.h"
@@ -943,56 +942,6 @@ TEST_CASE("http capture: TLS plaintext of a client with OpenSSL linked staticall
   REQUIRE(stats.tls_lost_no_connection == 0);
   REQUIRE(stats.tls_verdict_http == conns);
   REQUIRE(stats.tls_segments == recorder.segments);
-}
-
-// A process the kernel watches from its exec (a SetWatchedComms comm) is probed at the next drain,
-// not at the caller's next SetWatchedProcesses (the daemon's scan, every second): here there is
-// none at all. Python maps libssl while it imports ssl, after exec (tried again at each drain);
-// nl-tls-static has its OpenSSL in its executable.
-TEST_CASE("http capture: a client started after the capture is probed from its exec on",
-          "[http_capture]") {
-  TlsServer server;  // python3 too, but exec'd before python3 is watched
-  Recorder recorder;
-  auto capture = recorder.Load({.tls = true});
-  capture->SetWatchedComms({"python3", "nl-tls-static"});
-  capture->StartDraining(milliseconds(100));
-  TempDir python_out, static_out;
-  const int requests = 3;
-  Client python({"tls-http", std::to_string(server.port()), python_out.path(), "1",
-                 std::to_string(requests)});
-  Client statically({NL_TLS_STATIC_BINARY, std::to_string(server.port()), static_out.path(), "1",
-                     std::to_string(requests)},
-                    false);
-  std::this_thread::sleep_for(milliseconds(500));  // five drains
-  const std::vector<uint16_t> python_ports = python.Go();
-  const std::vector<uint16_t> static_ports = statically.Go();
-  for (int i = 0; i < 50 && ClosesOf(recorder) < 2; ++i) {
-    capture->StopDraining();  // the recorder is read only while no thread drains
-    if (ClosesOf(recorder) >= 2) break;
-    capture->StartDraining(milliseconds(100));
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  capture->StopDraining();
-  capture->Drain();
-  for (const auto& [client, out, ports] : {std::tuple{&python, &python_out, python_ports},
-                                           std::tuple{&statically, &static_out, static_ports}}) {
-    INFO("client pid " << client->pid());
-    REQUIRE(ports.size() == 1);
-    const auto mine = recorder.OfPid(client->pid());
-    REQUIRE(mine.size() == 1);
-    const Connection* c = mine.front();
-    REQUIRE(c->key.tls);
-    REQUIRE(c->closes == 1);
-    const auto prefix = [](uint64_t length) { return std::min<uint64_t>(length, 512); };
-    RequireStream(*c, Direction::kWrite, ReadFile(out->PathOf("conn0.sent")), prefix);
-    RequireStream(*c, Direction::kRead, ReadFile(out->PathOf("conn0.recv")), prefix);
-    REQUIRE(Starting(*c, Direction::kWrite, "GET /r/") == requests);
-  }
-  REQUIRE(recorder.OfPid(server.pid()).empty());
-  const auto stats = capture->Stats();
-  REQUIRE(stats.tls_processes_probed == 2);
-  REQUIRE(stats.tls_new_processes_full == 0);
-  REQUIRE(stats.tls_lost_no_connection == 0);
 }
 
 TEST_CASE("http capture: TLS probes attach after capabilities are dropped (CAP_SYS_PTRACE kept)",
