@@ -69,6 +69,16 @@ TEST_CASE("http hooks: nl-traffic's HTTP requests are counted exactly at both en
     std::this_thread::sleep_for(milliseconds(100));
   }
   INFO(netlens.Report());
+  // What the capture saw, when the counts are off.
+  std::string seen;
+  for (const char* family :
+       {"netlens_http_capture_segments_total", "netlens_http_connections_classified_total",
+        "netlens_http_capture_lost_total", "netlens_http_capture_processes_watched",
+        "netlens_http_capture_closes_total", "netlens_http_parse_errors_total"}) {
+    for (const Sample* sample : Select(scrape.samples, family, {})) seen += Format(*sample) + "\n";
+  }
+  INFO(seen);
+  INFO("nl-traffic: client pid " << report.client_pid << ", server pid " << report.server_pid);
   CHECK(ValueOfOne(scrape.samples, "netlens_http_capture_hooks_info", {}) == 1);
   CHECK(Select(scrape.samples, "netlens_http_capture_hooks_info", {{"hooks", ExpectedHooks()}})
             .size() == 1);
