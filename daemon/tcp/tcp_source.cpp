@@ -17,7 +17,13 @@
 namespace netlens {
 namespace {
 
-constexpr auto kGcInterval = std::chrono::seconds(5);
+// Exited processes are looked for (one /proc/PID/stat read per process with series) this
+// often: half their TTL, between 1 s and 5 s, so a short process_ttl is kept (series of an
+// exited process last about TTL + interval + one scrape, not TTL + 5 s).
+std::chrono::seconds GcInterval(std::chrono::seconds process_ttl) {
+  return std::clamp<std::chrono::seconds>(process_ttl / 2, std::chrono::seconds(1),
+                                          std::chrono::seconds(5));
+}
 
 // The start time of the process running under pid (it may be another process than the
 // series' one: the pid may have been reused).
@@ -83,7 +89,7 @@ void TcpSource::RefreshLocked(bool read_socket_counters) const {
 
 void TcpSource::CollectGarbageLocked() const {
   const auto now = SteadyClock::now();
-  if (now - last_gc_ >= kGcInterval) {
+  if (now - last_gc_ >= GcInterval(aggregator_.settings().process_ttl)) {
     const Aggregator::Expired expired = aggregator_.CollectGarbage(now, StartTimeOfPid);
     maps_.DeleteTotals(expired.totals);
     maps_.DeleteLatency(expired.latency);

@@ -35,7 +35,7 @@ class TcpSource : public MetricSource {
 
  private:
   void RefreshLocked(bool read_socket_counters) const;
-  void CollectGarbageLocked() const;  // every kGcInterval at most
+  void CollectGarbageLocked() const;  // every GcInterval(process_ttl) at most
   // The settings with the kernel's cgroups of processes that exited.
   AggregatorSettings WithProcessCgroups(AggregatorSettings settings);
   void AppendListenQueue(std::vector<prometheus::MetricFamily>& out) const;
