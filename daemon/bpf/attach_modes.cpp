@@ -118,9 +118,12 @@ const std::vector<HookSpec>& Hooks() {
       // run does not make it skip this one), with the socket's final counters. Without it,
       // kernel accounting folds such an entry at the next scrape (nl_socket_is_conn) with the
       // counters of its close(): the hour-long soak lost 1,500 of 3.4e9 bytes that way.
+      // nl_state_nested_tp_btf takes the transitions the kernel skips in nl_state_tp_btf because
+      // they nest into its own run (ebpf/tcp/hooks_tracepoint.bpf.h).
       {"lifecycle",
        {{"tp_btf",
          {{"nl_state_tp_btf", "sock:inet_sock_set_state", false},
+          {"nl_state_nested_tp_btf", "sock:inet_sock_set_state", false},
           {"nl_destroy_tp_btf", "tcp:tcp_destroy_sock", true}}},
         {"tracepoint",
          {{"nl_state_tp", "sock:inet_sock_set_state", false},

@@ -36,6 +36,8 @@ inline constexpr std::string_view kKernelLateClosesTotal = "netlens_kernel_late_
 inline constexpr std::string_view kKernelOverflowsTotal = "netlens_kernel_overflows_total";
 inline constexpr std::string_view kKernelStaleEntriesTotal = "netlens_kernel_stale_entries_total";
 inline constexpr std::string_view kKernelUnreadFoldsTotal = "netlens_kernel_unread_folds_total";
+inline constexpr std::string_view kKernelNestedStateChangesTotal =
+    "netlens_kernel_nested_state_changes_total";
 inline constexpr std::string_view kMapEntries = "netlens_map_entries";
 inline constexpr std::string_view kMapMaxEntries = "netlens_map_max_entries";
 inline constexpr std::string_view kProcessCacheEntries = "netlens_process_cache_entries";

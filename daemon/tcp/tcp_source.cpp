@@ -211,6 +211,11 @@ void TcpSource::AppendMapUse(std::vector<prometheus::MetricFamily>& out) const {
           "read (their CLOSE and tcp_destroy_sock runs skipped, no close() run before): their "
           "bytes are not counted, at most one connection's each.",
           NL_STAT_UNREAD_FOLDS);
+  counter(metric_name::kKernelNestedStateChangesTotal,
+          "State changes nested into netlens' own state-change run on a CPU (a softirq's inside "
+          "a process context's), which the kernel skips in nl_state_tp_btf, taken by "
+          "nl_state_nested_tp_btf instead: counted, not lost.",
+          NL_STAT_NESTED_STATE_CHANGES);
 }
 
 }  // namespace netlens

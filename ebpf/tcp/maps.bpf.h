@@ -70,6 +70,14 @@ struct {
   __type(value, __u64);
 } tcp_transitions SEC(".maps");
 
+/* 1 while nl_state_tp_btf runs on this CPU (hooks_tracepoint.bpf.h: its nested stand-in). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} tcp_state_running SEC(".maps");
+
 /* Zero values to insert from: read-only data, so no large struct on the stack. */
 static const struct nl_agg_value nl_zero_agg_value = {};
 static const struct nl_hist nl_zero_hist = {};

@@ -174,7 +174,10 @@ enum nl_stat {
    * them (conn_track.bpf.h lists how): what they carried since their last lifecycle read is
    * lost, at most one connection's bytes each */
   NL_STAT_UNREAD_FOLDS = 10,
-  NL_STAT_MAX = 11,
+  /* state changes the kernel skipped in nl_state_tp_btf, nested into its own run on the CPU,
+   * and nl_state_nested_tp_btf took instead */
+  NL_STAT_NESTED_STATE_CHANGES = 11,
+  NL_STAT_MAX = 12,
 };
 
 /* The tcp_totals key that takes what finds no room: pid 0, direction NL_DIR_OVERFLOW. */
