@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bpf/libbpf_errors.h"
+#include "bpf/uprobe_multi.h"
 #include "ebpf/http/capture.h"
 #include "http/tls_probes.h"
 #include "http_capture_bpf.skel.h"
@@ -28,20 +30,6 @@ std::string KernelRelease() {
   utsname name{};
   return uname(&name) == 0 ? name.release : "unknown";
 }
-
-// The last `lines` lines of a verifier log: where it gave up, and why.
-std::string LogTail(const std::string& log, size_t lines) {
-  size_t end = log.find('\0');
-  if (end == std::string::npos) end = log.size();
-  while (end > 0 && log[end - 1] == '\n') --end;
-  size_t start = end;
-  for (size_t seen = 0; start > 0 && seen < lines; --start) {
-    if (log[start - 1] == '\n') ++seen;
-  }
-  return log.substr(start, end - start);
-}
-
-constexpr auto kAttachUprobeMulti = static_cast<bpf_attach_type>(48);  // BPF_TRACE_UPROBE_MULTI
 
 // The syscalls whose exits the syscall hooks take (ebpf/http/capture.bpf.c, NL_HTTP_SYSCALL).
 constexpr std::array<const char*, 9> kSyscalls = {
@@ -125,14 +113,7 @@ CaptureHooks CheckKernel(const std::optional<std::string>& btf_path, bool tls,
 }
 
 [[noreturn]] void ThrowLibbpf(const std::string& what, int err, const std::string& log) {
-  std::string message = what + ": " + std::strerror(err < 0 ? -err : err);
-  if (err == -EPERM || err == -EACCES || err == EPERM || err == EACCES)
-    message +=
-        " (missing privileges? loading needs root or CAP_BPF+CAP_PERFMON; on kernels before "
-        "5.11 also CAP_SYS_RESOURCE)";
-  const std::string tail = LogTail(log, 40);
-  if (!tail.empty()) message += "\nverifier said:\n" + tail;
-  throw CaptureError(message);
+  throw CaptureError(LibbpfFailure(what, err, log));
 }
 
 // http_pids: tgid -> when the kernel added it (0: the daemon did).
@@ -204,7 +185,7 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
        {skel->progs.nl_tls_enter, skel->progs.nl_tls_return, skel->progs.nl_tls_free}) {
     bpf_program__set_autoattach(prog, false);
     bpf_program__set_autoload(prog, options.tls);
-    bpf_program__set_expected_attach_type(prog, kAttachUprobeMulti);
+    bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kAttachUprobeMulti));
   }
   // One set of send/receive hooks is loaded; the other's programs are left out.
   const bool syscalls = hooks == CaptureHooks::kSyscallTracepoints;
@@ -329,6 +310,10 @@ void Capture::AttachTls(const std::set<uint32_t>& tgids) {
   }
   tls_no_library_count_ = tls_no_library_.size();
   tls_probed_ = tls_->Processes();
+  const TlsProbes::CacheStats cache = tls_->Cache();
+  tls_symbol_files_ = cache.files;
+  tls_symbol_reads_ = cache.reads;
+  tls_symbol_cache_resets_ = cache.resets;
 }
 
 int Capture::OnRecord(void* self, void* data, size_t size) {
@@ -438,6 +423,9 @@ CaptureStats Capture::Stats() const {
   stats.tls_no_library = tls_no_library_count_.load();
   stats.tls_attach_failed = tls_failed_count_.load();
   stats.tls_processes_probed = tls_probed_.load();
+  stats.tls_symbol_files = tls_symbol_files_.load();
+  stats.tls_symbol_reads = tls_symbol_reads_.load();
+  stats.tls_symbol_cache_resets = tls_symbol_cache_resets_.load();
   return stats;
 }
 

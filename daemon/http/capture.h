@@ -144,6 +144,8 @@ struct CaptureStats {
   // watched processes probed now, and mapping no libssl now (tried again at each update).
   uint64_t tls_attached = 0, tls_attach_failed = 0;
   uint64_t tls_processes_probed = 0, tls_no_library = 0;
+  // The symbol cache of the TLS probes: files held now; ELF files read; resets at its bound.
+  uint64_t tls_symbol_files = 0, tls_symbol_reads = 0, tls_symbol_cache_resets = 0;
 };
 
 struct ProcessVerdicts {
@@ -217,6 +219,7 @@ class Capture {
   std::set<uint32_t> tls_failed_;      // watched, attaching failed (not tried again)
   std::atomic<uint64_t> tls_attached_{0}, tls_no_library_count_{0}, tls_failed_count_{0};
   std::atomic<uint64_t> tls_probed_{0};
+  std::atomic<uint64_t> tls_symbol_files_{0}, tls_symbol_reads_{0}, tls_symbol_cache_resets_{0};
   std::thread drainer_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

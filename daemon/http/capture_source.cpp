@@ -100,6 +100,24 @@ void CaptureSource::CollectTls(const CaptureStats& stats, SourceOutput& out) {
   processes.Add({"state"}, {"probed"}, d(stats.tls_processes_probed));
   processes.Add({"state"}, {"no_library"}, d(stats.tls_no_library));
   out.families.push_back(processes.Take());
+
+  MetricBuilder files("netlens_http_tls_symbol_cache_files",
+                      "Files (libssl, or executables checked for OpenSSL linked statically) whose "
+                      "SSL_read/SSL_write offsets the TLS probes hold (bound 1,024).",
+                      MetricType::Gauge);
+  files.Add({}, {}, d(stats.tls_symbol_files));
+  out.families.push_back(files.Take());
+  MetricBuilder reads("netlens_http_tls_symbol_reads_total",
+                      "ELF files read for their SSL_read/SSL_write symbols (symbol cache misses).",
+                      MetricType::Counter);
+  reads.Add({}, {}, d(stats.tls_symbol_reads));
+  out.families.push_back(reads.Take());
+  MetricBuilder resets("netlens_http_tls_symbol_cache_resets_total",
+                       "Times the TLS probes' symbol cache reached its bound (1,024 files) and "
+                       "was emptied: files are read again when next needed.",
+                       MetricType::Counter);
+  resets.Add({}, {}, d(stats.tls_symbol_cache_resets));
+  out.families.push_back(resets.Take());
 }
 
 }  // namespace netlens::http

@@ -55,6 +55,12 @@ class TlsProbes {
   void Detach(uint32_t pid);
   bool Attached(uint32_t pid) const { return links_.count(pid) != 0; }
   size_t Processes() const { return links_.size(); }
+  // The per-file symbol cache: files held now, ELF files read (cache misses), and resets at
+  // kMaxResolvedFiles (netlens_http_tls_symbol_cache_*).
+  struct CacheStats {
+    uint64_t files = 0, reads = 0, resets = 0;
+  };
+  CacheStats Cache() const { return {resolved_.size(), symbol_reads_, cache_resets_}; }
   std::vector<uint32_t> Pids() const;
 
  private:
@@ -70,6 +76,7 @@ class TlsProbes {
   Programs programs_;
   std::map<uint32_t, std::vector<int>> links_;             // pid -> link fds
   std::map<std::pair<dev_t, ino_t>, Functions> resolved_;  // per library file
+  uint64_t symbol_reads_ = 0, cache_resets_ = 0;
 };
 
 }  // namespace netlens::http

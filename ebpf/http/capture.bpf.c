@@ -104,10 +104,21 @@ struct {
 
 /* A record is built here (too big for the stack), then copied into the ring buffer with its
  * real size. */
+/* The state of the iovec walk (nl_http_gather_one). It lives in the scratch map value, not on
+ * the stack: the verifier tracks stack values across bpf_loop iterations precisely, so growing
+ * counters there never converge (on 6.18.44 nl_http_send reached the 1M-instruction limit),
+ * while map values are unknown scalars and the callback is verified in a few passes. */
+struct nl_http_gather {
+  __u64 iov, iovcnt, length, want;
+  __u64 copied, start;
+  __u64 failed;
+};
+
 struct nl_http_scratch {
   struct nl_http_record header;
   /* Twice the most copied: the verifier bounds a copy at an offset by offset + size. */
   __u8 data[2 * NL_HTTP_CAPTURE_MAX];
+  struct nl_http_gather gather;
 };
 
 struct {
@@ -292,15 +303,9 @@ static __always_inline void nl_http_copy_tail(struct nl_http_record *header, __u
 }
 
 /* One step of the iovec walk (bpf_loop: verified once, not once per iovec and path). */
-struct nl_http_gather {
-  struct nl_http_scratch *record;
-  __u64 iov, iovcnt, length, want;
-  __u64 copied, start;
-  bool failed;
-};
-
 static long nl_http_gather_one(__u64 index, void *ctx) {
-  struct nl_http_gather *g = ctx;
+  struct nl_http_scratch *record = *(struct nl_http_scratch **)ctx;
+  struct nl_http_gather *g = &record->gather;
   if (index >= g->iovcnt || g->start >= g->length) return 1;
   struct nl_user_iovec v;
   if (bpf_probe_read_user(&v, sizeof(v), (const void *)(g->iov + index * sizeof(v))) != 0) return 1;
@@ -309,16 +314,16 @@ static long nl_http_gather_one(__u64 index, void *ctx) {
   if (copied < g->want && copied < NL_HTTP_CAPTURE_MAX) {
     __u64 n = g->want - copied < moved ? g->want - copied : moved;
     if (n > NL_HTTP_CAPTURE_MAX) n = NL_HTTP_CAPTURE_MAX;
-    if (n > 0 && bpf_probe_read_user(&g->record->data[copied & (NL_HTTP_CAPTURE_MAX - 1)], n,
+    if (n > 0 && bpf_probe_read_user(&record->data[copied & (NL_HTTP_CAPTURE_MAX - 1)], n,
                                      (const void *)v.base) != 0) {
-      g->failed = true;
+      g->failed = 1;
       return 1;
     }
     g->copied = copied + n;
   }
   g->start += moved;
   if (g->start >= g->length && g->length > g->want)
-    nl_http_copy_tail(&g->record->header, v.base + moved, moved);
+    nl_http_copy_tail(&record->header, v.base + moved, moved);
   return 0;
 }
 
@@ -334,14 +339,19 @@ static __always_inline long nl_http_copy(struct nl_http_scratch *record,
     if (length > want) nl_http_copy_tail(&record->header, buffer->addr + length, length - want);
     return want;
   }
-  struct nl_http_gather g = {.record = record,
-                             .iov = buffer->iov,
-                             .iovcnt = buffer->iovcnt,
-                             .length = length,
-                             .want = want};
-  bpf_loop(NL_HTTP_IOVECS, nl_http_gather_one, &g, 0);
-  if (g.failed) return -1;
-  return g.copied;
+  struct nl_http_gather *g = &record->gather;
+  g->iov = buffer->iov;
+  g->iovcnt = buffer->iovcnt;
+  g->length = length;
+  g->want = want;
+  g->copied = 0;
+  g->start = 0;
+  g->failed = 0;
+  /* bpf_loop's context must be on the stack: the pointer to the record is. */
+  struct nl_http_scratch *context = record;
+  bpf_loop(NL_HTTP_IOVECS, nl_http_gather_one, &context, 0);
+  if (g->failed) return -1;
+  return g->copied;
 }
 
 /* A segment record of `length` bytes moved, the first of them (at most the capture bytes, at

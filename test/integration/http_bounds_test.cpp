@@ -341,6 +341,44 @@ TEST_CASE("http bounds: over limits.series_per_family the other series carries t
   }
 }
 
+// Series expiry against the daemon (the unit test is test_http_aggregator.cpp): a client's
+// series stay while it runs and for process_ttl after it exits, once a scrape has shown them,
+// then go, each counted in netlens_http_series_expired_total.
+TEST_CASE("http bounds: an exited client's series go process_ttl after a scrape showed them",
+          "[http_bounds]") {
+  TempDir dir;
+  Nginx nginx(dir);
+  const std::string client_comm = UniqueComm();
+  const std::string client = Linked(dir, "/usr/bin/python3", client_comm);
+  NetlensProcess netlens("process", {}, "process_ttl: 2s\n" + HttpRequests({client_comm}));
+  const Load load = RunLoad(client, nginx.port(), {"/k/alpha*3", "/m/bravo*2"});
+  REQUIRE(load.requests == 5);
+  REQUIRE(load.statuses == "200:3,404:2");
+  const auto exited = std::chrono::steady_clock::now();  // RunLoad waited for its exit
+
+  // Two series (one per route and status) of the client side, each in every client family.
+  const std::string count = CountOf(metric::kHttpClientRequestDurationSeconds);
+  const Labels mine = {{"comm", client_comm}};
+  Scrape scrape =
+      ScrapeUntil(netlens, [&](const Scrape& s) { return Sum(s.samples, count, mine) >= 5; });
+  RequireNothingLost(scrape);
+  INFO(RelevantLines(scrape, count, {}));
+  REQUIRE(CountsByRoute(scrape, metric::kHttpClientRequestDurationSeconds, mine) ==
+          std::map<std::string, double>{{"/k/alpha", 3}, {"/m/bravo", 2}});
+  RequireValue(scrape, "netlens_http_series_expired_total", {}, 0);
+
+  // Scrapes every 100 ms show the series; they go no sooner than process_ttl after the exit.
+  scrape =
+      ScrapeUntil(netlens, [&](const Scrape& s) { return Select(s.samples, count, mine).empty(); });
+  const auto gone = std::chrono::steady_clock::now() - exited;
+  INFO(netlens.Report());
+  REQUIRE(Select(scrape.samples, count, mine).empty());
+  REQUIRE(gone >= std::chrono::seconds(2));
+  RequireValue(scrape, "netlens_http_series_expired_total", {}, 2);
+  // The server's side is not watched: nothing else was counted.
+  RequireValue(scrape, count, {}, 0, Match::kSum);
+}
+
 TEST_CASE("http bounds: over limits.connections a connection is skipped, counted once",
           "[http_bounds]") {
   constexpr int kRequests = 5;

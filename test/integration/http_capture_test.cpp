@@ -878,6 +878,15 @@ TEST_CASE("http capture: a watched process without libssl is counted, probes fol
   REQUIRE(stats.tls_processes_probed == 1);
   REQUIRE(stats.tls_attached == 1);
   REQUIRE(stats.tls_attach_failed == 0);
+  // Two files read for symbols: the server's libssl and sleep's executable (no libssl mapped,
+  // so checked for OpenSSL linked statically). Judged again, both come from the cache.
+  REQUIRE(stats.tls_symbol_files == 2);
+  REQUIRE(stats.tls_symbol_reads == 2);
+  capture->SetWatchedProcesses({static_cast<uint32_t>(sleeper.pid()), server.pid()});
+  stats = capture->Stats();
+  REQUIRE(stats.tls_no_library == 1);
+  REQUIRE(stats.tls_symbol_reads == 2);
+  REQUIRE(stats.tls_symbol_cache_resets == 0);
   std::vector<prometheus::MetricFamily> families;
   std::vector<SeriesBudgetUse> budgets;
   http::CaptureSource(*capture).Collect({families, budgets});
@@ -895,6 +904,17 @@ TEST_CASE("http capture: a watched process without libssl is counted, probes fol
   REQUIRE(value("netlens_http_tls_processes", "probed") == 1);
   REQUIRE(value("netlens_http_tls_attach_total", "attached") == 1);
   REQUIRE(value("netlens_http_capture_lost_total", "tls_no_connection") == 0);
+  const auto unlabelled = [&](const std::string& family) {
+    for (const auto& f : families) {
+      if (f.name == family && f.metric.size() == 1)
+        return f.type == prometheus::MetricType::Gauge ? f.metric[0].gauge.value
+                                                       : f.metric[0].counter.value;
+    }
+    return -1.0;
+  };
+  REQUIRE(unlabelled("netlens_http_tls_symbol_cache_files") == 2);
+  REQUIRE(unlabelled("netlens_http_tls_symbol_reads_total") == 2);
+  REQUIRE(unlabelled("netlens_http_tls_symbol_cache_resets_total") == 0);
   capture->SetWatchedProcesses({});
   stats = capture->Stats();
   REQUIRE(stats.tls_processes_probed == 0);
