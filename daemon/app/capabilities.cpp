@@ -286,9 +286,11 @@ CapabilityDrop DropCapabilities(bool keep_ptrace) {
   }
   if (keep_ptrace && (current.permitted & Bit(CAP_SYS_PTRACE))) {
     result.kept |= Bit(CAP_SYS_PTRACE);
-    result.reason += std::string(result.reason.empty() ? "" : "; ") +
-                     "CAP_SYS_PTRACE reads /proc/PID/exe for exe labels, rules and selectors, and "
-                     "/proc/PID/maps and root for http_requests.tls";
+    result.reason +=
+        std::string(result.reason.empty() ? "" : "; ") +
+        "CAP_SYS_PTRACE reads /proc/PID/exe for exe labels, rules and selectors, and "
+        "/proc/PID/maps and root for http_requests.tls, and nginx workers' executables for "
+        "nginx_phases";
   }
   ToKernel(CapSets{result.kept, result.kept, 0}, g_target.data);
   g_target.clear_bounding = (current.effective & Bit(CAP_SETPCAP)) != 0;
@@ -350,7 +352,7 @@ bool ReadsExeOfOtherUsers(const Config& config) {
   return config.labels.exe ||
          std::any_of(rules.begin(), rules.end(), [](auto& r) { return !r.exe.empty(); }) ||
          std::any_of(include.begin(), include.end(), is_exe) ||
-         std::any_of(exclude.begin(), exclude.end(), is_exe) ||
+         std::any_of(exclude.begin(), exclude.end(), is_exe) || config.nginx_phases.enabled() ||
          (http.enabled() &&
           (http.tls || std::any_of(http_include.begin(), http_include.end(), is_exe) ||
            std::any_of(http_exclude.begin(), http_exclude.end(), is_exe)));

@@ -35,6 +35,16 @@ http::HttpSourceSettings HttpSettingsOf(const Config& config, const CliOptions& 
   return settings;
 }
 
+nginx::NginxSourceSettings NginxSettingsOf(const Config& config, const CliOptions& cli) {
+  nginx::NginxSourceSettings settings;
+  settings.phases = config.nginx_phases;
+  settings.series_budget = config.limits.series_per_family;
+  settings.latency_buckets = config.latency_buckets;
+  settings.max_processes = config.limits.target_processes;
+  settings.btf_path = cli.btf_path;
+  return settings;
+}
+
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& self,
@@ -70,6 +80,10 @@ void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& 
     } else if (next.http_requests.enabled()) {
       spdlog::warn("reload: http_requests was off at start; turning it on needs a restart");
     }
+    if (next.nginx_phases.enabled() != current.nginx_phases.enabled() ||
+        next.nginx_phases.routes != current.nginx_phases.routes)
+      spdlog::warn("reload: nginx_phases changes need a restart; still as at start");
+    next.nginx_phases = current.nginx_phases;
     ApplyLogLevel(next.log_level);
     current = next;
     self.CountReload(true);

@@ -8,6 +8,7 @@
 #include "app/cli.h"
 #include "config/config.h"
 #include "http/http_source.h"
+#include "nginx/nginx_source.h"
 #include "self/self_source.h"
 #include "targets/target_selector.h"
 #include "tcp/aggregator.h"
@@ -18,6 +19,7 @@ namespace netlens {
 Config LoadEffectiveConfig(const CliOptions& cli);
 AggregatorSettings SettingsOf(const Config& config);
 http::HttpSourceSettings HttpSettingsOf(const Config& config, const CliOptions& cli);
+nginx::NginxSourceSettings NginxSettingsOf(const Config& config, const CliOptions& cli);
 void ApplyLogLevel(const std::string& level);
 // Reads the config again and applies it; an invalid file leaves `current` running (counted in
 // netlens_config_reloads_total{result="failure"}). http: null when http_requests was off at

@@ -77,6 +77,7 @@ int Run(const CliOptions& cli) {
   std::unique_ptr<TcpSource> tcp;
   std::unique_ptr<SelfSource> self;
   std::unique_ptr<http::HttpSource> http_requests;
+  std::unique_ptr<nginx::NginxSource> nginx_phases;
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web, config.http);
     tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode, config.accounting);
@@ -90,10 +91,14 @@ int Run(const CliOptions& cli) {
     // Loaded before privileges are dropped; off unless http_requests selects processes.
     if (config.http_requests.enabled())
       http_requests = http::HttpSource::Start(HttpSettingsOf(config, cli));
+    // Likewise nginx_phases: one uprobe per nginx binary, once per request.
+    if (config.nginx_phases.enabled())
+      nginx_phases = nginx::NginxSource::Start(NginxSettingsOf(config, cli));
     // The metric sources, in exposition order (docs/adding-a-source.md).
     auto registry = std::make_shared<SourceRegistry>();
     registry->Add(tcp.get());
     if (http_requests) registry->Add(http_requests.get());
+    if (nginx_phases) registry->Add(nginx_phases.get());
     registry->Add(self.get());
     registry->Add(targets.get());
     tracer->Attach();  // the maps that steer the programs are written: from here on, counted

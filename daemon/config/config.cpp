@@ -404,7 +404,7 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 17> kSettingKeys = {{
+constexpr std::array<SettingKey, 18> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"http", [](const Field& f, Config& c) { ParseHttp(f, c.http); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
@@ -426,6 +426,10 @@ constexpr std::array<SettingKey, 17> kSettingKeys = {{
     {"http_requests",
      [](const Field& f, Config& c) {
        c.http_requests = http::ParseHttpRequests(f.source(), f.value());
+     }},
+    {"nginx_phases",
+     [](const Field& f, Config& c) {
+       c.nginx_phases = nginx::ParseNginxPhases(f.source(), f.value());
      }},
 }};
 

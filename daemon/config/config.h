@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/http_config.h"
+#include "nginx/nginx_config.h"
 #include "targets/target_config.h"
 
 namespace netlens {
@@ -103,6 +104,7 @@ struct Config {
   TargetsConfig targets;                      // which processes are watched (target_config.h)
   FiltersConfig filters;                      // which of their connections are watched
   http::HttpRequestsConfig http_requests;     // HTTP/1.x request metrics (http/http_config.h)
+  nginx::NginxPhasesConfig nginx_phases;      // nginx's own request timers (nginx/nginx_config.h)
   std::string source = "<embedded default>";  // where this config came from, for logs
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bpf/libbpf_errors.h"
+#include "bpf/percpu_counters.h"
 #include "bpf/uprobe_multi.h"
 #include "ebpf/http/capture.h"
 #include "http/tls_probes.h"
@@ -392,14 +393,8 @@ void Capture::StopDraining() {
 }
 
 CaptureStats Capture::Stats() const {
-  const int cpus = libbpf_num_possible_cpus();
-  std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
-  uint64_t sums[NL_HTTP_STATS] = {};
-  const int fd = bpf_map__fd(skel_->maps.http_stats);
-  for (uint32_t slot = 0; slot < NL_HTTP_STATS; ++slot) {
-    if (bpf_map_lookup_elem(fd, &slot, per_cpu.data()) != 0) continue;
-    for (uint64_t value : per_cpu) sums[slot] += value;
-  }
+  const std::vector<uint64_t> sums =
+      SumPerCpuCounters(bpf_map__fd(skel_->maps.http_stats), NL_HTTP_STATS);
   CaptureStats stats;
   stats.segments = sums[NL_HTTP_STAT_SEGMENTS];
   stats.segments_no_buffer = sums[NL_HTTP_STAT_SEGMENTS_NO_BUFFER];

@@ -100,4 +100,29 @@ inline constexpr std::string_view kHttpRouteOverflowTotal = "netlens_http_route_
 inline constexpr std::string_view kHttpChunkFramingLostTotal =
     "netlens_http_chunk_framing_lost_total";
 
+// nginx request phases (nginx/)
+inline constexpr std::string_view kNginxRequestDurationSeconds =
+    "netlens_nginx_request_duration_seconds";
+inline constexpr std::string_view kNginxRequestSizeBytesTotal =
+    "netlens_nginx_request_size_bytes_total";
+inline constexpr std::string_view kNginxResponseSizeBytesTotal =
+    "netlens_nginx_response_size_bytes_total";
+inline constexpr std::string_view kNginxUpstreamTriesTotal = "netlens_nginx_upstream_tries_total";
+inline constexpr std::string_view kNginxUpstreamConnectDurationSeconds =
+    "netlens_nginx_upstream_connect_duration_seconds";
+inline constexpr std::string_view kNginxUpstreamHeaderDurationSeconds =
+    "netlens_nginx_upstream_header_duration_seconds";
+inline constexpr std::string_view kNginxUpstreamResponseDurationSeconds =
+    "netlens_nginx_upstream_response_duration_seconds";
+inline constexpr std::string_view kNginxUpstreamReceivedBytesTotal =
+    "netlens_nginx_upstream_received_bytes_total";
+inline constexpr std::string_view kNginxUpstreamSentBytesTotal =
+    "netlens_nginx_upstream_sent_bytes_total";
+inline constexpr std::string_view kNginxBinaries = "netlens_nginx_binaries";
+inline constexpr std::string_view kNginxRequestsReadTotal = "netlens_nginx_requests_read_total";
+inline constexpr std::string_view kNginxLostRequestsTotal = "netlens_nginx_lost_requests_total";
+inline constexpr std::string_view kNginxRouteOverflowTotal = "netlens_nginx_route_overflow_total";
+inline constexpr std::string_view kNginxUpstreamTriesNotCopiedTotal =
+    "netlens_nginx_upstream_tries_not_copied_total";
+
 }  // namespace netlens::metric_name

@@ -52,7 +52,8 @@ std::vector<std::optional<ElfSymbol>> FindElfSymbols(std::string_view image,
       const std::string_view symbol_name(name, strnlen(name, strings.sh_size - symbol.st_name));
       for (size_t n = 0; n < names.size(); ++n) {
         if (found[n] || symbol_name != names[n]) continue;
-        ElfSymbol result{.address = symbol.st_value};
+        ElfSymbol result;
+        result.address = symbol.st_value;
         // The address's file offset: through the loadable segment holding it in the file.
         for (uint16_t p = 0; p < header.e_phnum; ++p) {
           const auto segment =

@@ -3,7 +3,7 @@
 
   http_peers.py backend PORT      an HTTP/1.1 keep-alive server on 127.0.0.1:PORT; the status
                                   comes from the path: /b/ok 200, /b/created 201 (reads the
-                                  request body), /b/missing 404, /b/fail 500, /b/chunked 200 with
+                                  request body), /b/missing 404, /b/fail 500, /b/slow 200 after 50 ms, /b/chunked 200 with
                                   a chunked body (3 chunks). Prints "listening"; serves until
                                   standard input's EOF.
   http_peers.py pipeline PORT PATH...
@@ -21,6 +21,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 
 class Backend(http.server.BaseHTTPRequestHandler):
@@ -50,6 +51,9 @@ class Backend(http.server.BaseHTTPRequestHandler):
             self.chunked()
         elif path == "/b/ok":
             self.answer(200, b"ok" * 50)
+        elif path == "/b/slow":
+            time.sleep(0.05)
+            self.answer(200, b"slow")
         elif path == "/b/fail":
             self.answer(500, b"failed")
         else:

@@ -1,0 +1,259 @@
+// nginx request phases (issue 17) from Debian's nginx, read at ngx_http_free_request by one
+// uprobe: every request the access log records is counted per server and status, and the
+// sums of $request_time, $request_length, $bytes_sent and of each upstream try's status,
+// $upstream_connect_time, $upstream_header_time and $upstream_response_time equal the log's,
+// to the millisecond and the byte. Static files, a missing file, return codes, a backend's
+// 200/404/500 and a slow 200 (50 ms), a backend that refuses connections (502) and two servers.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exposition.h"
+#include "netlens_process.h"
+#include "nginx_child.h"
+#include "ports.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace netlens::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Fields of the log_format below, '|'-separated.
+constexpr const char* kLogFormat =
+    "$server_port|$status|$request_time|$request_length|$bytes_sent|$upstream_addr|"
+    "$upstream_status|$upstream_connect_time|$upstream_header_time|$upstream_response_time";
+
+std::vector<std::string> Split(const std::string& text, const std::string& separator) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t at; (at = text.find(separator, start)) != std::string::npos; start = at + 1)
+    parts.push_back(text.substr(start, at - start));
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+// An upstream variable with one value per try: "a, b" (tries of one group), "a : b" (groups).
+std::vector<std::string> Tries(const std::string& value) {
+  std::vector<std::string> tries;
+  std::string current;
+  for (const std::string& piece : Split(value, " ")) {
+    if (piece == ":" || piece.empty()) continue;
+    tries.push_back(piece.back() == ',' ? piece.substr(0, piece.size() - 1) : piece);
+  }
+  return tries;
+}
+
+// What the log says, in the series' keys.
+struct Expected {
+  std::map<std::string, double> requests;        // "server status" -> requests
+  std::map<std::string, double> request_ms;      // "server status" -> sum of $request_time (ms)
+  std::map<std::string, double> request_bytes;   // $request_length
+  std::map<std::string, double> response_bytes;  // $bytes_sent
+  std::map<std::string, double> tries;           // "server upstream status" -> tries
+  // "phase server upstream status" -> {observations, ms}
+  std::map<std::string, std::pair<double, double>> phases;
+};
+
+long Millis(const std::string& seconds) { return std::lround(std::stod(seconds) * 1000); }
+
+Expected ReadLog(const std::string& path) {
+  Expected expected;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const std::vector<std::string> f = Split(line, "|");
+    REQUIRE(f.size() == 10);
+    const std::string server = "127.0.0.1:" + f[0];
+    const std::string key = server + " " + f[1];
+    expected.requests[key] += 1;
+    expected.request_ms[key] += Millis(f[2]);
+    expected.request_bytes[key] += std::stod(f[3]);
+    expected.response_bytes[key] += std::stod(f[4]);
+    if (f[5] == "-") continue;
+    const std::vector<std::string> peers = Tries(f[5]), statuses = Tries(f[6]);
+    const std::vector<std::string> times[3] = {Tries(f[7]), Tries(f[8]), Tries(f[9])};
+    REQUIRE(peers.size() == statuses.size());
+    for (size_t i = 0; i < peers.size(); ++i) {
+      const std::string status = statuses[i] == "-" ? "none" : statuses[i];
+      const std::string try_key = server + " " + peers[i] + " " + status;
+      expected.tries[try_key] += 1;
+      const char* names[3] = {"connect", "header", "response"};
+      for (int p = 0; p < 3; ++p) {
+        REQUIRE(times[p].size() == peers.size());
+        if (times[p][i] == "-") continue;
+        auto& [count, ms] = expected.phases[std::string(names[p]) + " " + try_key];
+        count += 1;
+        ms += Millis(times[p][i]);
+      }
+    }
+  }
+  return expected;
+}
+
+std::string Describe(const std::map<std::string, double>& values) {
+  std::ostringstream out;
+  for (const auto& [key, value] : values) out << key << ": " << std::llround(value) << "\n";
+  return out.str();
+}
+
+// The same sums from a scrape.
+Expected FromScrape(const Scrape& scrape) {
+  Expected seen;
+  const auto request_key = [](const Sample* s) {
+    return s->labels.at("server") + " " + s->labels.at("http_response_status_code");
+  };
+  for (const Sample* s : Select(scrape.samples, "netlens_nginx_request_duration_seconds_count", {}))
+    seen.requests[request_key(s)] += s->value;
+  for (const Sample* s : Select(scrape.samples, "netlens_nginx_request_duration_seconds_sum", {}))
+    seen.request_ms[request_key(s)] += s->value * 1000;
+  for (const Sample* s : Select(scrape.samples, "netlens_nginx_request_size_bytes_total", {}))
+    seen.request_bytes[request_key(s)] += s->value;
+  for (const Sample* s : Select(scrape.samples, "netlens_nginx_response_size_bytes_total", {}))
+    seen.response_bytes[request_key(s)] += s->value;
+  const auto try_key = [](const Sample* s) {
+    return s->labels.at("server") + " " + s->labels.at("upstream") + " " +
+           s->labels.at("upstream_status");
+  };
+  for (const Sample* s : Select(scrape.samples, "netlens_nginx_upstream_tries_total", {}))
+    seen.tries[try_key(s)] += s->value;
+  for (const char* phase : {"connect", "header", "response"}) {
+    const std::string family = std::string("netlens_nginx_upstream_") + phase + "_duration_seconds";
+    for (const Sample* s : Select(scrape.samples, family + "_count", {}))
+      if (s->value > 0) seen.phases[std::string(phase) + " " + try_key(s)].first += s->value;
+    for (const Sample* s : Select(scrape.samples, family + "_sum", {}))
+      if (s->value > 0)
+        seen.phases[std::string(phase) + " " + try_key(s)].second += s->value * 1000;
+  }
+  return seen;
+}
+
+std::string Describe(const std::map<std::string, std::pair<double, double>>& phases) {
+  std::ostringstream out;
+  for (const auto& [key, value] : phases)
+    out << key << ": " << std::llround(value.first) << " tries, " << std::llround(value.second)
+        << " ms\n";
+  return out.str();
+}
+
+TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints them",
+          "[nginx_phases]") {
+  TempDir dir;
+  const uint16_t port = FreeLoopbackPort();
+  const uint16_t second_port = FreeLoopbackPort();
+  const uint16_t backend_port = FreeLoopbackPort();
+  const uint16_t refused_port = FreeLoopbackPort();  // nothing listens there
+  REQUIRE(system(("mkdir -p " + dir.PathOf("www/static")).c_str()) == 0);
+  dir.Write("www/index.html", "hello\n");
+  dir.Write("www/static/small.txt", std::string(777, 's'));
+  std::ostringstream conf;
+  conf << "daemon off;\nmaster_process on;\nworker_processes 2;\nuser root;\n"
+       << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
+       << ";\nevents { worker_connections 256; }\nhttp {\n"
+       << "  log_format phases '" << kLogFormat << "';\n"
+       << "  access_log " << dir.PathOf("access.log") << " phases;\n"
+       << "  upstream backend { server 127.0.0.1:" << backend_port << "; keepalive 4; }\n"
+       << "  server {\n    listen 127.0.0.1:" << port << ";\n    root " << dir.PathOf("www")
+       << ";\n    location /b/ {\n      proxy_pass http://backend;\n"
+       << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }\n"
+       << "    location /refused/ { proxy_pass http://127.0.0.1:" << refused_port << "; }\n"
+       << "    location = /teapot { return 418; }\n  }\n"
+       << "  server {\n    listen 127.0.0.1:" << second_port
+       << ";\n    location / { return 204; }\n  }\n}\n";
+  const std::string conf_path = dir.Write("nginx.conf", conf.str());
+
+  Child backend({NL_HTTP_PEERS_SCRIPT, "backend", std::to_string(backend_port)},
+                SpawnOptions{.stdin_pipe = true});
+  REQUIRE(backend.ReadLine(milliseconds(10000)) == std::optional<std::string>("listening"));
+  // nginx first: netlens probes the nginx binaries running when it starts (and, with
+  // uprobe_multi, those it finds later).
+  const NginxChild nginx(dir, conf_path);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 100 && system(("curl -s -o /dev/null " + base + "/").c_str()) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));
+  NetlensProcess netlens("process", {},
+                         "nginx_phases:\n  processes:\n    include:\n      - comm: nginx\n"
+                         "  routes: [\"/static/{file...}\", \"/b/{name}\"]\n");
+  {
+    const Scrape scrape = netlens.ScrapeMetrics();
+    INFO(netlens.Report());
+    REQUIRE(Sum(scrape.samples, "netlens_nginx_binaries",
+                {{"build", "builds/nginx-1.22.1-debian12-amd64.yaml"}, {"version", "1.22.1"}}) ==
+            1);
+  }
+  // The requests before netlens probed are in the log too: start the log afresh.
+  REQUIRE(truncate(dir.PathOf("access.log").c_str(), 0) == 0);
+
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "--http1.1"};
+  const auto get = [&](const std::string& url, int times) {
+    for (int i = 0; i < times; ++i)
+      argv.insert(argv.end(), {"-o", "/dev/null", url + "?i=" + std::to_string(i)});
+  };
+  get(base + "/static/small.txt", 7);
+  get(base + "/static/missing.txt", 3);
+  get(base + "/teapot", 2);
+  get(base + "/b/ok", 5);
+  get(base + "/b/missing", 2);
+  get(base + "/b/fail", 1);
+  get(base + "/b/slow", 3);  // 50 ms each: $request_time and $upstream_header_time are not 0
+  get(base + "/refused/x", 2);
+  get("http://127.0.0.1:" + std::to_string(second_port) + "/anything", 4);
+  const Output output = Child(argv, SpawnOptions{}).Communicate(milliseconds(60000));
+  INFO(output.err);
+  REQUIRE(output.status.Success());
+  // A POST with a body: $request_length counts it.
+  REQUIRE(Child({"/usr/bin/curl", "-s", "--http1.1", "-o", "/dev/null", "--data-binary",
+                 std::string(1234, 'p'), base + "/b/created"},
+                SpawnOptions{})
+              .Communicate(milliseconds(60000))
+              .status.Success());
+
+  // nginx writes the log line in the log phase, right after the probe: wait for all 30.
+  Expected expected;
+  for (int i = 0; i < 100; ++i) {
+    expected = ReadLog(dir.PathOf("access.log"));
+    double total = 0;
+    for (const auto& [key, value] : expected.requests) total += value;
+    if (total >= 30) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  INFO("access log:\n" << Describe(expected.requests));
+  REQUIRE(expected.requests["127.0.0.1:" + std::to_string(port) + " 200"] == 7 + 5 + 3);
+  REQUIRE(expected.request_ms["127.0.0.1:" + std::to_string(port) + " 200"] >= 3 * 50);
+  REQUIRE(expected.requests["127.0.0.1:" + std::to_string(port) + " 502"] == 2);
+  REQUIRE(expected.requests["127.0.0.1:" + std::to_string(second_port) + " 204"] == 4);
+
+  Scrape scrape;
+  Expected seen;
+  for (int i = 0; i < 50; ++i) {
+    scrape = netlens.ScrapeMetrics();
+    seen = FromScrape(scrape);
+    if (Describe(seen.requests) == Describe(expected.requests)) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  INFO(netlens.Report());
+  CHECK(Describe(seen.requests) == Describe(expected.requests));
+  CHECK(Describe(seen.request_ms) == Describe(expected.request_ms));
+  CHECK(Describe(seen.request_bytes) == Describe(expected.request_bytes));
+  CHECK(Describe(seen.response_bytes) == Describe(expected.response_bytes));
+  CHECK(Describe(seen.tries) == Describe(expected.tries));
+  CHECK(Describe(seen.phases) == Describe(expected.phases));
+  // Routes: the patterns, and never the query string.
+  CHECK(Sum(scrape.samples, "netlens_nginx_request_duration_seconds_count",
+            {{"http_route", "/static/{file...}"}, {"http_response_status_code", "200"}}) == 7);
+  CHECK(Sum(scrape.samples, "netlens_nginx_request_duration_seconds_count",
+            {{"http_route", "/b/{name}"}, {"http_request_method", "POST"}}) == 1);
+  CHECK(Sum(scrape.samples, "netlens_nginx_lost_requests_total", {}) == 0);
+  backend.CloseStdin();
+}
+
+}  // namespace
+}  // namespace netlens::test
