@@ -153,7 +153,8 @@ int BPF_KPROBE(nl_nginx_free_request, void *r, long rc) {
         nl_read_u64((const void *)states, b->array_nelts, &nelts) && elts) {
       out->tries = nelts > 0xffff ? 0xffff : (__u32)nelts;
       for (__u32 i = 0; i < NL_NGINX_TRIES && i < out->tries; ++i)
-        nl_read_try(b, (const void *)(elts + (__u64)i * b->upstream_state_size), &out->tries_copied[i]);
+        nl_read_try(b, (const void *)(elts + (__u64)i * b->upstream_state_size),
+                    &out->tries_copied[i]);
     }
   }
   bpf_ringbuf_submit(out, BPF_RB_NO_WAKEUP);
