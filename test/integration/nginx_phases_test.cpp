@@ -4,12 +4,15 @@
 // $upstream_connect_time, $upstream_header_time and $upstream_response_time equal the log's,
 // to the millisecond and the byte. Static files, a missing file, return codes, a backend's
 // 200/404/500 and a slow 200 (50 ms), a backend that refuses connections (502) and two servers.
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -151,6 +154,7 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
   const uint16_t second_port = FreeLoopbackPort();
   const uint16_t backend_port = FreeLoopbackPort();
   const uint16_t refused_port = FreeLoopbackPort();  // nothing listens there
+  const uint16_t refused_too = FreeLoopbackPort();   // nor there
   REQUIRE(system(("mkdir -p " + dir.PathOf("www/static")).c_str()) == 0);
   dir.Write("www/index.html", "hello\n");
   dir.Write("www/static/small.txt", std::string(777, 's'));
@@ -160,11 +164,18 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
        << ";\nevents { worker_connections 256; }\nhttp {\n"
        << "  log_format phases '" << kLogFormat << "';\n"
        << "  access_log " << dir.PathOf("access.log") << " phases;\n"
-       << "  upstream backend { server 127.0.0.1:" << backend_port << "; keepalive 4; }\n"
+       << "  upstream backend { server 127.0.0.1:" << backend_port
+       << "; keepalive 4; }\n"
+       // Two servers that refuse: two tries per request ("502, 502"), then 502; never marked
+       // down (max_fails=0), so every request tries both.
+       << "  upstream refusing { server 127.0.0.1:" << refused_port
+       << " max_fails=0; server 127.0.0.1:" << refused_too << " max_fails=0; }\n"
        << "  server {\n    listen 127.0.0.1:" << port << ";\n    root " << dir.PathOf("www")
        << ";\n    location /b/ {\n      proxy_pass http://backend;\n"
        << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }\n"
-       << "    location /refused/ { proxy_pass http://127.0.0.1:" << refused_port << "; }\n"
+       << "    location /refused/ { proxy_pass http://refusing; }\n"
+       // The backend without a keepalive pool: a connection per request.
+       << "    location /direct/ { proxy_pass http://127.0.0.1:" << backend_port << "/b/; }\n"
        << "    location = /teapot { return 418; }\n  }\n"
        << "  server {\n    listen 127.0.0.1:" << second_port
        << ";\n    location / { return 204; }\n  }\n}\n";
@@ -205,6 +216,8 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
   get(base + "/b/fail", 1);
   get(base + "/b/slow", 3);  // 50 ms each: $request_time and $upstream_header_time are not 0
   get(base + "/refused/x", 2);
+  get(base + "/direct/ok", 3);
+  get(base + "/direct/slow", 2);
   get("http://127.0.0.1:" + std::to_string(second_port) + "/anything", 4);
   const Output output = Child(argv, SpawnOptions{}).Communicate(milliseconds(60000));
   INFO(output.err);
@@ -216,18 +229,21 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
               .Communicate(milliseconds(60000))
               .status.Success());
 
-  // nginx writes the log line in the log phase, right after the probe: wait for all 30.
+  // nginx writes the log line in the log phase, right after the probe: wait for all 35.
   Expected expected;
   for (int i = 0; i < 100; ++i) {
     expected = ReadLog(dir.PathOf("access.log"));
     double total = 0;
     for (const auto& [key, value] : expected.requests) total += value;
-    if (total >= 30) break;
+    if (total >= 35) break;
     std::this_thread::sleep_for(milliseconds(100));
   }
-  INFO("access log:\n" << Describe(expected.requests));
-  REQUIRE(expected.requests["127.0.0.1:" + std::to_string(port) + " 200"] == 7 + 5 + 3);
-  REQUIRE(expected.request_ms["127.0.0.1:" + std::to_string(port) + " 200"] >= 3 * 50);
+  INFO("access log:\n" << Describe(expected.requests) << Describe(expected.tries));
+  const std::string server = "127.0.0.1:" + std::to_string(port);
+  REQUIRE(expected.requests[server + " 200"] == 7 + 5 + 3 + 3 + 2);
+  REQUIRE(expected.request_ms[server + " 200"] >= 5 * 50);
+  REQUIRE(expected.tries[server + " 127.0.0.1:" + std::to_string(refused_port) + " 502"] == 2);
+  REQUIRE(expected.tries[server + " 127.0.0.1:" + std::to_string(refused_too) + " 502"] == 2);
   REQUIRE(expected.requests["127.0.0.1:" + std::to_string(port) + " 502"] == 2);
   REQUIRE(expected.requests["127.0.0.1:" + std::to_string(second_port) + " 204"] == 4);
 
@@ -252,7 +268,49 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
   CHECK(Sum(scrape.samples, "netlens_nginx_request_duration_seconds_count",
             {{"http_route", "/b/{name}"}, {"http_request_method", "POST"}}) == 1);
   CHECK(Sum(scrape.samples, "netlens_nginx_lost_requests_total", {}) == 0);
+  CHECK(Sum(scrape.samples, "netlens_nginx_upstream_tries_not_copied_total", {}) == 0);
   backend.CloseStdin();
+}
+
+// The module signature of a copy of Debian's nginx changed by one byte: a build netlens has no
+// offsets for. It is named in the log and in netlens_nginx_binaries, and never probed: its
+// requests give no series, while the known binary beside it is probed.
+TEST_CASE("nginx phases: an unknown nginx build is named and never probed", "[nginx_phases]") {
+  TempDir dir;
+  std::ifstream in("/usr/sbin/nginx", std::ios::binary);
+  std::string image((std::istreambuf_iterator<char>(in)), {});
+  const std::string signature = "8,4,8,0011111111010111001111111111111111";
+  const size_t at = image.find(signature + '\0');
+  REQUIRE(at != std::string::npos);
+  image[at + signature.size() - 1] = '0';
+  const std::string copy = dir.Write("nginx", image);
+  REQUIRE(chmod(copy.c_str(), 0755) == 0);
+  const uint16_t port = FreeLoopbackPort();
+  std::ostringstream conf;
+  conf << "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n"
+       << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
+       << ";\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n"
+       << "  server {\n    listen 127.0.0.1:" << port
+       << ";\n    location / { return 204; }\n  }\n}\n";
+  const std::string conf_path = dir.Write("nginx.conf", conf.str());
+  Child nginx({copy, "-p", dir.path(), "-c", conf_path, "-e", dir.PathOf("error.log")},
+              SpawnOptions{.output_file = dir.PathOf("nginx.out")});
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  for (int i = 0; i < 100 && system(("curl -s -o /dev/null " + url).c_str()) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));
+  NetlensProcess netlens("process", {},
+                         "nginx_phases:\n  processes:\n    include:\n      - comm: nginx\n");
+  for (int i = 0; i < 5; ++i) REQUIRE(system(("curl -s -o /dev/null " + url).c_str()) == 0);
+  const Scrape scrape = netlens.ScrapeMetrics();
+  INFO(netlens.Report());
+  CHECK(Sum(scrape.samples, "netlens_nginx_binaries",
+            {{"path", copy}, {"version", "1.22.1"}, {"build", "unknown"}}) == 1);
+  CHECK(Select(scrape.samples, "netlens_nginx_request_duration_seconds_count", {}).empty());
+  CHECK(Sum(scrape.samples, "netlens_nginx_requests_read_total", {}) == 0);
+  CHECK(netlens.Log().find("a build whose struct offsets netlens does not know: not probed") !=
+        std::string::npos);
+  nginx.Signal(SIGQUIT);
+  CHECK(nginx.WaitFor(milliseconds(10000)).has_value());
 }
 
 }  // namespace
