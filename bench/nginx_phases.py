@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """What nginx_phases costs nginx: nginx (1 worker) under wrk keep-alive, interleaved rounds of
   none                no netlens
+  empty_uprobe        an empty bpftrace uprobe on ngx_http_free_request: the floor of any probe
+                      there (the issue's target: nginx_phases within 10 % of its cost)
   netlens             netlens with its default config (TCP accounting only)
   netlens+phases      the same plus nginx_phases (one uprobe per request)
 Per round: requests/s (wrk) and nginx's CPU per request (utime+stime of the worker); medians
@@ -65,6 +67,19 @@ def start_netlens(binary, work, phases):
     return child, port
 
 
+def start_empty_uprobe():
+    child = subprocess.Popen(["bpftrace", "-e", "uprobe:/usr/sbin/nginx:ngx_http_free_request {}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    while not seen or "Attaching" not in seen[-1]:
+        line = child.stdout.readline()
+        if not line or len(seen) > 10:
+            raise RuntimeError("bpftrace did not attach: " + "".join(seen))
+        seen.append(line)
+    time.sleep(0.5)  # "Attaching" comes just before the attach
+    return child
+
+
 def wrk(url, duration):
     out = subprocess.run(["wrk", "-t1", "-c16", f"-d{duration}s", url], capture_output=True,
                          text=True, check=True).stdout
@@ -101,7 +116,7 @@ def main():
                 f"  server {{ listen 127.0.0.1:{port}; root {work}/www; }}\n}}\n")
     nginx = subprocess.Popen(["/usr/sbin/nginx", "-p", work, "-c", f"{work}/nginx.conf"])
     url = f"http://127.0.0.1:{port}/"
-    results = {"none": [], "netlens": [], "netlens+phases": []}
+    results = {"none": [], "empty_uprobe": [], "netlens": [], "netlens+phases": []}
     try:
         wait_http(url)
         (worker,) = workers(nginx.pid)
@@ -109,7 +124,9 @@ def main():
         for _ in range(a.rounds):
             for mode in results:
                 netlens = None
-                if mode != "none":
+                if mode == "empty_uprobe":
+                    netlens = start_empty_uprobe()
+                elif mode != "none":
                     netlens, _ = start_netlens(a.netlens, work, mode == "netlens+phases")
                 before = cpu_ns(worker)
                 requests, rate = wrk(url, a.duration)
@@ -147,9 +164,6 @@ def main():
     report = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "kernel": os.uname().release, "rounds": a.rounds, "duration_s": a.duration,
               "runs": results, "medians": summary, "probe": probe}
-    os.makedirs(a.out_dir, exist_ok=True)
-    with open(os.path.join(a.out_dir, "nginx_phases.json"), "w") as f:
-        json.dump(report, f, indent=1)
     lines = [f"nginx_phases cost, {report['started']}, kernel {report['kernel']}: nginx 1 worker, "
              f"wrk -t1 -c16 keep-alive, {a.rounds} interleaved rounds of {a.duration} s, medians",
              "", "| mode | requests/s | nginx CPU ns/request | throughput vs none | CPU vs none |",
@@ -157,8 +171,18 @@ def main():
     for m, s in summary.items():
         lines.append(f"| {m} | {s['requests_per_s']:.0f} | {s['nginx_cpu_ns_per_request']:.0f} | "
                      f"{s['throughput_ratio']:.3f} | {s['cpu_ratio']:.3f} |")
+    empty = summary["empty_uprobe"]["nginx_cpu_ns_per_request"] - base_cpu
+    phases = summary["netlens+phases"]["nginx_cpu_ns_per_request"] - summary["netlens"][
+        "nginx_cpu_ns_per_request"]
+    report["probe_vs_empty_uprobe"] = phases / empty if empty > 0 else None
+    lines += ["", f"nginx CPU per request added by an empty uprobe: {empty:.0f} ns; by "
+              f"nginx_phases (netlens+phases - netlens): {phases:.0f} ns"
+              + (f" ({phases / empty:.2f}x the empty uprobe)" if empty > 0 else "")]
     lines += ["", f"Probe (bpf_stats on, one run): {probe['probe_runs']} runs for "
               f"{probe['requests']} requests, {probe['bpf_ns_per_run']:.0f} ns of BPF per run."]
+    os.makedirs(a.out_dir, exist_ok=True)
+    with open(os.path.join(a.out_dir, "nginx_phases.json"), "w") as f:
+        json.dump(report, f, indent=1)
     with open(os.path.join(a.out_dir, "nginx_phases.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
