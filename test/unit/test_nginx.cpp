@@ -8,6 +8,7 @@
 #include "config_error.h"
 #include "nginx/nginx_aggregator.h"
 #include "nginx/nginx_builds.h"
+#include "process/elf_symbols.h"
 
 namespace netlens {
 namespace {
@@ -84,6 +85,30 @@ TEST_CASE("nginx builds: the table compiled in, and a binary told by version and
   CHECK_FALSE(identity.build);
   CHECK(identity.version == "1.22.1");
   CHECK(nginx::IdentifyBinary("no version here"s, known).version.empty());
+}
+
+TEST_CASE("ELF symbols: functions with their file offsets, objects in .bss without one",
+          "[nginx][elf]") {
+  // test/fuzz/corpus/elf_symbols/tiny-nginx.so (made as test/fuzz/elf_symbols_fuzzer.cpp says):
+  // ngx_http_free_request at 0x2a1 in the first PT_LOAD (file offset = address), the pointer
+  // ngx_cached_time at 0x13f8 in .bss, no SSL_read.
+  const std::string image =
+      ReadElfFile(std::string(NETLENS_FUZZ_CORPUS_DIR) + "/elf_symbols/tiny-nginx.so");
+  const auto found =
+      FindElfSymbols(image, {"ngx_http_free_request", "ngx_cached_time", "SSL_read"}, "tiny");
+  REQUIRE(found.size() == 3);
+  REQUIRE(found[0]);
+  CHECK(found[0]->address == 0x2a1);
+  CHECK(found[0]->file_offset == std::optional<uint64_t>(0x2a1));
+  REQUIRE(found[1]);
+  CHECK(found[1]->address == 0x13f8);
+  CHECK_FALSE(found[1]->file_offset);
+  CHECK_FALSE(found[2]);
+  // Its strings make it Debian 12's build, as far as the table goes.
+  CHECK(nginx::IdentifyBinary(image, nginx::KnownBuilds()).build == std::optional<size_t>(0));
+  CHECK_THROWS_WITH(FindElfSymbols(image.substr(0, 100), {"x"}, "tiny"), "truncated ELF file");
+  CHECK_THROWS_WITH(FindElfSymbols(std::string(64, 'x'), {"x"}, "junk"),
+                    "junk is not a 64-bit ELF file");
 }
 
 nl_nginx_request Request(const char* method, const char* path, uint64_t status, uint64_t ms) {
