@@ -54,17 +54,20 @@ def wait_http(url, seconds=20):
     raise RuntimeError(f"{url} does not answer")
 
 
-def start_netlens(binary, work, phases):
+def start_netlens(binary, work, extra_config=""):
+    """netlens on a free loopback port with `listen` and extra_config; (process, port) once it
+    serves."""
     port = free_port()
     config = os.path.join(work, f"netlens-{port}.yaml")
     with open(config, "w") as f:
-        f.write(f"listen: 127.0.0.1:{port}\n")
-        if phases:
-            f.write("nginx_phases:\n  processes:\n    include:\n      - comm: nginx\n")
+        f.write(f"listen: 127.0.0.1:{port}\n{extra_config}")
     log = open(os.path.join(work, f"netlens-{port}.log"), "w")
     child = subprocess.Popen([binary, "--config", config], stdout=log, stderr=log)
     wait_http(f"http://127.0.0.1:{port}/metrics")
     return child, port
+
+
+PHASES_CONFIG = "nginx_phases:\n  processes:\n    include:\n      - comm: nginx\n"
 
 
 def start_empty_uprobe():
@@ -96,14 +99,21 @@ def probe_runs():
     raise RuntimeError("nl_nginx_free_request is not loaded")
 
 
-def main():
+def arguments():
+    """The options every nginx benchmark here takes."""
     p = argparse.ArgumentParser()
     p.add_argument("--netlens", required=True)
     p.add_argument("--out-dir", required=True)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--duration", type=int, default=10)
-    a = p.parse_args()
-    work = tempfile.mkdtemp(prefix="nl-nginx-bench.")
+    return p.parse_args()
+
+
+def start_nginx(prefix, access_log):
+    """Debian's nginx, 1 worker, serving a 6-byte index.html on a free loopback port, from a new
+    temporary directory: (directory, URL, process). access_log: the directive's value, with
+    {work} for the directory ("off" for none)."""
+    work = tempfile.mkdtemp(prefix=prefix)
     port = free_port()
     os.makedirs(os.path.join(work, "www"))
     with open(os.path.join(work, "www", "index.html"), "w") as f:
@@ -112,10 +122,25 @@ def main():
         f.write(f"daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n"
                 f"pid {work}/nginx.pid;\nerror_log {work}/error.log;\n"
                 f"events {{ worker_connections 256; }}\nhttp {{\n"
-                f"  access_log {work}/access.log;\n"
+                f"  access_log {access_log.format(work=work)};\n"
                 f"  server {{ listen 127.0.0.1:{port}; root {work}/www; }}\n}}\n")
     nginx = subprocess.Popen(["/usr/sbin/nginx", "-p", work, "-c", f"{work}/nginx.conf"])
-    url = f"http://127.0.0.1:{port}/"
+    return work, f"http://127.0.0.1:{port}/", nginx
+
+
+def write_report(out_dir, name, report, lines):
+    """out_dir/name.json (every run) and out_dir/name.md (the table), and the table printed."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    a = arguments()
+    work, url, nginx = start_nginx("nl-nginx-bench.", "{work}/access.log")
     results = {"none": [], "empty_uprobe": [], "netlens": [], "netlens+phases": []}
     try:
         wait_http(url)
@@ -127,7 +152,8 @@ def main():
                 if mode == "empty_uprobe":
                     netlens = start_empty_uprobe()
                 elif mode != "none":
-                    netlens, _ = start_netlens(a.netlens, work, mode == "netlens+phases")
+                    netlens, _ = start_netlens(
+                        a.netlens, work, PHASES_CONFIG if mode == "netlens+phases" else "")
                 before = cpu_ns(worker)
                 requests, rate = wrk(url, a.duration)
                 used = cpu_ns(worker) - before
@@ -138,7 +164,7 @@ def main():
                     netlens.wait(10)
         # The probe's own run time, with bpf_stats on.
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
-        netlens, _ = start_netlens(a.netlens, work, True)
+        netlens, _ = start_netlens(a.netlens, work, PHASES_CONFIG)
         count0, ns0 = probe_runs()
         requests, _ = wrk(url, a.duration)
         count1, ns1 = probe_runs()
@@ -180,12 +206,7 @@ def main():
               + (f" ({phases / empty:.2f}x the empty uprobe)" if empty > 0 else "")]
     lines += ["", f"Probe (bpf_stats on, one run): {probe['probe_runs']} runs for "
               f"{probe['requests']} requests, {probe['bpf_ns_per_run']:.0f} ns of BPF per run."]
-    os.makedirs(a.out_dir, exist_ok=True)
-    with open(os.path.join(a.out_dir, "nginx_phases.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    with open(os.path.join(a.out_dir, "nginx_phases.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(a.out_dir, "nginx_phases", report, lines)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,15 @@ nginx::NginxSourceSettings NginxSettingsOf(const Config& config, const CliOption
   return settings;
 }
 
+topology::TopologySettings TopologySettingsOf(const Config& config) {
+  topology::TopologySettings settings;
+  settings.service_map = config.service_map;
+  settings.labels = SettingsOf(config).labels;
+  settings.series_budget = config.limits.series_per_family;
+  settings.idle_retention = config.process_ttl;
+  return settings;
+}
+
 void ApplyLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& self,
@@ -84,6 +93,9 @@ void Reload(const CliOptions& cli, Config& current, TcpSource& tcp, SelfSource& 
         next.nginx_phases.routes != current.nginx_phases.routes)
       spdlog::warn("reload: nginx_phases changes need a restart; still as at start");
     next.nginx_phases = current.nginx_phases;
+    if (next.service_map != current.service_map)
+      spdlog::warn("reload: service_map changes need a restart; still as at start");
+    next.service_map = current.service_map;
     ApplyLogLevel(next.log_level);
     current = next;
     self.CountReload(true);

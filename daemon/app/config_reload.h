@@ -13,6 +13,7 @@
 #include "targets/target_selector.h"
 #include "tcp/aggregator.h"
 #include "tcp/tcp_source.h"
+#include "topology/topology_source.h"
 
 namespace netlens {
 
@@ -20,6 +21,7 @@ Config LoadEffectiveConfig(const CliOptions& cli);
 AggregatorSettings SettingsOf(const Config& config);
 http::HttpSourceSettings HttpSettingsOf(const Config& config, const CliOptions& cli);
 nginx::NginxSourceSettings NginxSettingsOf(const Config& config, const CliOptions& cli);
+topology::TopologySettings TopologySettingsOf(const Config& config);
 void ApplyLogLevel(const std::string& level);
 // Reads the config again and applies it; an invalid file leaves `current` running (counted in
 // netlens_config_reloads_total{result="failure"}). http: null when http_requests was off at

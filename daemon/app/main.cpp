@@ -24,6 +24,7 @@
 #include "serve/http_server.h"
 #include "targets/target_selector.h"
 #include "tcp/tcp_source.h"
+#include "topology/topology_source.h"
 #include "version.h"
 // Service integration (systemd notifications, privilege drop, TLS/basic auth config).
 #include "app/capabilities.h"
@@ -38,6 +39,7 @@ constexpr int kExitUsage = 2;
 // Between scrapes the maps are still read this often: closed connections are
 // drained and exited processes expire even when nobody scrapes.
 constexpr int kRefreshSeconds = 10;
+constexpr long kDrainMilliseconds = 200;  // tcp_closed for the service map
 
 std::string LibbpfVersion() {
   return std::to_string(libbpf_major_version()) + "." + std::to_string(libbpf_minor_version());
@@ -78,6 +80,7 @@ int Run(const CliOptions& cli) {
   std::unique_ptr<SelfSource> self;
   std::unique_ptr<http::HttpSource> http_requests;
   std::unique_ptr<nginx::NginxSource> nginx_phases;
+  std::unique_ptr<topology::TopologySource> service_map;
   try {
     auto server = std::make_unique<HttpServer>(config.listen, web, config.http);
     tracer = Tracer::Load(config.limits, cli.btf_path, config.attach_mode, config.accounting);
@@ -94,9 +97,17 @@ int Run(const CliOptions& cli) {
     // Likewise nginx_phases: one uprobe per nginx binary, once per request.
     if (config.nginx_phases.enabled())
       nginx_phases = nginx::NginxSource::Start(NginxSettingsOf(config, cli));
+    // The service map reads the tcp source's snapshots; off unless service_map.enabled.
+    if (config.service_map.enabled) {
+      service_map = std::make_unique<topology::TopologySource>(TopologySettingsOf(config));
+      tcp->SetSnapshotObserver(
+          [map = service_map.get()](const KernelSnapshot& snapshot) { map->Observe(snapshot); },
+          [map = service_map.get()](const auto& closed) { map->ObserveClosed(closed); });
+    }
     // The metric sources, in exposition order (docs/adding-a-source.md).
     auto registry = std::make_shared<SourceRegistry>();
     registry->Add(tcp.get());
+    if (service_map) registry->Add(service_map.get());
     if (http_requests) registry->Add(http_requests.get());
     if (nginx_phases) registry->Add(nginx_phases.get());
     registry->Add(self.get());
@@ -119,10 +130,13 @@ int Run(const CliOptions& cli) {
     systemd::NotifyReady(status);
     // ---- end of service integration ----
 
-    const timespec refresh{kRefreshSeconds, 0};
+    // The service map drains tcp_closed every 200 ms between the refreshes.
+    const timespec tick =
+        service_map ? timespec{0, kDrainMilliseconds * 1'000'000} : timespec{kRefreshSeconds, 0};
+    auto next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(kRefreshSeconds);
     while (true) {
       siginfo_t info{};
-      const int signal = sigtimedwait(&signals, &info, &refresh);
+      const int signal = sigtimedwait(&signals, &info, &tick);
       if (signal == SIGHUP) {
         systemd::NotifyReloading("reloading " + config.source);
         Reload(cli, config, *tcp, *self, *targets, http_requests.get());
@@ -136,8 +150,11 @@ int Run(const CliOptions& cli) {
         // Flushed, not shut down: the HTTP threads still run and may log until _Exit.
         spdlog::default_logger()->flush();
         std::_Exit(0);
-      } else {
+      } else if (std::chrono::steady_clock::now() >= next_refresh) {
         tcp->Refresh();
+        next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(kRefreshSeconds);
+      } else {
+        tcp->DrainClosed();
       }
     }
   } catch (const std::exception& e) {

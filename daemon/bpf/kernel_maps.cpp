@@ -11,6 +11,18 @@
 namespace netlens {
 namespace {
 
+// One syscall for all the keys (BPF_MAP_DELETE_BATCH, Linux >= 5.6): a drain of the closed
+// connections of a busy host was a syscall per connection. The batch stops at a key that is
+// gone (ENOENT) or where the kernel lacks it; the rest go one by one, a missing one ignored.
+template <typename K>
+void DeleteKeys(int fd, const std::vector<K>& keys) {
+  if (keys.empty()) return;
+  __u32 count = static_cast<__u32>(keys.size());
+  if (bpf_map_delete_batch(fd, keys.data(), &count, nullptr) == 0 && count == keys.size()) return;
+  for (size_t i = std::min<size_t>(count, keys.size()); i < keys.size(); ++i)
+    bpf_map_delete_elem(fd, &keys[i]);
+}
+
 // Entries fetched per batch syscall. The read buffers are this size (grown only
 // when a hash bucket holds more), so a scrape costs memory by live entries, not
 // by the map's capacity.
@@ -149,9 +161,7 @@ void KernelMaps::Read(bool drain_closed, std::optional<uint32_t> live_records,
   ReadHash(conns_, conns_buffer_, snapshot.conns);
   ApplyLive(snapshot);
   ReadHash(closed_, closed_buffer_, snapshot.closed);
-  if (drain_closed) {
-    for (const auto& [key, conn] : snapshot.closed) bpf_map_delete_elem(closed_.fd, &key);
-  }
+  if (drain_closed) DeleteRead(snapshot.closed);
   ReadHash(latency_, latency_buffer_, snapshot.latency);
   // The kernel keeps no count (latency.bpf.h): every record is in exactly one bucket.
   for (auto& [key, hist] : snapshot.latency) {
@@ -164,12 +174,21 @@ void KernelMaps::Read(bool drain_closed, std::optional<uint32_t> live_records,
   snapshot.listeners = CountKeys(listeners_);
 }
 
-void KernelMaps::DeleteTotals(const std::vector<nl_agg_key>& keys) {
-  for (const auto& key : keys) bpf_map_delete_elem(totals_.fd, &key);
+void KernelMaps::DrainClosed(std::vector<std::pair<nl_closed_key, nl_conn>>& out) {
+  ReadHash(closed_, closed_buffer_, out);
+  DeleteRead(out);
 }
 
+void KernelMaps::DeleteRead(const std::vector<std::pair<nl_closed_key, nl_conn>>& closed) {
+  closed_keys_.clear();
+  for (const auto& [key, conn] : closed) closed_keys_.push_back(key);
+  DeleteKeys(closed_.fd, closed_keys_);
+}
+
+void KernelMaps::DeleteTotals(const std::vector<nl_agg_key>& keys) { DeleteKeys(totals_.fd, keys); }
+
 void KernelMaps::DeleteLatency(const std::vector<nl_hist_key>& keys) {
-  for (const auto& key : keys) bpf_map_delete_elem(latency_.fd, &key);
+  DeleteKeys(latency_.fd, keys);
 }
 
 }  // namespace netlens

@@ -404,7 +404,7 @@ struct SettingKey {
   std::string_view name;
   void (*parse)(const Field& field, Config& config);
 };
-constexpr std::array<SettingKey, 18> kSettingKeys = {{
+constexpr std::array<SettingKey, 19> kSettingKeys = {{
     {"listen", [](const Field& f, Config& c) { c.listen = ParseListen(f); }},
     {"http", [](const Field& f, Config& c) { ParseHttp(f, c.http); }},
     {"log_level", [](const Field& f, Config& c) { c.log_level = ParseLogLevel(f); }},
@@ -430,6 +430,10 @@ constexpr std::array<SettingKey, 18> kSettingKeys = {{
     {"nginx_phases",
      [](const Field& f, Config& c) {
        c.nginx_phases = nginx::ParseNginxPhases(f.source(), f.value());
+     }},
+    {"service_map",
+     [](const Field& f, Config& c) {
+       c.service_map = topology::ParseServiceMap(f.source(), f.value());
      }},
 }};
 

@@ -14,6 +14,7 @@
 #include "http/http_config.h"
 #include "nginx/nginx_config.h"
 #include "targets/target_config.h"
+#include "topology/service_map_config.h"
 
 namespace netlens {
 
@@ -105,6 +106,7 @@ struct Config {
   FiltersConfig filters;                      // which of their connections are watched
   http::HttpRequestsConfig http_requests;     // HTTP/1.x request metrics (http/http_config.h)
   nginx::NginxPhasesConfig nginx_phases;      // nginx's own request timers (nginx/nginx_config.h)
+  topology::ServiceMapConfig service_map;     // edges between workloads (topology/)
   std::string source = "<embedded default>";  // where this config came from, for logs
 };
 

@@ -100,6 +100,17 @@ inline constexpr std::string_view kHttpRouteOverflowTotal = "netlens_http_route_
 inline constexpr std::string_view kHttpChunkFramingLostTotal =
     "netlens_http_chunk_framing_lost_total";
 
+// Service map (topology/): edges between workloads
+inline constexpr std::string_view kServiceMapConnectionsOpenedTotal =
+    "netlens_service_map_connections_opened_total";
+inline constexpr std::string_view kServiceMapConnectFailuresTotal =
+    "netlens_service_map_connect_failures_total";
+inline constexpr std::string_view kServiceMapBytesTotal = "netlens_service_map_bytes_total";
+inline constexpr std::string_view kServiceMapRetransmitsTotal =
+    "netlens_service_map_retransmits_total";
+inline constexpr std::string_view kServiceMapEnds = "netlens_service_map_ends";
+inline constexpr std::string_view kServiceMapEndsTotal = "netlens_service_map_ends_total";
+
 // nginx request phases (nginx/)
 inline constexpr std::string_view kNginxRequestDurationSeconds =
     "netlens_nginx_request_duration_seconds";

@@ -163,32 +163,11 @@ void ParsePorts(const std::string& source, const std::string& name, const YAML::
   filter.last_port = static_cast<uint16_t>(*last);
 }
 
-// "10.0.0.0/8", "fd00::/8", or one address ("127.0.0.2", "::1").
 void ParseCidr(const std::string& source, const YAML::Node& value, ConnectionFilter& filter) {
   filter.text = ScalarOf(source, "remote_cidr", value, "a CIDR like 10.0.0.0/8 or fd00::/8");
-  const size_t slash = filter.text.find('/');
-  const std::string address = filter.text.substr(0, slash);
-  const auto fail = [&](const std::string& why) {
-    FailAt(source, value, "'remote_cidr' " + why + ", got '" + filter.text + "'");
-  };
-  uint32_t max_prefix = 128;
-  in_addr v4{};
-  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) {
-    filter.address[10] = filter.address[11] = 0xff;  // ::ffff:a.b.c.d
-    std::memcpy(filter.address.data() + 12, &v4, 4);
-    max_prefix = 32;
-  } else if (inet_pton(AF_INET6, address.c_str(), filter.address.data()) != 1) {
-    fail("must be an IPv4 or IPv6 address with an optional /prefix, like 10.0.0.0/8 or fd00::/8");
-  }
-  std::optional<uint32_t> prefix = max_prefix;
-  if (slash != std::string::npos) prefix = Number(std::string_view(filter.text).substr(slash + 1));
-  if (!prefix || *prefix > max_prefix)
-    fail("needs a prefix length from 0 to " + std::to_string(max_prefix));
-  filter.prefix_length = static_cast<uint8_t>(*prefix + (128 - max_prefix));
-  for (uint32_t bit = filter.prefix_length; bit < 128; ++bit) {
-    if (filter.address[bit / 8] & (0x80 >> (bit % 8)))
-      fail("has bits set beyond its /" + std::to_string(*prefix) + " prefix");
-  }
+  if (const std::string error = ParseCidrText(filter.text, filter.address, filter.prefix_length);
+      !error.empty())
+    FailAt(source, value, "'remote_cidr' " + error + ", got '" + filter.text + "'");
 }
 
 ConnectionFilter ParseFilter(const std::string& source, const std::string& path,
@@ -244,6 +223,32 @@ size_t CountOf(const std::vector<Item>& a, const std::vector<Item>& b, Predicate
 }
 
 }  // namespace
+
+std::string ParseCidrText(const std::string& text, std::array<uint8_t, 16>& address,
+                          uint8_t& prefix_length) {
+  address = {};
+  const size_t slash = text.find('/');
+  const std::string host = text.substr(0, slash);
+  uint32_t max_prefix = 128;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    address[10] = address[11] = 0xff;  // ::ffff:a.b.c.d
+    std::memcpy(address.data() + 12, &v4, 4);
+    max_prefix = 32;
+  } else if (inet_pton(AF_INET6, host.c_str(), address.data()) != 1) {
+    return "must be an IPv4 or IPv6 address with an optional /prefix, like 10.0.0.0/8 or fd00::/8";
+  }
+  std::optional<uint32_t> prefix = max_prefix;
+  if (slash != std::string::npos) prefix = Number(std::string_view(text).substr(slash + 1));
+  if (!prefix || *prefix > max_prefix)
+    return "needs a prefix length from 0 to " + std::to_string(max_prefix);
+  prefix_length = static_cast<uint8_t>(*prefix + (128 - max_prefix));
+  for (uint32_t bit = prefix_length; bit < 128; ++bit) {
+    if (address[bit / 8] & (0x80 >> (bit % 8)))
+      return "has bits set beyond its /" + std::to_string(*prefix) + " prefix";
+  }
+  return "";
+}
 
 TargetsConfig ParseTargets(const std::string& source, const YAML::Node& value,
                            const std::string& section) {

@@ -60,4 +60,10 @@ TargetsConfig ParseTargets(const std::string& source, const YAML::Node& value,
                            const std::string& section = "targets");
 FiltersConfig ParseFilters(const std::string& source, const YAML::Node& value);
 
+// "10.0.0.0/8", "fd00::/8" or one address ("127.0.0.2", "::1") -> the 16-byte address
+// (IPv4-mapped for IPv4) and the prefix length of the 128-bit address (IPv4 /8 is 104). Returns
+// what is wrong ("must be ...", "needs ..."), or "" when the text is a CIDR.
+std::string ParseCidrText(const std::string& text, std::array<uint8_t, 16>& address,
+                          uint8_t& prefix_length);
+
 }  // namespace netlens

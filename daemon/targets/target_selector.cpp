@@ -317,6 +317,15 @@ TargetSelector::Dropped TargetSelector::Settle(KernelSnapshot& snapshot) {
   return dropped;
 }
 
+void TargetSelector::SettleClosed(std::vector<std::pair<nl_closed_key, nl_conn>>& closed) {
+  std::lock_guard lock(mutex_);
+  if (!(flags_ & NL_TARGET_PROCESS) && verdicts_.empty()) return;
+  if (flags_ & NL_TARGET_PROCESS) DecidePendingLocked();
+  std::erase_if(closed, [&](const auto& entry) {
+    return DroppedLocked(entry.second.pid, entry.second.comm);
+  });
+}
+
 void TargetSelector::AppendMetrics(std::vector<prometheus::MetricFamily>& out) {
   std::lock_guard lock(mutex_);
   std::array<uint64_t, NL_TSTAT_MAX> stats{};

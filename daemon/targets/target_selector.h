@@ -43,6 +43,8 @@ class TargetSelector : public MetricSource {
     std::vector<nl_hist_key> latency;
   };
   Dropped Settle(KernelSnapshot& snapshot);
+  // The same for closed connections read between snapshots (TcpSource::DrainClosed).
+  void SettleClosed(std::vector<std::pair<nl_closed_key, nl_conn>>& closed);
   const char* name() const override { return "targets"; }
   void Collect(SourceOutput out) override { AppendMetrics(out.families); }
   void AppendMetrics(std::vector<prometheus::MetricFamily>& out);

@@ -55,7 +55,22 @@ AggregatorSettings TcpSource::WithProcessCgroups(AggregatorSettings settings) {
 void TcpSource::Reconfigure(const AggregatorSettings& settings) {
   std::lock_guard lock(mutex_);
   aggregator_.Reconfigure(WithProcessCgroups(settings));
-  tracer_.SetKeepClosed(settings.level == Level::kConnection);
+  tracer_.SetKeepClosed(settings.level == Level::kConnection || observer_ != nullptr);
+}
+
+void TcpSource::SetSnapshotObserver(SnapshotObserver observer, ClosedObserver closed) {
+  std::lock_guard lock(mutex_);
+  observer_ = std::move(observer);
+  closed_observer_ = std::move(closed);
+  tracer_.SetKeepClosed(aggregator_.settings().level == Level::kConnection || observer_ != nullptr);
+}
+
+void TcpSource::DrainClosed() {
+  std::lock_guard lock(mutex_);
+  if (!closed_observer_ || aggregator_.settings().level == Level::kConnection) return;
+  maps_.DrainClosed(drained_);
+  if (targets_) targets_->SettleClosed(drained_);
+  if (!drained_.empty()) closed_observer_(drained_);
 }
 
 void TcpSource::Refresh() {
@@ -78,12 +93,14 @@ void TcpSource::RefreshLocked(bool read_socket_counters) const {
   totals_seen_ = snapshot.totals.size();
   closed_seen_ = snapshot.closed.size();
   listeners_seen_ = snapshot.listeners;
-  if (!connection_level) snapshot.closed.clear();  // left over from a level change
   if (targets_) {
     const TargetSelector::Dropped dropped = targets_->Settle(snapshot);
     maps_.DeleteTotals(dropped.totals);
     maps_.DeleteLatency(dropped.latency);
   }
+  if (observer_) observer_(snapshot);
+  // Kept for the service map, or left over from a level change.
+  if (!connection_level) snapshot.closed.clear();
   aggregator_.Update(snapshot, now);
 }
 

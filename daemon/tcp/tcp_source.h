@@ -6,6 +6,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -32,6 +33,16 @@ class TcpSource : public MetricSource {
   void Reconfigure(const AggregatorSettings& settings);
   // Drops what was counted provisionally for processes that turn out not to be watched.
   void SetTargetSelector(TargetSelector* targets) { targets_ = targets; }
+  // Hands every snapshot (after the targets settled, closed connections included whatever
+  // the level) to `observer`, the service map, and the closed connections DrainClosed() reads
+  // between snapshots to `closed`; the kernel then keeps closed connections.
+  using SnapshotObserver = std::function<void(const KernelSnapshot&)>;
+  using ClosedObserver = std::function<void(const std::vector<std::pair<nl_closed_key, nl_conn>>&)>;
+  void SetSnapshotObserver(SnapshotObserver observer, ClosedObserver closed);
+  // Reads and empties tcp_closed for the closed observer, so that it holds the connections
+  // closed since the last drain, not since the last refresh (app/main.cpp: every 200 ms).
+  // Nothing at connection level, where the snapshot's aggregation needs them.
+  void DrainClosed();
 
  private:
   void RefreshLocked(bool read_socket_counters) const;
@@ -44,6 +55,9 @@ class TcpSource : public MetricSource {
 
   Tracer& tracer_;
   TargetSelector* targets_ = nullptr;
+  SnapshotObserver observer_;
+  ClosedObserver closed_observer_;
+  std::vector<std::pair<nl_closed_key, nl_conn>> drained_;  // DrainClosed's, reused
   mutable std::mutex mutex_;
   ProcessCgroups process_cgroups_;  // used by aggregator_ under mutex_
   mutable KernelMaps maps_;

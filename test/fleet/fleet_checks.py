@@ -338,7 +338,10 @@ REQUIRED_VARIABLES = {
     "netlens-host-overview.json": {"DS_PROMETHEUS", "instance", "comm", "pid"},
     "netlens-process.json": {"DS_PROMETHEUS", "instance", "comm", "pid"},
     "netlens-self.json": {"DS_PROMETHEUS", "instance"},
+    "netlens-service-map.json": {"DS_PROMETHEUS", "instance", "workload"},
 }
+# Dashboards of other things than a process's TCP: no latency row, no heatmaps.
+WITHOUT_LATENCY = {"netlens-self.json", "netlens-service-map.json"}
 
 
 # The latency histograms each dashboard but netlens-self draws as a heatmap. Connection
@@ -411,10 +414,10 @@ def check_dashboard(name, d, uids):
                       f"{name}: panel '{title}': range [{window}]: use $__rate_interval or $__range")
         for link in panel.get("fieldConfig", {}).get("defaults", {}).get("links", []):
             check(re.match(r"^/d/[\w-]+/", link["url"]), f"{name}: panel '{title}': link {link['url']}")
-    want_latency = 0 if name == "netlens-self.json" else 1
+    want_latency = 0 if name in WITHOUT_LATENCY else 1
     check(latency_rows == want_latency,
           f"{name}: expected {want_latency} latency row, found {latency_rows}")
-    want_heatmaps = set() if name == "netlens-self.json" else LATENCY_HEATMAPS
+    want_heatmaps = set() if name in WITHOUT_LATENCY else LATENCY_HEATMAPS
     check(heatmaps == want_heatmaps,
           f"{name}: heatmaps of {sorted(heatmaps)}, expected {sorted(want_heatmaps)}")
     return targets

@@ -8,7 +8,7 @@
                                                             (as Thanos Rule)
 
 Steps and what each asserts:
- 1. Servers start: netlens with deploy/kubernetes' ConfigMap config and only the capabilities
+ 1. Servers start: netlens with deploy/kubernetes' ConfigMap config (service_map turned on) and only the capabilities
     the DaemonSet grants (setpriv bounding set), Alertmanager with
     deploy/alertmanager/alertmanager.yml (receiver URLs pointed at this script, group_wait 1s),
     Prometheus A from deploy/thanos/prometheus-remote-write.yml (targets, URL and intervals
@@ -25,10 +25,10 @@ Steps and what each asserts:
  5. Rules: every rule of A and B evaluates without error; A's netlens target is up.
  6. Every recording rule expression returns data in B, and so does every recorded series
     (sent by A); the comm-level ones hold the test's processes.
-    Every shipped alert expression is EMPTY: all eleven alerts (NetlensDown,
+    Every shipped alert expression is EMPTY: all twelve alerts (NetlensDown,
     NetlensProgramNotAttached, NetlensKernelMapOverflow, NetlensMapNearlyFull,
     NetlensSeriesFolded, TcpRetransmitRatioHigh, TcpConnectFailures, TcpConnectionChurnHigh,
-    TcpConnectSlow, TcpAcceptSlow, TcpListenOverflows) are meant to be empty on a healthy host, and each metric they read has data. No shipped
+    TcpConnectSlow, TcpAcceptSlow, TcpListenOverflows, ServiceMapEdgeConnectFailures) are meant to be empty on a healthy host, and each metric they read has data. No shipped
     alert is pending or firing in B.
  7. Grafana: every variable query lists the test's values, and every panel query returns data
     in B, with the variables set to real values twice:
@@ -82,7 +82,7 @@ SHIPPED_ALERTS_EMPTY_WHEN_HEALTHY = [
     "NetlensDown", "NetlensProgramNotAttached", "NetlensKernelMapOverflow",
     "NetlensMapNearlyFull", "NetlensSeriesFolded", "TcpRetransmitRatioHigh",
     "TcpConnectFailures", "TcpConnectionChurnHigh", "TcpConnectSlow", "TcpAcceptSlow",
-    "TcpListenOverflows",
+    "TcpListenOverflows", "ServiceMapEdgeConnectFailures",
 ]
 
 
@@ -408,10 +408,14 @@ def daemonset_capabilities(repo):
 
 
 def configmap_netlens_config(repo, path):
+    """The ConfigMap's config, with the service map on (off there by default: its cost), so that
+    its rules and dashboard are checked against real series too."""
     for document in yaml.safe_load_all(open(os.path.join(repo, "deploy/kubernetes/configmap.yaml"))):
         if document and document.get("kind") == "ConfigMap":
+            config = yaml.safe_load(document["data"]["netlens.yaml"])
+            config["service_map"] = {"enabled": True}
             with open(path, "w") as f:
-                f.write(document["data"]["netlens.yaml"])
+                yaml.safe_dump(config, f)
             return
     raise TestFailure("deploy/kubernetes/configmap.yaml: no ConfigMap")
 
@@ -733,7 +737,7 @@ def run(args, tmp, processes, webhook):
     for name in sorted(os.listdir(os.path.join(repo, "grafana/dashboards"))):
         with open(os.path.join(repo, "grafana/dashboards", name)) as f:
             dashboards[name] = json.load(f)
-    check(len(dashboards) == 3, f"expected 3 dashboards, found {sorted(dashboards)}")
+    check(len(dashboards) == 4, f"expected 4 dashboards, found {sorted(dashboards)}")
     grafana = {"__rate_interval": "5m", "__range": "5m", "__interval": "15s"}
 
     def burst(expr):
@@ -744,16 +748,21 @@ def run(args, tmp, processes, webhook):
         return None
 
     def never_fails(expr):
-        if "netlens_tcp_connect_failures_total" in expr:
+        if "netlens_tcp_connect_failures_total" in expr or "netlens_service_map_connect_failures_total" in expr:
             return "connect failures (Prometheus A never fails a connect), asserted with the helper"
         return None
 
     runs = [
         # pid "All" (Grafana's allValue ".*"): the nl-traffic client and the connect helper.
-        ("the helper's comm", {"instance": instance, "comm": client_comm, "pid": ".*"},
-         {"instance": instance, "comm": client_comm, "pid": client_pid}, burst),
-        ("Prometheus A", {"instance": instance, "comm": "prometheus", "pid": str(prom_a.pid)},
-         {"instance": instance, "comm": "prometheus", "pid": str(prom_a.pid)}, never_fails),
+        # The service map's workload: the same processes, as clients of their edges.
+        ("the helper's comm", {"instance": instance, "comm": client_comm, "pid": ".*",
+                               "workload": client_comm},
+         {"instance": instance, "comm": client_comm, "pid": client_pid, "workload": client_comm},
+         burst),
+        ("Prometheus A", {"instance": instance, "comm": "prometheus", "pid": str(prom_a.pid),
+                          "workload": "prometheus"},
+         {"instance": instance, "comm": "prometheus", "pid": str(prom_a.pid),
+          "workload": "prometheus"}, never_fails),
     ]
     for label, values, listed, not_asserted in runs:
         log(f"dashboards with {label}: {values}")

@@ -141,9 +141,7 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
 
   // netlens first: the kernel then watches nginx, curl and python3 from their exec on.
   NetlensProcess netlens("process", {}, HttpRequestsConfig());
-  Child backend({NL_HTTP_PEERS_SCRIPT, "backend", std::to_string(backend_port)},
-                SpawnOptions{.stdin_pipe = true});
-  REQUIRE(backend.ReadLine(milliseconds(10000)) == std::optional<std::string>("listening"));
+  HttpPeersBackend backend(backend_port);
   const NginxChild nginx(dir, conf);
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   for (int i = 0; i < 100 && system(("curl -s -o /dev/null " + base + "/").c_str()) != 0; ++i)
@@ -269,7 +267,7 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
     CHECK(errors->labels.at("reason") + " " + std::to_string(errors->value) ==
           errors->labels.at("reason") + " 0.000000");
   CHECK(Sum(scrape.samples, "netlens_http_unmatched_responses_total", {}) == 0);
-  backend.CloseStdin();
+  backend.Stop();
 }
 
 // HTTPS: nginx with TLS (a certificate made at test time) and a Python client, both watched

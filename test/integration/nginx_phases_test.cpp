@@ -181,9 +181,7 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
        << ";\n    location / { return 204; }\n  }\n}\n";
   const std::string conf_path = dir.Write("nginx.conf", conf.str());
 
-  Child backend({NL_HTTP_PEERS_SCRIPT, "backend", std::to_string(backend_port)},
-                SpawnOptions{.stdin_pipe = true});
-  REQUIRE(backend.ReadLine(milliseconds(10000)) == std::optional<std::string>("listening"));
+  HttpPeersBackend backend(backend_port);
   // nginx first: netlens probes the nginx binaries running when it starts (and, with
   // uprobe_multi, those it finds later).
   const NginxChild nginx(dir, conf_path);
@@ -269,7 +267,7 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
             {{"http_route", "/b/{name}"}, {"http_request_method", "POST"}}) == 1);
   CHECK(Sum(scrape.samples, "netlens_nginx_lost_requests_total", {}) == 0);
   CHECK(Sum(scrape.samples, "netlens_nginx_upstream_tries_not_copied_total", {}) == 0);
-  backend.CloseStdin();
+  backend.Stop();
 }
 
 // The module signature of a copy of Debian's nginx changed by one byte: a build netlens has no

@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 TEST_CASE("promtool: check metrics accepts the live output", "[promtool]") {
   std::string aggregation = GENERATE("process", "remote", "connection");
   INFO("aggregation: " << aggregation);
-  NetlensProcess netlens(aggregation);
+  // The service map on: its families are linted too.
+  NetlensProcess netlens(aggregation, {}, "service_map:\n  enabled: true\n");
   std::string comm = UniqueComm();
   RunTraffic({.comm = comm, .family = 4, .connections = 3, .rounds = 2});
   RunTraffic({.comm = comm, .family = 6, .connections = 3, .rounds = 2});

@@ -4,7 +4,10 @@
 
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "subprocess.h"
@@ -23,6 +26,22 @@ class NginxChild {
   }
   NginxChild(const NginxChild&) = delete;
   NginxChild& operator=(const NginxChild&) = delete;
+
+ private:
+  Child child_;
+};
+
+// test/helpers/http_peers.py's HTTP backend on 127.0.0.1:port (NL_HTTP_PEERS_SCRIPT), ready
+// once it printed "listening"; Stop() closes its standard input, which ends it.
+class HttpPeersBackend {
+ public:
+  explicit HttpPeersBackend(uint16_t port)
+      : child_({NL_HTTP_PEERS_SCRIPT, "backend", std::to_string(port)},
+               SpawnOptions{.stdin_pipe = true}) {
+    REQUIRE(child_.ReadLine(std::chrono::milliseconds(10000)) ==
+            std::optional<std::string>("listening"));
+  }
+  void Stop() { child_.CloseStdin(); }
 
  private:
   Child child_;

@@ -339,7 +339,7 @@ TEST_CASE("Unknown keys are named, with the valid ones and a suggestion", "[conf
   const std::string top_keys =
       "valid keys: listen, http, log_level, aggregation, attach_mode, accounting, process_ttl, "
       "closed_connection_retention, limits, latency_buckets, web_config_file, labels, metadata, "
-      "services, targets, filters, http_requests, nginx_phases";
+      "services, targets, filters, http_requests, nginx_phases, service_map";
   const std::string limit_keys =
       "valid keys in 'limits': connections, aggregates, closed_connections, listeners, "
       "series_per_family, processes, target_processes, target_cgroups";

@@ -1,0 +1,191 @@
+#include "topology/topology_source.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "metrics/labels.h"
+#include "metrics/metric_builder.h"
+#include "metrics/metric_names.h"
+
+namespace netlens::topology {
+namespace {
+
+enum SourceKind { kUnits = 0, kFailures = 1 };
+enum Counter { kOpened = 0, kFailed, kClientBytes, kServerBytes, kRetransmits };
+
+std::string Hex(const void* data, size_t size) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    const uint8_t byte = static_cast<const uint8_t*>(data)[i];
+    out += kDigits[byte >> 4];
+    out += kDigits[byte & 15];
+  }
+  return out;
+}
+
+SeriesRef EdgeRef(const EndName& client, const EndName& server, uint16_t server_port,
+                  const char* reporter) {
+  SeriesRef ref;
+  ref.labels = {client.name, client.kind, server.name, server.kind, std::to_string(server_port),
+                reporter};
+  return ref;
+}
+
+}  // namespace
+
+const std::vector<std::string>& TopologySource::LabelNames() {
+  static const std::vector<std::string> kNames = {"client",      "client_kind", "server",
+                                                  "server_kind", "server_port", "reporter"};
+  return kNames;
+}
+
+TopologySource::TopologySource(const TopologySettings& settings)
+    : settings_(settings),
+      namer_(settings.labels, settings.service_map.remote_names, settings.proc_root),
+      ledger_(LabelNames().size(), settings.series_budget, {kOpened, kFailed}) {}
+
+const TopologySource::UnitSeries& TopologySource::SeriesOf(
+    const EdgeUnit& unit, SteadyClock::time_point now,
+    std::map<std::pair<uint64_t, uint64_t>, UnitSeries>& next) {
+  if (auto known = unit_series_.find(unit.id); known != unit_series_.end()) {
+    if (&next == &unit_series_) return known->second;
+    return next.emplace(unit.id, std::move(known->second)).first->second;
+  }
+  const nl_conn* client = unit.client;
+  const nl_conn* server = unit.server;
+  // The server end names the port; a client end alone, its remote port.
+  const uint16_t port = server ? server->tuple.local_port : client->tuple.remote_port;
+  const EndName client_name = client
+                                  ? namer_.Process(client->pid, client->start_time,
+                                                   CommLabel(client->comm), client->netns, 0, now)
+                                  : namer_.Remote(server->tuple.remote_addr);
+  const EndName server_name =
+      server ? namer_.Process(server->pid, server->start_time, CommLabel(server->comm),
+                              server->netns, port, now)
+             : namer_.Remote(client->tuple.remote_addr);
+  UnitSeries series{.id = "u" + Hex(&unit.id, sizeof(unit.id)),
+                    .edge = EdgeRef(client_name, server_name, port, server ? "server" : "client")};
+  return next.emplace(unit.id, std::move(series)).first->second;
+}
+
+void TopologySource::Observe(const KernelSnapshot& snapshot, SteadyClock::time_point now) {
+  std::lock_guard lock(mutex_);
+  ObserveLocked(snapshot, now, /*full=*/true);
+}
+
+void TopologySource::ObserveClosed(const std::vector<std::pair<nl_closed_key, nl_conn>>& closed,
+                                   SteadyClock::time_point now) {
+  std::lock_guard lock(mutex_);
+  drained_.closed = closed;
+  ObserveLocked(drained_, now, /*full=*/false);
+}
+
+// A partial pass observes the closed units it completes and sweeps nothing: the open units,
+// not shown in it, must keep their sources until the next full pass observes them again.
+void TopologySource::ObserveLocked(const KernelSnapshot& snapshot, SteadyClock::time_point now,
+                                   bool full) {
+  matcher_.Update(snapshot, now, full);
+  if (full) ledger_.BeginScrape();
+  // A full pass keeps the series of the units it shows; a partial one adds to them.
+  std::map<std::pair<uint64_t, uint64_t>, UnitSeries> shown;
+  auto& next = full ? shown : unit_series_;
+  for (const EdgeUnit& unit : matcher_.TakeUnits(/*with_open=*/full)) {
+    const nl_conn* client = unit.client;
+    const nl_conn* server = unit.server;
+    // The reporting end's counters: the server's when it is on this host.
+    EdgeLedger::Counters counters{};
+    counters[kOpened] = 1;
+    if (server) {
+      counters[kClientBytes] = server->traffic.bytes_received;
+      counters[kServerBytes] = server->traffic.bytes_sent;
+    } else {
+      counters[kClientBytes] = client->traffic.bytes_sent;
+      counters[kServerBytes] = client->traffic.bytes_received;
+    }
+    counters[kRetransmits] =
+        (server ? server->traffic.retransmits : 0) + (client ? client->traffic.retransmits : 0);
+    const UnitSeries& series = SeriesOf(unit, now, next);
+    ledger_.Observe(series.id, kUnits, series.edge, nullptr, counters, now);
+  }
+  if (!full) return;
+  unit_series_.swap(shown);
+  // Connects that failed have no server end: they are in the client's totals.
+  for (const auto& [key, value] : snapshot.totals) {
+    if (key.pid == 0 || key.direction != NL_DIR_ACTIVE) continue;
+    uint64_t failures = 0;
+    for (uint64_t reason : value.connect_failures) failures += reason;
+    if (failures == 0) continue;
+    EdgeLedger::Counters counters{};
+    counters[kFailed] = failures;
+    const EndName client =
+        namer_.Process(key.pid, key.start_time, CommLabel(key.comm), key.netns, 0, now);
+    ledger_.Observe("f" + Hex(&key, sizeof(key)), kFailures,
+                    EdgeRef(client, namer_.Remote(key.remote_addr), key.service_port, "client"),
+                    nullptr, counters, now);
+  }
+  ledger_.Sweep(kUnits, now);
+  ledger_.Sweep(kFailures, now);
+  ledger_.EndScrape(now);
+  ledger_.ExpireIdle(settings_.idle_retention, now);
+}
+
+void TopologySource::Collect(SourceOutput out) {
+  std::lock_guard lock(mutex_);
+  std::vector<const EdgeLedger::Series*> series;
+  for (const auto& [key, entry] : ledger_.series()) series.push_back(&entry);
+  std::sort(series.begin(), series.end(), [](auto* a, auto* b) { return a->labels < b->labels; });
+  const std::vector<std::string>& names = LabelNames();
+  auto counter = [&](std::string_view name, const char* help, Counter index) {
+    MetricBuilder family(name, help, prometheus::MetricType::Counter);
+    family.Reserve(series.size());
+    for (const auto* s : series) family.Add(names, s->labels, static_cast<double>(s->value[index]));
+    out.families.push_back(family.Take());
+    out.budgets.push_back({std::string(name), ledger_.folded_keys()});
+  };
+  counter(metric_name::kServiceMapConnectionsOpenedTotal,
+          "Connections established on the edge (counted by the reporting end).", kOpened);
+  counter(metric_name::kServiceMapConnectFailuresTotal,
+          "Connects of the client that failed (refused, timed out, reset, unreachable, aborted).",
+          kFailed);
+  {
+    MetricBuilder family(metric_name::kServiceMapBytesTotal,
+                         "TCP payload bytes on the edge, by direction, as the reporting end's "
+                         "socket counted them.",
+                         prometheus::MetricType::Counter);
+    std::vector<std::string> with_direction = names;
+    with_direction.push_back("direction");
+    family.Reserve(2 * series.size());
+    for (const auto* s : series) {
+      std::vector<std::string> values = s->labels;
+      values.push_back("client_to_server");
+      family.Add(with_direction, values, static_cast<double>(s->value[kClientBytes]));
+      values.back() = "server_to_client";
+      family.Add(with_direction, values, static_cast<double>(s->value[kServerBytes]));
+    }
+    out.families.push_back(family.Take());
+    out.budgets.push_back({std::string(metric_name::kServiceMapBytesTotal), ledger_.folded_keys()});
+  }
+  counter(metric_name::kServiceMapRetransmitsTotal,
+          "TCP segments retransmitted by the edge's ends on this host.", kRetransmits);
+
+  MetricBuilder ends(metric_name::kServiceMapEnds,
+                     "Connection ends the service map holds (live, or closed in the last 30 s).",
+                     prometheus::MetricType::Gauge);
+  ends.Add({}, {}, static_cast<double>(matcher_.ends()));
+  out.families.push_back(ends.Take());
+  MetricBuilder outcomes(metric_name::kServiceMapEndsTotal,
+                         "Connection ends by what became of them beyond pairing: late (matched "
+                         "to a peer on this host already counted alone; not counted again), "
+                         "skipped (direction unknown and no peer; not counted), vanished (left "
+                         "tcp_conns without a tcp_closed record; counted with what was last "
+                         "read of them).",
+                         prometheus::MetricType::Counter);
+  outcomes.Add({"outcome"}, {"late"}, static_cast<double>(matcher_.late_pairs()));
+  outcomes.Add({"outcome"}, {"skipped"}, static_cast<double>(matcher_.skipped()));
+  outcomes.Add({"outcome"}, {"vanished"}, static_cast<double>(matcher_.vanished()));
+  out.families.push_back(outcomes.Take());
+}
+
+}  // namespace netlens::topology
