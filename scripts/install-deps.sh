@@ -23,6 +23,7 @@ PACKAGES=(
   prometheus-alertmanager python3 python3-yaml  # fleet tests: Alertmanager, amtool (test/fleet)
   libclang-rt-14-dev                          # fuzz test: libFuzzer, ASan/UBSan runtimes
   python3-matplotlib                          # soak run plots (test/soak)
+  mariadb-server mariadb-client libmariadb-dev  # MySQL request metrics: the real server, clients
 )
 
 missing=()

@@ -180,6 +180,8 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   bpf_map__set_max_entries(skel->maps.http_proc_stats, options.processes);
   bpf_map__set_max_entries(skel->maps.ssl_conns, options.connections);
   skel->rodata->nl_http_tls = options.tls;
+  skel->rodata->nl_http_mysql = options.mysql;
+  capture->mysql_ = options.mysql;
   // The uprobes are attached per process by TlsProbes, as uprobe_multi links; without tls,
   // not loaded.
   for (bpf_program* prog :
@@ -340,6 +342,7 @@ int Capture::OnRecord(void* self, void* data, size_t size) {
   key.remote.port = record.tuple.remote_port;
   key.comm.assign(record.comm, strnlen(record.comm, sizeof(record.comm)));
   key.tls = (record.flags & NL_HTTP_F_TLS) != 0;
+  key.mysql = (record.flags & NL_HTTP_F_MYSQL) != 0;
   if (record.kind == NL_HTTP_REC_CLOSE) {
     if (capture->on_close_) capture->on_close_(key, record.ts_ns);
     return 0;
@@ -407,6 +410,7 @@ CaptureStats Capture::Stats() const {
   stats.verdict_http = sums[NL_HTTP_STAT_VERDICT_HTTP];
   stats.verdict_tls = sums[NL_HTTP_STAT_VERDICT_TLS];
   stats.verdict_other = sums[NL_HTTP_STAT_VERDICT_OTHER];
+  stats.verdict_mysql = sums[NL_HTTP_STAT_VERDICT_MYSQL];
   stats.records_malformed = malformed_.load();
   stats.tls_segments = sums[NL_HTTP_STAT_TLS_SEGMENTS];
   stats.tls_verdict_http = sums[NL_HTTP_STAT_TLS_VERDICT_HTTP];
@@ -433,7 +437,7 @@ std::map<uint32_t, ProcessVerdicts> Capture::VerdictsByProcess() const {
     nl_http_proc_stats value{};
     if (bpf_map_lookup_elem(fd, &next, &value) == 0) {
       result[next] = {value.connections[NL_HTTP_HTTP], value.connections[NL_HTTP_TLS],
-                      value.connections[NL_HTTP_OTHER]};
+                      value.connections[NL_HTTP_OTHER], value.connections[NL_HTTP_MYSQL]};
     }
     key = next;
     previous = &key;

@@ -88,8 +88,9 @@ struct ConnectionKey {
   uint64_t generation = 0;
   uint16_t family = 0;  // AF_INET or AF_INET6
   Endpoint local, remote;
-  std::string comm;  // the process's comm when the connection was first seen
-  bool tls = false;  // the segments are the plaintext of SSL_read/SSL_write (not in equality)
+  std::string comm;    // the process's comm when the connection was first seen
+  bool tls = false;    // the segments are the plaintext of SSL_read/SSL_write (not in equality)
+  bool mysql = false;  // a MySQL connection (CaptureOptions::mysql), not HTTP (not in equality)
 
   bool operator==(const ConnectionKey& other) const {
     return pid == other.pid && sk == other.sk && generation == other.generation;
@@ -119,6 +120,7 @@ struct CaptureOptions {
   uint32_t processes = 4096;            // watched processes; processes with verdict counts
   std::optional<std::string> btf_path;  // kernel BTF (default /sys/kernel/btf/vmlinux)
   bool tls = false;                     // also the plaintext of OpenSSL calls (Linux >= 6.6)
+  bool mysql = false;                   // also MySQL connections (verdict mysql, key.mysql)
   CaptureHooks hooks = CaptureHooks::kAuto;
 };
 
@@ -133,6 +135,7 @@ struct CaptureStats {
   uint64_t lost_processes_full = 0;      // processes the kernel could not watch: table full
   uint64_t closes = 0;
   uint64_t verdict_http = 0, verdict_tls = 0, verdict_other = 0;  // connections classified
+  uint64_t verdict_mysql = 0;
   uint64_t records_malformed = 0;  // user space: records shorter than they say (never expected)
   // TLS (options.tls).
   uint64_t tls_segments = 0;  // of segments: plaintext of SSL_read/SSL_write
@@ -149,7 +152,7 @@ struct CaptureStats {
 };
 
 struct ProcessVerdicts {
-  uint64_t http = 0, tls = 0, other = 0;  // connections classified
+  uint64_t http = 0, tls = 0, other = 0, mysql = 0;  // connections classified
 };
 
 // Load failures; what() names the cause and the fix (libbpf's verifier message included).
@@ -189,6 +192,7 @@ class Capture {
 
   CaptureStats Stats() const;
   bool TlsEnabled() const { return tls_ != nullptr; }
+  bool MysqlEnabled() const { return mysql_; }
   // The hooks Load() chose: kSockTracepoints or kSyscallTracepoints, never kAuto.
   CaptureHooks hooks() const { return hooks_; }
   std::map<uint32_t, ProcessVerdicts> VerdictsByProcess() const;
@@ -207,6 +211,7 @@ class Capture {
 
   http_capture_bpf* skel_ = nullptr;
   CaptureHooks hooks_ = CaptureHooks::kAuto;
+  bool mysql_ = false;
   std::vector<bpf_link*> syscall_links_;  // kSyscallTracepoints: nl_http_sys_exit's, one a syscall
   ring_buffer* ring_ = nullptr;
   SegmentCallback on_segment_;

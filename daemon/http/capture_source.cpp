@@ -47,11 +47,13 @@ void CaptureSource::Collect(SourceOutput out) {
 
   MetricBuilder classified("netlens_http_connections_classified_total",
                            "TCP connections of watched processes classified by their first bytes: "
-                           "http (captured), tls (encrypted: not captured), other.",
+                           "http (captured), tls (encrypted: not captured), other, mysql "
+                           "(captured, with http_requests.protocols listing mysql).",
                            MetricType::Counter);
   classified.Add({"verdict"}, {"http"}, d(stats.verdict_http));
   classified.Add({"verdict"}, {"tls"}, d(stats.verdict_tls));
   classified.Add({"verdict"}, {"other"}, d(stats.verdict_other));
+  if (capture_.MysqlEnabled()) classified.Add({"verdict"}, {"mysql"}, d(stats.verdict_mysql));
   out.families.push_back(classified.Take());
 
   MetricBuilder hooks("netlens_http_capture_hooks_info",

@@ -80,22 +80,13 @@ void HttpAggregator::Add(const HttpProcess& process, const Exchange& exchange,
     key.server_address = address.empty() ? socket_address : address;
     key.server_port = port != 0 ? port : socket_port;
   }
-  auto it = series_.find(key);
-  if (it == series_.end()) {
-    // The budget counts the "other" series (limits.series_per_family, as the tcp families):
-    // a key of its own only while one place is left for it besides "other".
-    if (series_.size() + 1 >= max_series_) {
-      if (folded_seen_.size() < kMaxFoldedKeysCounted) folded_seen_.insert(key);
-      HttpSeriesKey other;
-      other.folded = true;
-      other.role = exchange.role;  // the role picks the family
-      key = std::move(other);
-    }
-    it = series_.try_emplace(std::move(key)).first;
-  }
+  HttpSeriesKey other;
+  other.folded = true;
+  other.role = exchange.role;  // the role picks the family
+  const auto it = FindWithinBudget(series_, std::move(key), max_series_, folded_seen_, other);
   HttpSeries& series = it->second;
-  series.updated_ns = now_ns;
-  series.shown_orphan = false;
+  series.orphan.updated_ns = now_ns;
+  series.orphan.shown_orphan = false;
   const auto since_start = [&](uint64_t ns) {
     return ns > exchange.request_start_ns ? ns - exchange.request_start_ns : 0;
   };
@@ -108,33 +99,12 @@ void HttpAggregator::Add(const HttpProcess& process, const Exchange& exchange,
 size_t HttpAggregator::ExpireOrphans(
     const std::set<std::vector<std::pair<std::string, std::string>>>& live, uint64_t ttl_ns,
     uint64_t now_ns) {
-  size_t dropped = 0;
-  for (auto it = series_.begin(); it != series_.end();) {
-    HttpSeries& series = it->second;
-    if (it->first.folded || live.count(it->first.process)) {
-      series.orphan_ns = 0;
-      series.shown_orphan = false;
-      ++it;
-      continue;
-    }
-    if (series.orphan_ns == 0) series.orphan_ns = now_ns;
-    const uint64_t since = std::max(series.orphan_ns, series.updated_ns);
-    if (!series.shown_orphan || now_ns < since || now_ns - since < ttl_ns) {
-      ++it;
-      continue;
-    }
-    it = series_.erase(it);
-    ++dropped;
-  }
+  const size_t dropped = ExpireOrphanSeries(series_, live, ttl_ns, now_ns);
   expired_ += dropped;
   return dropped;
 }
 
-void HttpAggregator::MarkShown() {
-  for (auto& [key, series] : series_) {
-    if (series.orphan_ns != 0) series.shown_orphan = true;
-  }
-}
+void HttpAggregator::MarkShown() { MarkShownOrphans(series_); }
 
 std::map<std::string, uint64_t> HttpAggregator::RouteOverflows() const {
   std::map<std::string, uint64_t> out;

@@ -22,6 +22,7 @@
 #include "http/http_config.h"
 #include "http/http_counters.h"
 #include "http/routes.h"
+#include "metrics/request_series.h"
 
 namespace netlens::http {
 
@@ -65,18 +66,12 @@ struct HttpSeries {
   DurationHistogram time_to_first_byte;
   SizeHistogram request_body;
   SizeHistogram response_body;
-  // Expiry (ExpireOrphans): when the last exchange was added, since when no live process has
-  // the series' labels (0: one has), and whether a scrape showed it since then.
-  uint64_t updated_ns = 0;
-  uint64_t orphan_ns = 0;
-  bool shown_orphan = false;
+  OrphanState orphan;  // expiry (ExpireOrphans)
 };
 
 // "host:port", "[v6]:port" or "host" -> address and port; port 0 if none or not a number.
 std::pair<std::string_view, uint16_t> SplitHostPort(std::string_view host);
 
-// Beyond this many distinct folded keys netlens_series_folded stops growing (memory bound).
-inline constexpr size_t kMaxFoldedKeysCounted = 10000;
 
 class HttpAggregator {
  public:

@@ -95,6 +95,25 @@ CaptureHooks ParseCaptureHooks(const YamlField& field) {
              "'");
 }
 
+// `protocols`: a list of http, mysql; http must be there (the section's own protocol).
+void ParseProtocols(const YamlField& field, HttpRequestsConfig& config) {
+  if (!field.value().IsSequence()) field.FailExpected("a list of protocols (http, mysql)");
+  bool http = false, mysql = false;
+  for (size_t i = 0; i < field.value().size(); ++i) {
+    const YAML::Node node = field.value()[i];
+    const YamlField entry(field.source(), field.path() + "[" + std::to_string(i) + "]", node, node);
+    const std::string& name = entry.Scalar("a protocol (http, mysql)");
+    bool& seen = name == "http" ? http : mysql;
+    if (name != "http" && name != "mysql") {
+      entry.Fail("'" + entry.path() + "' must be http or mysql, got '" + name + "'");
+    }
+    if (seen) entry.Fail("'" + entry.path() + "': '" + name + "' is listed twice");
+    seen = true;
+  }
+  if (!http) field.Fail("'" + field.path() + "' must list http (the section's own protocol)");
+  config.mysql = mysql;
+}
+
 }  // namespace
 
 HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node& value) {
@@ -104,8 +123,8 @@ HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node
   if (!value.IsMap()) {
     YamlField(source, section, value, value).FailExpected("a map");
   }
-  constexpr std::array<std::string_view, 6> kKeys = {"processes", "routes", "route_budget",
-                                                     "limits",    "tls",    "capture_hooks"};
+  constexpr std::array<std::string_view, 7> kKeys = {
+      "processes", "routes", "route_budget", "limits", "tls", "capture_hooks", "protocols"};
   ForEachKey(source, value, section, {kKeys}, [&](size_t index, const YamlField& field) {
     switch (index) {
       case 0:
@@ -123,8 +142,11 @@ HttpRequestsConfig ParseHttpRequests(const std::string& source, const YAML::Node
       case 4:
         config.tls = field.Boolean();
         break;
-      default:
+      case 5:
         config.capture_hooks = ParseCaptureHooks(field);
+        break;
+      default:
+        ParseProtocols(field, config);
         break;
     }
   });

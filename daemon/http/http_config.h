@@ -41,6 +41,10 @@ struct HttpRequestsConfig {
   // Where the capture takes send/receive calls from (capture.h): auto, sock_length, syscalls.
   // A restart applies a change.
   CaptureHooks capture_hooks = CaptureHooks::kAuto;
+  // `protocols: [http, mysql]`: the same processes' MySQL (classic protocol) connections too
+  // (daemon/mysql/), told apart by the kernel at the server's greeting or a client's query.
+  // A restart applies a change.
+  bool mysql = false;
   bool enabled() const { return !processes.include.empty(); }
 };
 

@@ -10,6 +10,7 @@
 #include "http/http_families.h"
 #include "metrics/labels.h"
 #include "metrics/metric_builder.h"
+#include "mysql/mysql_families.h"
 #include "process/process_info.h"  // ReadNetnsInode
 
 namespace netlens::http {
@@ -42,7 +43,8 @@ HttpSource::HttpSource(const HttpSourceSettings& settings)
     : settings_(settings),
       watch_(settings.requests.processes, settings.max_processes),
       labels_(std::make_unique<ProcessLabels>(settings.labels)),
-      aggregator_(std::make_unique<HttpAggregator>(settings.requests, settings.series_budget)) {}
+      aggregator_(std::make_unique<HttpAggregator>(settings.requests, settings.series_budget)),
+      mysql_aggregator_(std::make_unique<mysql::Aggregator>(settings.series_budget)) {}
 
 std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings) {
   std::unique_ptr<HttpSource> source(new HttpSource(settings));
@@ -52,6 +54,7 @@ std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings
   options.btf_path = settings.btf_path;
   options.tls = settings.requests.tls;
   options.hooks = settings.requests.capture_hooks;
+  options.mysql = settings.requests.mysql;
   source->capture_ = Capture::Load(
       options, [self](const ConnectionKey& key, const Segment& s) { self->OnSegment(key, s); },
       [self](const ConnectionKey& key, uint64_t ts_ns) { self->OnClose(key, ts_ns); });
@@ -62,10 +65,10 @@ std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings
   }
   source->thread_ = std::thread([self] { self->Run(); });
   spdlog::info(
-      "http_requests: parsing the HTTP/1.x traffic of {} processes now ({} selectors; calls "
+      "http_requests: parsing the HTTP/1.x{} traffic of {} processes now ({} selectors; calls "
       "from the {} hooks)",
-      source->watch_.watched().size(), settings.requests.processes.include.size(),
-      CaptureHooksName(source->capture_->hooks()));
+      settings.requests.mysql ? " and MySQL" : "", source->watch_.watched().size(),
+      settings.requests.processes.include.size(), CaptureHooksName(source->capture_->hooks()));
   return source;
 }
 
@@ -110,9 +113,10 @@ void HttpSource::ScanLocked() {
   for (const auto& [key, connection] : connections_) {
     if (connection->process) live.insert(connection->process->labels);
   }
-  aggregator_->ExpireOrphans(
-      live, std::chrono::duration_cast<std::chrono::nanoseconds>(settings_.process_ttl).count(),
-      now_ns);
+  const uint64_t ttl_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(settings_.process_ttl).count();
+  aggregator_->ExpireOrphans(live, ttl_ns, now_ns);
+  mysql_aggregator_->ExpireOrphans(live, ttl_ns, now_ns);
 }
 
 const HttpProcess& HttpSource::ProcessOfLocked(const ConnectionKey& key, Role role) {
@@ -172,9 +176,26 @@ void HttpSource::OnSegment(const ConnectionKey& key, const Segment& segment) {
   Connection* connection = ConnectionOfLocked(key, segment.ts_ns);
   if (!connection) return;
   connection->last_ns = segment.ts_ns;
+  if (key.mysql) {
+    if (!connection->mysql)
+      connection->mysql = std::make_unique<mysql::Stitcher>(mysql_aggregator_->counters());
+    mysql_exchanges_.clear();
+    connection->mysql->OnSegment(segment, mysql_exchanges_);
+    AddMysqlLocked(*connection, key);
+    return;
+  }
   exchanges_.clear();
   connection->stitcher.OnSegment(segment, exchanges_);
   AddLocked(*connection, key);
+}
+
+void HttpSource::AddMysqlLocked(Connection& connection, const ConnectionKey& key) {
+  for (const mysql::Exchange& exchange : mysql_exchanges_) {
+    if (!connection.process) connection.process = ProcessOfLocked(key, exchange.role);
+    mysql_aggregator_->Add(*connection.process, exchange, AddressLabel(key.remote.address.data()),
+                           key.remote.port, exchange.end_ns);
+    ++exchanges_total_;
+  }
 }
 
 void HttpSource::AddLocked(Connection& connection, const ConnectionKey& key) {
@@ -192,9 +213,15 @@ void HttpSource::OnClose(const ConnectionKey& key, uint64_t ts_ns) {
   const auto it = connections_.find(key);
   if (it == connections_.end()) return;
   Connection& connection = *it->second;
-  exchanges_.clear();
-  connection.stitcher.OnClose(CloseEvent{ts_ns}, exchanges_);
-  AddLocked(connection, key);
+  if (connection.mysql) {
+    mysql_exchanges_.clear();
+    connection.mysql->OnClose(ts_ns, mysql_exchanges_);
+    AddMysqlLocked(connection, key);
+  } else {
+    exchanges_.clear();
+    connection.stitcher.OnClose(CloseEvent{ts_ns}, exchanges_);
+    AddLocked(connection, key);
+  }
   connections_.erase(it);
 }
 
@@ -209,10 +236,14 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
   if (settings.requests.capture_hooks != settings_.requests.capture_hooks)
     spdlog::warn("reload: http_requests.capture_hooks changes only at restart; still {}",
                  CaptureHooksName(settings_.requests.capture_hooks));
-  const bool tls = settings_.requests.tls;
+  if (settings.requests.mysql != settings_.requests.mysql)
+    spdlog::warn("reload: http_requests.protocols changes only at restart; mysql still {}",
+                 settings_.requests.mysql ? "on" : "off");
+  const bool tls = settings_.requests.tls, mysql = settings_.requests.mysql;
   const CaptureHooks hooks = settings_.requests.capture_hooks;
   settings_.requests = settings.requests;
   settings_.requests.tls = tls;
+  settings_.requests.mysql = mysql;
   settings_.requests.capture_hooks = hooks;
   settings_.labels = settings.labels;
   settings_.latency_buckets = settings.latency_buckets;
@@ -227,8 +258,9 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
     skipped_.clear();
     processes_.clear();
     labels_ = std::make_unique<ProcessLabels>(settings_.labels);
-    expired_before_ += aggregator_->expired();
+    expired_before_ += aggregator_->expired() + mysql_aggregator_->expired();
     aggregator_ = std::make_unique<HttpAggregator>(settings_.requests, settings_.series_budget);
+    mysql_aggregator_ = std::make_unique<mysql::Aggregator>(settings_.series_budget);
   }
   watch_.SetSelectors(settings_.requests.processes);
   capture_->SetWatchedComms(settings_.requests.enabled() ? watch_.KernelComms()
@@ -241,6 +273,11 @@ void HttpSource::Collect(SourceOutput out) {
   std::lock_guard lock(mutex_);
   AppendHttpFamilies(*aggregator_, settings_.latency_buckets, out.families, out.budgets);
   aggregator_->MarkShown();
+  if (settings_.requests.mysql) {
+    mysql::AppendMysqlFamilies(*mysql_aggregator_, settings_.latency_buckets, out.families,
+                               out.budgets);
+    mysql_aggregator_->MarkShown();
+  }
   CaptureSource(*capture_).Collect(out);
   AppendSelfMetrics(out.families);
 }
@@ -271,11 +308,12 @@ void HttpSource::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) c
   dropped.Add({"reason"}, {"skipped"}, d(connections_skipped_));
   dropped.Add({"reason"}, {"evicted"}, d(connections_evicted_));
   out.push_back(dropped.Take());
-  MetricBuilder expired("netlens_http_series_expired_total",
-                        "HTTP request series dropped: no live process had their labels for "
-                        "process_ttl (after a scrape showed them).",
-                        MetricType::Counter);
-  expired.Add({}, {}, d(expired_before_ + aggregator_->expired()));
+  MetricBuilder expired(
+      "netlens_http_series_expired_total",
+      "HTTP (and MySQL) request series dropped: no live process had their labels for "
+      "process_ttl (after a scrape showed them).",
+      MetricType::Counter);
+  expired.Add({}, {}, d(expired_before_ + aggregator_->expired() + mysql_aggregator_->expired()));
   out.push_back(expired.Take());
 }
 

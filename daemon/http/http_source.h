@@ -3,6 +3,9 @@
 // (http/exchange.h) and the aggregator (http/http_aggregator.h), and renders the
 // http_server_* / http_client_* families with the capture's and parser's self metrics.
 //
+// - MySQL (http_requests.protocols: [http, mysql]): the capture classifies those connections
+//   too (key.mysql); they are parsed by a mysql::Stitcher each (daemon/mysql/) into the
+//   netlens_db_* families, with the same processes, labels, bounds and expiry.
 // - Made only when `http_requests` selects processes at start: Start() loads the capture,
 //   which needs the privileges netlens drops after start. A reload may change the selectors,
 //   routes, labels and series budget (the last three start the series afresh); turning the
@@ -38,6 +41,8 @@
 #include "http/http_aggregator.h"
 #include "http/process_watch.h"
 #include "metrics/metric_source.h"
+#include "mysql/mysql_aggregator.h"
+#include "mysql/mysql_stitcher.h"
 #include "process/process_labels.h"
 
 namespace netlens::http {
@@ -74,7 +79,8 @@ class HttpSource : public MetricSource {
   struct Connection {
     Connection(Counters& counters, const StitcherLimits& limits) : stitcher(counters, limits) {}
     ExchangeStitcher stitcher;
-    std::optional<HttpProcess> process;  // at its first exchange, when the role is known
+    std::unique_ptr<mysql::Stitcher> mysql;  // a MySQL connection (key.mysql): parsed by this
+    std::optional<HttpProcess> process;      // at its first exchange, when the role is known
     uint64_t last_ns = 0;
   };
 
@@ -85,7 +91,8 @@ class HttpSource : public MetricSource {
   const HttpProcess& ProcessOfLocked(const ConnectionKey& key, Role role);
   void ScanLocked();
   void Run();
-  void AddLocked(Connection& connection, const ConnectionKey& key);  // exchanges_ -> series
+  void AddLocked(Connection& connection, const ConnectionKey& key);       // exchanges_ -> series
+  void AddMysqlLocked(Connection& connection, const ConnectionKey& key);  // mysql_exchanges_
   void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const;
 
   std::unique_ptr<Capture> capture_;
@@ -94,6 +101,7 @@ class HttpSource : public MetricSource {
   ProcessWatch watch_;
   std::unique_ptr<ProcessLabels> labels_;
   std::unique_ptr<HttpAggregator> aggregator_;
+  std::unique_ptr<mysql::Aggregator> mysql_aggregator_;  // http_requests.protocols has mysql
   std::unordered_map<ConnectionKey, std::unique_ptr<Connection>, ConnectionKeyHash> connections_;
   // Connections found the table full and counted skipped: each is counted once (while at most
   // limits.connections of them are remembered; beyond, at each of its segments).
@@ -101,6 +109,7 @@ class HttpSource : public MetricSource {
   // Per process and service port: its labels (pid, comm, metadata), read once.
   std::map<std::pair<uint32_t, uint16_t>, HttpProcess> processes_;
   std::vector<Exchange> exchanges_;  // reused
+  std::vector<mysql::Exchange> mysql_exchanges_;
   uint64_t connections_skipped_ = 0, connections_evicted_ = 0, exchanges_total_ = 0;
   uint64_t expired_before_ = 0;  // series expired by aggregators a reload replaced
   std::chrono::steady_clock::time_point last_scan_{};

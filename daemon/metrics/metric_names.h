@@ -100,6 +100,17 @@ inline constexpr std::string_view kHttpRouteOverflowTotal = "netlens_http_route_
 inline constexpr std::string_view kHttpChunkFramingLostTotal =
     "netlens_http_chunk_framing_lost_total";
 
+// MySQL requests (mysql/), in the manner of OpenTelemetry's database conventions
+inline constexpr std::string_view kDbServerOperationDurationSeconds =
+    "netlens_db_server_operation_duration_seconds";
+inline constexpr std::string_view kDbClientOperationDurationSeconds =
+    "netlens_db_client_operation_duration_seconds";
+inline constexpr std::string_view kDbServerAffectedRowsTotal =
+    "netlens_db_server_affected_rows_total";
+inline constexpr std::string_view kDbClientAffectedRowsTotal =
+    "netlens_db_client_affected_rows_total";
+inline constexpr std::string_view kMysqlParserEventsTotal = "netlens_mysql_parser_events_total";
+
 // Service map (topology/): edges between workloads
 inline constexpr std::string_view kServiceMapConnectionsOpenedTotal =
     "netlens_service_map_connections_opened_total";

@@ -46,7 +46,7 @@ Series& NginxAggregator::SeriesOf(std::map<Key, Series>& family, std::set<Key>& 
   other.folded = true;
   const bool has_other = family.count(other) != 0;
   if (family.size() + (has_other ? 0 : 1) < max_series_) return family[std::move(key)];
-  if (folded.size() < http::kMaxFoldedKeysCounted) folded.insert(std::move(key));
+  if (folded.size() < kMaxFoldedKeysCounted) folded.insert(std::move(key));
   return family[other];
 }
 

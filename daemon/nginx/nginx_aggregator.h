@@ -10,7 +10,7 @@
 // - Bounded: at most max_series series per family, the "other" series included: once
 //   max_series - 1 keys have series of their own, new keys are summed into one series whose
 //   every label is "other" (folded_keys() counts the distinct keys folded, up to
-//   http::kMaxFoldedKeysCounted). Routes: configured patterns, then the heuristic with the
+//   kMaxFoldedKeysCounted). Routes: configured patterns, then the heuristic with the
 //   route budget (http/routes.h).
 #pragma once
 

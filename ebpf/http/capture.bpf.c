@@ -50,6 +50,9 @@
 
 /* Bytes copied per call, at most NL_HTTP_CAPTURE_MAX: set by the daemon before load. */
 const volatile __u32 nl_http_capture_bytes = 512;
+/* MySQL too: connections that start with a server greeting or a client's COM_QUERY are
+ * captured as NL_HTTP_MYSQL (records flagged NL_HTTP_F_MYSQL). */
+const volatile bool nl_http_mysql = false;
 /* TLS capture on: the socket calls look for an SSL call in flight (one more lookup). */
 const volatile bool nl_http_tls = false;
 
@@ -240,9 +243,21 @@ static __always_inline bool nl_http_token_is(const __u8 *h, int n, const char *s
 
 #define NL_IS(h, n, s) nl_http_token_is(h, n, s, sizeof(s) - 1)
 
-/* The verdict that the first n (<= NL_HTTP_SNIFF_BYTES) bytes of a segment give. */
-static __always_inline __u8 nl_http_classify(const __u8 *h, __u32 n) {
+/* A MySQL packet at the start of a call of `length` bytes: the server's greeting (protocol 10,
+ * then a version string that starts with a digit) or a client's COM_QUERY that fills the call
+ * and starts with a letter (a connection watched after its handshake). */
+static __always_inline bool nl_http_is_mysql(const __u8 *h, __u32 n, __u64 length) {
+  if (!nl_http_mysql || n < 6 || h[3] != 0) return false;
+  const __u32 payload = h[0] | (h[1] << 8) | (h[2] << 16);
+  if (h[4] == 0x0a) return h[5] >= '0' && h[5] <= '9' && payload >= 32 && payload <= 1024;
+  const __u8 c = h[5] | 0x20; /* lower case */
+  return h[4] == 0x03 && payload + 4 == length && c >= 'a' && c <= 'z';
+}
+
+/* The verdict that the first n (<= NL_HTTP_SNIFF_BYTES) bytes of a call of `length` give. */
+static __always_inline __u8 nl_http_classify(const __u8 *h, __u32 n, __u64 length) {
   if (n >= 3 && h[0] == 0x16 && h[1] == 0x03 && h[2] <= 0x04) return NL_HTTP_TLS;
+  if (nl_http_is_mysql(h, n, length)) return NL_HTTP_MYSQL;
   if (n >= 7 && h[0] == 'H' && h[1] == 'T' && h[2] == 'T' && h[3] == 'P' && h[4] == '/' &&
       h[5] == '1' && h[6] == '.')
     return NL_HTTP_HTTP;
@@ -264,7 +279,9 @@ static __always_inline __u8 nl_http_classify(const __u8 *h, __u32 n) {
 }
 
 static __always_inline void nl_http_count_verdict(__u32 pid, __u8 verdict) {
-  nl_percpu_inc(&http_stats, NL_HTTP_STAT_VERDICT_HTTP + verdict - NL_HTTP_HTTP);
+  nl_percpu_inc(&http_stats, verdict == NL_HTTP_MYSQL
+                                 ? NL_HTTP_STAT_VERDICT_MYSQL
+                                 : NL_HTTP_STAT_VERDICT_HTTP + verdict - NL_HTTP_HTTP);
   struct nl_http_proc_stats *stats = bpf_map_lookup_elem(&http_proc_stats, &pid);
   if (!stats) {
     struct nl_http_proc_stats zero = {};
@@ -275,7 +292,7 @@ static __always_inline void nl_http_count_verdict(__u32 pid, __u8 verdict) {
       return;
     }
   }
-  __sync_fetch_and_add(&stats->connections[verdict & 3], 1);
+  if (verdict < NL_HTTP_VERDICTS) __sync_fetch_and_add(&stats->connections[verdict], 1);
 }
 
 /* The verdict that the first bytes at `addr` give, or UNKNOWN; an unknown call is counted in
@@ -288,7 +305,7 @@ static __always_inline __u8 nl_http_sniff(__u64 addr, __u64 available, __u8 *unk
   long err = bpf_probe_read_user(head, sizeof(head), (const void *)addr);
   if (err != 0 && n > 0 && n <= NL_HTTP_SNIFF_BYTES)
     err = bpf_probe_read_user(head, n, (const void *)addr);
-  if (err == 0) verdict = nl_http_classify(head, n);
+  if (err == 0) verdict = nl_http_classify(head, n, available);
   if (verdict == NL_HTTP_UNKNOWN && ++*unknown >= NL_HTTP_UNKNOWN_LIMIT) verdict = NL_HTTP_OTHER;
   return verdict;
 }
@@ -438,7 +455,7 @@ static __always_inline void nl_http_on_socket_call(struct sock *sk, __u64 cookie
       call->cookie = cookie;
     }
   }
-  if (conn->verdict >= NL_HTTP_TLS) return;
+  if (conn->verdict == NL_HTTP_TLS || conn->verdict == NL_HTTP_OTHER) return;
 
   struct nl_http_buffer buffer;
   nl_http_user_buffer(&buffer);
@@ -452,9 +469,11 @@ static __always_inline void nl_http_on_socket_call(struct sock *sk, __u64 cookie
     if (verdict == NL_HTTP_UNKNOWN) return;
     conn->verdict = verdict;
     nl_http_count_verdict(conn->pid, verdict);
-    if (verdict != NL_HTTP_HTTP) return;
+    if (verdict != NL_HTTP_HTTP && verdict != NL_HTTP_MYSQL) return;
   }
-  nl_http_emit(key, cookie, conn, &buffer, available, ret, write ? NL_HTTP_F_WRITE : 0, pid_tgid);
+  const __u16 flags =
+      (write ? NL_HTTP_F_WRITE : 0) | (conn->verdict == NL_HTTP_MYSQL ? NL_HTTP_F_MYSQL : 0);
+  nl_http_emit(key, cookie, conn, &buffer, available, ret, flags, pid_tgid);
 }
 
 /* sock:sock_send_length / sock_recv_length (Linux >= 6.3): the socket is the tracepoint's. */
@@ -528,7 +547,8 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
   struct nl_http_conn *conn = bpf_map_lookup_elem(&http_conns, &key);
   if (!conn) return 0;
   const bool plain = conn->plain_verdict == NL_HTTP_HTTP;
-  if (conn->verdict == NL_HTTP_HTTP || plain) {
+  const bool mysql = conn->verdict == NL_HTTP_MYSQL;
+  if (conn->verdict == NL_HTTP_HTTP || plain || mysql) {
     struct nl_http_record *record = bpf_ringbuf_reserve(&http_events, sizeof(*record), 0);
     if (record) {
       __builtin_memset(record, 0, sizeof(*record));
@@ -538,7 +558,7 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
       /* TLS: the process whose SSL calls gave the segments. */
       record->pid = plain && conn->ssl_tgid ? conn->ssl_tgid : conn->pid;
       record->kind = NL_HTTP_REC_CLOSE;
-      record->flags = plain ? NL_HTTP_F_TLS : 0;
+      record->flags = plain ? NL_HTTP_F_TLS : mysql ? NL_HTTP_F_MYSQL : 0;
       __builtin_memcpy(&record->tuple, &conn->tuple, sizeof(record->tuple));
       __builtin_memcpy(record->comm, conn->comm, sizeof(record->comm));
       bpf_ringbuf_submit(record, BPF_RB_NO_WAKEUP);

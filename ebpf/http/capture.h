@@ -4,9 +4,9 @@
  * daemon/http/capture.cpp. Plain C: included by the programs (with vmlinux.h) and by the daemon.
  *
  * Per TCP connection of a watched process (http_pids), the kernel classifies the connection
- * once (http_conns) and, for an http one, writes one record per send/receive call into the
- * ring buffer http_events (no wakeup: the daemon drains it on its own timer), and one close
- * record when the connection reaches TCP_CLOSE.
+ * once (http_conns) and, for an http one (or a mysql one, when the daemon asks for MySQL), writes
+ * one record per send/receive call into the ring buffer http_events (no wakeup: the daemon drains
+ * it on its own timer), and one close record when the connection reaches TCP_CLOSE.
  *
  * TLS (OpenSSL's libssl, attached per watched process by the daemon): the plaintext of
  * SSL_read/SSL_write(_ex) becomes the same records, flagged NL_HTTP_F_TLS and keyed by the
@@ -37,6 +37,8 @@ enum nl_http_verdict {
   NL_HTTP_HTTP = 1,
   NL_HTTP_TLS = 2,
   NL_HTTP_OTHER = 3,
+  NL_HTTP_MYSQL = 4, /* MySQL classic protocol (nl_http_mysql): captured like http */
+  NL_HTTP_VERDICTS,
 };
 
 /* One connection in http_conns, keyed by its struct sock pointer. */
@@ -85,6 +87,7 @@ enum nl_http_record_flags {
   NL_HTTP_F_NO_BUFFER = 2,   /* no user buffer (sendfile, splice, io_uring, ...): length only */
   NL_HTTP_F_COPY_FAILED = 4, /* bpf_probe_read_user failed: length only */
   NL_HTTP_F_TLS = 8,         /* the plaintext of a TLS connection (SSL_read/SSL_write) */
+  NL_HTTP_F_MYSQL = 16,      /* a MySQL connection's call (verdict NL_HTTP_MYSQL), not HTTP */
 };
 
 /* A ring-buffer record: this header, then `captured` bytes of data. */
@@ -125,12 +128,13 @@ enum nl_http_stat {
   NL_HTTP_STAT_TLS_LOST_NO_CONN,     /* plaintext calls whose connection was not known */
   NL_HTTP_STAT_TLS_LOST_CALLS_FULL,  /* SSL calls not followed: ssl_calls full */
   NL_HTTP_STAT_TLS_LOST_SSL_FULL,    /* SSL objects not remembered: ssl_conns full */
+  NL_HTTP_STAT_VERDICT_MYSQL,        /* connections classified mysql */
   NL_HTTP_STATS,
 };
 
 /* http_proc_stats: connections classified per process (tgid) and verdict. */
 struct nl_http_proc_stats {
-  __u64 connections[4]; /* index: enum nl_http_verdict (UNKNOWN unused) */
+  __u64 connections[NL_HTTP_VERDICTS]; /* index: enum nl_http_verdict (UNKNOWN unused) */
 };
 
 #endif /* NETLENS_HTTP_CAPTURE_H */
