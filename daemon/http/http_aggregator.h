@@ -72,7 +72,6 @@ struct HttpSeries {
 // "host:port", "[v6]:port" or "host" -> address and port; port 0 if none or not a number.
 std::pair<std::string_view, uint16_t> SplitHostPort(std::string_view host);
 
-
 class HttpAggregator {
  public:
   HttpAggregator(const HttpRequestsConfig& config, size_t max_series);
