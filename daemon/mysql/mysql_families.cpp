@@ -72,6 +72,7 @@ void AppendMysqlFamilies(const Aggregator& aggregator, const LatencyBuckets& buc
   const std::pair<const char*, uint64_t> kEvents[] = {
       {"joined_midstream", c.joined_midstream},
       {"tls", c.tls_connections},
+      {"compressed", c.compressed_connections},
       {"framing_lost", c.framing_lost},
       {"unanswered", c.unanswered},
       {"unknown_statement", c.unknown_statements},

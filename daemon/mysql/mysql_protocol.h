@@ -44,6 +44,7 @@ inline constexpr uint8_t kLocalInfileHeader = 0xfb;
 inline constexpr uint8_t kGreetingProtocol = 0x0a;  // the server's first packet: protocol 10
 
 // Capability flags (client handshake response) and status flags (OK, EOF).
+inline constexpr uint32_t kClientCompress = 0x00000020;
 inline constexpr uint32_t kClientSsl = 0x00000800;
 inline constexpr uint32_t kClientProtocol41 = 0x00000200;
 inline constexpr uint32_t kClientDeprecateEof = 0x01000000;
@@ -88,14 +89,15 @@ struct Exchange {
 
 // Self counts of the parsing (netlens_mysql_*), shared by a source's stitchers.
 struct Counters {
-  uint64_t joined_midstream = 0;       // connections first seen after their handshake
-  uint64_t tls_connections = 0;        // connections that switched to TLS: not parsed further
-  uint64_t framing_lost = 0;           // responses whose packets fell in uncopied bytes: ended at
-                                       // the next command (or the close), rows not known
-  uint64_t unanswered = 0;             // commands still awaiting a response at the close
-  uint64_t unknown_statements = 0;     // executes of a statement whose prepare was not seen
-  uint64_t statements_over_limit = 0;  // prepared statements not remembered: table full
-  uint64_t unexpected_packets = 0;     // packets that fit no state (ignored; resynchronised)
+  uint64_t joined_midstream = 0;        // connections first seen after their handshake
+  uint64_t tls_connections = 0;         // connections that switched to TLS: not parsed further
+  uint64_t compressed_connections = 0;  // connections with CLIENT_COMPRESS: not parsed further
+  uint64_t framing_lost = 0;            // responses whose packets fell in uncopied bytes: ended at
+                                        // the next command (or the close), rows not known
+  uint64_t unanswered = 0;              // commands still awaiting a response at the close
+  uint64_t unknown_statements = 0;      // executes of a statement whose prepare was not seen
+  uint64_t statements_over_limit = 0;   // prepared statements not remembered: table full
+  uint64_t unexpected_packets = 0;      // packets that fit no state (ignored; resynchronised)
 };
 
 }  // namespace netlens::mysql

@@ -119,6 +119,11 @@ void Stitcher::OnPacket(bool from_client, const Packet& packet, const http::Segm
           pending_.reset();
           return;
         }
+        if (capabilities & kClientCompress) {
+          phase_ = Phase::kTls;  // compressed packets follow: not parsed either
+          ++counters_.compressed_connections;
+          return;
+        }
         deprecate_eof_ = (capabilities & kClientDeprecateEof) ? 1 : 0;
         phase_ = Phase::kAuth;
       } else if (!from_client && packet.sequence == 0 && first == kGreetingProtocol) {

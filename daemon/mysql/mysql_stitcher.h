@@ -17,7 +17,8 @@
 //   before the next command (or the close), counted framing_lost.
 // - Prepared statements: the operation of COM_STMT_EXECUTE/FETCH is the one of the statement
 //   its COM_STMT_PREPARE named (at most kMaxStatements per connection, COM_STMT_CLOSE frees).
-// - A connection that switches to TLS (SSL request) is counted and not parsed further.
+// - A connection that switches to TLS (SSL request) or to compression (CLIENT_COMPRESS) is
+//   counted and not parsed further.
 #pragma once
 
 #include <algorithm>
@@ -78,6 +79,7 @@ class Stitcher {
   Role role() const { return role_; }
 
  private:
+  // kTls: TLS or compression follows (the handshake said so): nothing more is parsed.
   enum class Phase : uint8_t { kStart, kHandshake, kAuth, kCommand, kTls };
   enum class Expect : uint8_t {
     kFirst,

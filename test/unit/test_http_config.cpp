@@ -51,13 +51,17 @@ TEST_CASE("http_requests: off by default, on for the selected processes", "[conf
   CHECK(DefaultConfig().http_requests.capture_hooks == http::CaptureHooks::kAuto);
   CHECK(ParseConfig("http_requests:\n  capture_hooks: sock_length\n", "t.yaml")
             .http_requests.capture_hooks == http::CaptureHooks::kSockTracepoints);
+  CHECK_FALSE(config.http_requests.mysql);
+  CHECK(ParseConfig("http_requests:\n  protocols: [mysql, http]\n", "t.yaml").http_requests.mysql);
+  CHECK_FALSE(ParseConfig("http_requests:\n  protocols: [http]\n", "t.yaml").http_requests.mysql);
 }
 
 TEST_CASE("the example http.yaml is valid", "[config][http]") {
   const Config config = LoadConfigFile(std::string(NETLENS_HTTP_FIXTURES_DIR) +
                                        "/../../../config/examples/http.yaml");
   CHECK(config.http_requests.enabled());
-  CHECK(config.http_requests.processes.include.size() == 3);
+  CHECK(config.http_requests.processes.include.size() == 5);
+  CHECK(config.http_requests.mysql);
   CHECK(config.http_requests.routes.at(0).patterns.size() == 3);
 }
 
@@ -82,6 +86,13 @@ TEST_CASE("http_requests errors name the place and the key path", "[config][http
   CHECK(ErrorOf("http_requests:\n  capture_hooks: kprobe\n") ==
         "t.yaml:2:18: 'http_requests.capture_hooks' must be one of auto, sock_length, syscalls, "
         "got 'kprobe'");
+  CHECK(ErrorOf("http_requests:\n  protocols: [http, postgres]\n") ==
+        "t.yaml:2:21: 'http_requests.protocols[1]' must be http or mysql, got 'postgres'");
+  CHECK(ErrorOf("http_requests:\n  protocols: [mysql]\n") ==
+        "t.yaml:2:14: 'http_requests.protocols' must list http (the section's own protocol)");
+  CHECK(ErrorOf("http_requests:\n  protocols: [http, http]\n") ==
+        "t.yaml:2:21: 'http_requests.protocols[1]': 'http' is listed twice");
+  CHECK(ErrorOf("http_requests:\n  protocols: mysql\n").starts_with("t.yaml:2:14: "));
 }
 
 }  // namespace

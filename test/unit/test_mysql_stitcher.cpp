@@ -181,6 +181,74 @@ TEST_CASE("mysql: a connection watched after its handshake", "[mysql]") {
   CHECK(run.counters.unknown_statements == 1);
 }
 
+// A packet: header (payload length, sequence id), then the payload.
+std::string Packet(uint8_t sequence, const std::string& payload) {
+  std::string out;
+  out.push_back(static_cast<char>(payload.size() & 0xff));
+  out.push_back(static_cast<char>((payload.size() >> 8) & 0xff));
+  out.push_back(static_cast<char>(payload.size() >> 16));
+  out.push_back(static_cast<char>(sequence));
+  return out + payload;
+}
+
+// A greeting, and a handshake response with these capability flags and `extra` bytes after
+// the 32 fixed ones (none: an SSL request).
+std::vector<Call> Handshake(uint32_t capabilities, const std::string& extra) {
+  std::string response(32, '\0');
+  for (int i = 0; i < 4; ++i) response[i] = static_cast<char>((capabilities >> (8 * i)) & 0xff);
+  return {{http::Direction::kRead, Packet(0,
+                                          "\x0a"
+                                          "8.0.36" +
+                                              std::string(40, '\0'))},
+          {http::Direction::kWrite, Packet(1, response + extra)}};
+}
+
+TEST_CASE("mysql: CLIENT_DEPRECATE_EOF result sets end with an OK packet", "[mysql]") {
+  std::vector<Call> calls = Handshake(kClientProtocol41 | kClientDeprecateEof, "root\0\0");
+  const std::string ok_as_eof = std::string("\xfe\0\0\x02\0\0\0", 7);
+  const std::string column =
+      "\x03"
+      "def" +
+      std::string(12, '\x01');
+  calls.push_back({http::Direction::kRead, Packet(2, std::string("\0\0\0\x02\0\0\0", 7))});
+  // One column, one row, then OK(0xfe); no EOF after the column definition.
+  calls.push_back({http::Direction::kWrite, Packet(0, "\x03select 1")});
+  calls.push_back({http::Direction::kRead, Packet(1, "\x01") + Packet(2, column) +
+                                               Packet(3,
+                                                      "\x01"
+                                                      "1") +
+                                               Packet(4, ok_as_eof)});
+  // An empty result: the OK(0xfe) right after the column definition.
+  calls.push_back({http::Direction::kWrite, Packet(0, "\x03select 2 from t where false")});
+  calls.push_back(
+      {http::Direction::kRead, Packet(1, "\x01") + Packet(2, column) + Packet(3, ok_as_eof)});
+  calls.push_back({http::Direction::kWrite, Packet(0, "\x0e")});
+  calls.push_back({http::Direction::kRead, Packet(1, std::string("\0\0\0\x02\0\0\0", 7))});
+  const Run run = Feed(calls);
+  CHECK(run.exchanges == std::vector<std::string>{"handshake CONNECT ok 0", "COM_QUERY SELECT rows",
+                                                  "COM_QUERY SELECT rows", "COM_PING PING ok 0"});
+  CHECK(run.counters.framing_lost == 0);
+  CHECK(run.counters.unexpected_packets == 0);
+  REQUIRE(run.raw.size() == 4);
+  CHECK(run.raw[1].end_ns == 5000);  // complete at its own call, not at the next command
+  CHECK(run.raw[2].end_ns == 7000);
+}
+
+TEST_CASE("mysql: a connection that switches to TLS or compression is counted, not parsed",
+          "[mysql]") {
+  std::vector<Call> calls = Handshake(kClientProtocol41 | kClientSsl, "");  // an SSL request
+  calls.push_back({http::Direction::kWrite, std::string("\x16\x03\x01\x02\x00", 5)});
+  calls.push_back({http::Direction::kRead, std::string("\x16\x03\x03\x00\x7a", 5)});
+  const Run run = Feed(calls);
+  CHECK(run.exchanges.empty());
+  CHECK(run.counters.tls_connections == 1);
+  CHECK(run.counters.unexpected_packets == 0);
+  // Compression: likewise.
+  const Run compressed = Feed(Handshake(kClientProtocol41 | kClientCompress, "root\0\0"));
+  CHECK(compressed.exchanges.empty());
+  CHECK(compressed.counters.compressed_connections == 1);
+}
+
 TEST_CASE("mysql: operations from the statement's first keyword", "[mysql]") {
   CHECK(OperationOf("select 1", true) == "SELECT");
   CHECK(OperationOf("  /* app=x */ (SELECT 1) UNION (SELECT 2)", true) == "SELECT");
