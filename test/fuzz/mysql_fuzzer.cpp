@@ -37,8 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const unsigned shift = (control >> 1) & 7;
     const uint64_t uncopied = shift == 0 ? 0 : (uint64_t{1} << (2 * shift));
-    const Segment segment{(control & 1) ? Direction::kWrite : Direction::kRead, ts++,
-                          copied + uncopied, input.substr(0, copied), {}};
+    const Segment segment{(control & 1) ? Direction::kWrite : Direction::kRead,
+                          ts++,
+                          copied + uncopied,
+                          input.substr(0, copied),
+                          {}};
     input.remove_prefix(copied);
     stitcher.OnSegment(segment, out);
   }

@@ -2,13 +2,17 @@
 // MariaDB 10.11 with libmariadb and with the mariadb client (test/unit/mysql_fixtures/): the
 // exchanges of each command, whatever the calls' boundaries, however few bytes the capture
 // copied, from either side, and joined mid-stream.
+#include <prometheus/text_serializer.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "golden_file.h"
 #include "mysql/mysql_aggregator.h"
+#include "mysql/mysql_families.h"
 #include "mysql/mysql_protocol.h"
 #include "mysql/mysql_stitcher.h"
 
@@ -289,6 +293,40 @@ TEST_CASE("mysql: series per operation and error code, bounded", "[mysql]") {
   CHECK(selects == 2);
   CHECK(folded == 1);
   CHECK(aggregator.folded_keys() == 1);
+}
+
+TEST_CASE("the MySQL families of fixed exchanges render to the golden text", "[golden][mysql]") {
+  Aggregator aggregator(100);
+  const http::HttpProcess server{{{"pid", "4200001"}, {"comm", "mariadbd"}}, "mariadbd"};
+  const http::HttpProcess client{{{"pid", "4200002"}, {"comm", "app"}}, "app"};
+  const auto made = [](Role role, uint8_t command, std::string operation, uint16_t error,
+                       uint64_t affected, uint64_t duration_ns) {
+    Exchange e;
+    e.role = role;
+    e.command = command;
+    e.operation = std::move(operation);
+    e.outcome = error ? Outcome::kError : Outcome::kOk;
+    e.error_code = error;
+    e.affected_rows = affected;
+    e.start_ns = 1'000'000;
+    e.end_ns = 1'000'000 + duration_ns;
+    return e;
+  };
+  aggregator.Add(server, made(Role::kServer, kComQuery, "SELECT", 0, 0, 40'000), "", 0, 1);
+  aggregator.Add(server, made(Role::kServer, kComQuery, "SELECT", 0, 0, 3'000'000), "", 0, 1);
+  aggregator.Add(server, made(Role::kServer, kComQuery, "INSERT", 1062, 0, 20'000), "", 0, 1);
+  aggregator.Add(server, made(Role::kServer, kComStmtExecute, "UPDATE", 0, 3, 90'000), "", 0, 1);
+  aggregator.Add(server, made(Role::kServer, kHandshake, "CONNECT", 1045, 0, 500'000), "", 0, 1);
+  aggregator.Add(client, made(Role::kClient, kComQuery, "SELECT", 0, 0, 60'000), "127.0.0.1", 3306,
+                 1);
+  ++aggregator.counters().framing_lost;
+  std::vector<prometheus::MetricFamily> families;
+  std::vector<SeriesBudgetUse> budgets;
+  AppendMysqlFamilies(aggregator,
+                      LatencyBuckets{std::chrono::microseconds(1), std::chrono::seconds(1)},
+                      families, budgets);
+  CHECK(budgets.size() == 4);
+  netlens::testing::CheckGolden(prometheus::TextSerializer().Serialize(families), "mysql.prom");
 }
 
 }  // namespace
