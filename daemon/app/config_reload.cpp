@@ -51,6 +51,7 @@ topology::TopologySettings TopologySettingsOf(const Config& config) {
   settings.labels = SettingsOf(config).labels;
   settings.series_budget = config.limits.series_per_family;
   settings.idle_retention = config.process_ttl;
+  settings.latency_buckets = config.latency_buckets;
   return settings;
 }
 

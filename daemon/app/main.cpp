@@ -103,6 +103,14 @@ int Run(const CliOptions& cli) {
       tcp->SetSnapshotObserver(
           [map = service_map.get()](const KernelSnapshot& snapshot) { map->Observe(snapshot); },
           [map = service_map.get()](const auto& closed) { map->ObserveClosed(closed); });
+      if (http_requests) {
+        // Requests per edge: each exchange the HTTP source completes, and whose traffic it
+        // parses (an exchange is counted once, by the server end where it is parsed).
+        http_requests->SetExchangeObserver(
+            [map = service_map.get()](const auto& exchange) { map->ObserveRequest(exchange); });
+        service_map->SetParsedProcesses(
+            [http = http_requests.get()](uint32_t pid) { return http->Parses(pid); });
+      }
     }
     // The metric sources, in exposition order (docs/adding-a-source.md).
     auto registry = std::make_shared<SourceRegistry>();

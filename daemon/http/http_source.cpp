@@ -105,6 +105,10 @@ void HttpSource::ScanLocked() {
   } catch (const CaptureError& e) {
     spdlog::warn("http_requests: {}", e.what());
   }
+  {
+    std::lock_guard parsed(parsed_mutex_);
+    parsed_ = watched;
+  }
   // The labels of processes no longer watched are read again if they come back.
   std::erase_if(processes_, [&](const auto& entry) { return !watched.count(entry.first.first); });
   // Series of processes gone: dropped process_ttl later.
@@ -195,6 +199,12 @@ void HttpSource::AddMysqlLocked(Connection& connection, const ConnectionKey& key
     mysql_aggregator_->Add(*connection.process, exchange, AddressLabel(key.remote.address.data()),
                            key.remote.port, exchange.end_ns);
     ++exchanges_total_;
+    if (observer_ && exchange.command != mysql::kHandshake) {  // commands only
+      observer_(ExchangeSummary{
+          exchange.role, "mysql", key.pid, key.local, key.remote,
+          exchange.outcome == mysql::Outcome::kError,
+          exchange.end_ns > exchange.start_ns ? exchange.end_ns - exchange.start_ns : 0});
+    }
   }
 }
 
@@ -204,6 +214,11 @@ void HttpSource::AddLocked(Connection& connection, const ConnectionKey& key) {
     aggregator_->Add(*connection.process, exchange, AddressLabel(key.remote.address.data()),
                      key.remote.port, exchange.response_last_byte_ns);
     ++exchanges_total_;
+    if (observer_) {
+      const uint64_t end = exchange.response_last_byte_ns, start = exchange.request_start_ns;
+      observer_(ExchangeSummary{exchange.role, "http", key.pid, key.local, key.remote,
+                                exchange.status >= 500, end > start ? end - start : 0});
+    }
   }
 }
 
@@ -266,6 +281,16 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
   capture_->SetWatchedComms(settings_.requests.enabled() ? watch_.KernelComms()
                                                          : std::set<std::string>());
   ScanLocked();
+}
+
+void HttpSource::SetExchangeObserver(std::function<void(const ExchangeSummary&)> observer) {
+  std::lock_guard lock(mutex_);
+  observer_ = std::move(observer);
+}
+
+bool HttpSource::Parses(uint32_t pid) const {
+  std::lock_guard lock(parsed_mutex_);
+  return parsed_.count(pid) > 0;
 }
 
 void HttpSource::Collect(SourceOutput out) {

@@ -25,9 +25,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -46,6 +48,17 @@
 #include "process/process_labels.h"
 
 namespace netlens::http {
+
+// One completed exchange (HTTP or MySQL) as the service map attributes it to its edge
+// (SetExchangeObserver): the connection as the observed process sees it, and the outcome.
+struct ExchangeSummary {
+  Role role = Role::kUnknown;     // the observed process's side
+  const char* protocol = "http";  // "http" or "mysql"
+  uint32_t pid = 0;
+  Endpoint local, remote;
+  bool error = false;  // HTTP: a 5xx status; MySQL: an ERR packet
+  uint64_t duration_ns = 0;
+};
 
 struct HttpSourceSettings {
   HttpRequestsConfig requests;
@@ -74,6 +87,12 @@ class HttpSource : public MetricSource {
   void Collect(SourceOutput out) override;
   // A reload; settings.requests disabled: nothing is watched any more.
   void Reconfigure(const HttpSourceSettings& settings);
+  // Every exchange from now on is also handed to `observer` (on the drain thread, with this
+  // source's lock held: it must not call back into this source).
+  void SetExchangeObserver(std::function<void(const ExchangeSummary&)> observer);
+  // Whether pid's traffic is parsed now (watched at the last scan). Thread-safe; takes only a
+  // lock of its own.
+  bool Parses(uint32_t pid) const;
 
  private:
   struct Connection {
@@ -108,12 +127,15 @@ class HttpSource : public MetricSource {
   std::unordered_set<ConnectionKey, ConnectionKeyHash> skipped_;
   // Per process and service port: its labels (pid, comm, metadata), read once.
   std::map<std::pair<uint32_t, uint16_t>, HttpProcess> processes_;
+  std::function<void(const ExchangeSummary&)> observer_;
   std::vector<Exchange> exchanges_;  // reused
   std::vector<mysql::Exchange> mysql_exchanges_;
   uint64_t connections_skipped_ = 0, connections_evicted_ = 0, exchanges_total_ = 0;
   uint64_t expired_before_ = 0;  // series expired by aggregators a reload replaced
   std::chrono::steady_clock::time_point last_scan_{};
 
+  mutable std::mutex parsed_mutex_;
+  std::set<uint32_t> parsed_;  // watch_.watched() at the last scan, for Parses()
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stop_ = false;

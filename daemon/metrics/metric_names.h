@@ -119,6 +119,13 @@ inline constexpr std::string_view kServiceMapConnectFailuresTotal =
 inline constexpr std::string_view kServiceMapBytesTotal = "netlens_service_map_bytes_total";
 inline constexpr std::string_view kServiceMapRetransmitsTotal =
     "netlens_service_map_retransmits_total";
+inline constexpr std::string_view kServiceMapRequestsTotal = "netlens_service_map_requests_total";
+inline constexpr std::string_view kServiceMapRequestErrorsTotal =
+    "netlens_service_map_request_errors_total";
+inline constexpr std::string_view kServiceMapRequestDurationSeconds =
+    "netlens_service_map_request_duration_seconds";
+inline constexpr std::string_view kServiceMapRequestsUnattributedTotal =
+    "netlens_service_map_requests_unattributed_total";
 inline constexpr std::string_view kServiceMapEnds = "netlens_service_map_ends";
 inline constexpr std::string_view kServiceMapEndsTotal = "netlens_service_map_ends_total";
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "metrics/histogram_render.h"
 #include "metrics/labels.h"
 #include "metrics/metric_builder.h"
 #include "metrics/metric_names.h"
@@ -87,7 +88,10 @@ void TopologySource::ObserveClosed(const std::vector<std::pair<nl_closed_key, nl
 void TopologySource::ObserveLocked(const KernelSnapshot& snapshot, SteadyClock::time_point now,
                                    bool full) {
   matcher_.Update(snapshot, now, full);
-  if (full) ledger_.BeginScrape();
+  if (full) {
+    ledger_.BeginScrape();
+    ++full_updates_;
+  }
   // A full pass keeps the series of the units it shows; a partial one adds to them.
   std::map<std::pair<uint64_t, uint64_t>, UnitSeries> shown;
   auto& next = full ? shown : unit_series_;
@@ -108,7 +112,9 @@ void TopologySource::ObserveLocked(const KernelSnapshot& snapshot, SteadyClock::
         (server ? server->traffic.retransmits : 0) + (client ? client->traffic.retransmits : 0);
     const UnitSeries& series = SeriesOf(unit, now, next);
     ledger_.Observe(series.id, kUnits, series.edge, nullptr, counters, now);
+    NoteTuple(unit, series.edge);
   }
+  AttributeRequestsLocked(full);
   if (!full) return;
   unit_series_.swap(shown);
   // Connects that failed have no server end: they are in the client's totals.
@@ -129,6 +135,139 @@ void TopologySource::ObserveLocked(const KernelSnapshot& snapshot, SteadyClock::
   ledger_.Sweep(kFailures, now);
   ledger_.EndScrape(now);
   ledger_.ExpireIdle(settings_.idle_retention, now);
+}
+
+void TopologySource::NoteTuple(const EdgeUnit& unit, const SeriesRef& edge) {
+  ClientTuple key;
+  if (const nl_conn* client = unit.client) {
+    std::copy_n(client->tuple.local_addr, 16, key.client.begin());
+    std::copy_n(client->tuple.remote_addr, 16, key.server.begin());
+    key.client_port = client->tuple.local_port;
+    key.server_port = client->tuple.remote_port;
+  } else {
+    const nl_conn* server = unit.server;
+    std::copy_n(server->tuple.remote_addr, 16, key.client.begin());
+    std::copy_n(server->tuple.local_addr, 16, key.server.begin());
+    key.client_port = server->tuple.remote_port;
+    key.server_port = server->tuple.local_port;
+  }
+  tuples_[key] = TupleEdge{edge.labels, unit.server ? unit.server->pid : 0, full_updates_};
+}
+
+void TopologySource::ObserveRequest(const http::ExchangeSummary& exchange) {
+  std::lock_guard lock(incoming_mutex_);
+  if (incoming_.size() >= kMaxPendingRequests) {
+    ++unattributed_queue_full_;
+    return;
+  }
+  incoming_.push_back(exchange);
+}
+
+void TopologySource::SetParsedProcesses(std::function<bool(uint32_t pid)> parsed) {
+  std::lock_guard lock(mutex_);
+  parsed_ = std::move(parsed);
+}
+
+void TopologySource::AttributeRequestsLocked(bool full) {
+  {
+    std::lock_guard lock(incoming_mutex_);
+    for (const http::ExchangeSummary& exchange : incoming_) {
+      if (waiting_.size() >= kMaxPendingRequests) {
+        ++unattributed_queue_full_;
+        continue;
+      }
+      waiting_.push_back({exchange, full_updates_});
+    }
+    incoming_.clear();
+  }
+  std::deque<PendingRequest> still;
+  for (PendingRequest& pending : waiting_) {
+    const http::ExchangeSummary& e = pending.exchange;
+    const bool client_side = e.role == http::Role::kClient;
+    const http::Endpoint& client = client_side ? e.local : e.remote;
+    const http::Endpoint& server = client_side ? e.remote : e.local;
+    const auto it = tuples_.find({client.address, server.address, client.port, server.port});
+    if (it == tuples_.end()) {
+      if (full && full_updates_ - pending.queued_update >= kRequestWaitUpdates) {
+        ++unattributed_waited_;
+      } else {
+        still.push_back(std::move(pending));
+      }
+      continue;
+    }
+    // Once per exchange: the server end's, unless the server's traffic is not parsed (or is
+    // not on this host), then the client end's.
+    const uint32_t server_pid = it->second.server_pid;
+    const bool server_parsed = server_pid != 0 && (!parsed_ || parsed_(server_pid));
+    if (client_side == server_parsed) continue;  // the other end counts it
+    std::vector<std::string> key = it->second.edge;
+    key.push_back(e.protocol);
+    auto found = requests_.find(key);
+    if (found == requests_.end()) {
+      if (requests_.size() + 1 >= settings_.series_budget) {
+        if (requests_folded_.size() < kMaxFoldedKeysCounted) requests_folded_.insert(key);
+        key.assign(LabelNames().size(), "other");
+        key.push_back(e.protocol);
+      }
+      found = requests_.try_emplace(std::move(key)).first;
+    }
+    EdgeRequests& edge = found->second;
+    ++edge.requests;
+    if (e.error) ++edge.errors;
+    edge.duration.Add(e.duration_ns);
+  }
+  waiting_.swap(still);
+  if (!full) return;
+  std::erase_if(tuples_, [&](const auto& entry) {
+    return entry.second.seen_update + kKeepTupleUpdates < full_updates_;
+  });
+}
+
+void TopologySource::AppendRequestFamilies(SourceOutput& out) const {
+  std::vector<std::string> names = LabelNames();
+  names.push_back("protocol");
+  MetricBuilder requests(metric_name::kServiceMapRequestsTotal,
+                         "Requests on the edge the HTTP (and MySQL) parsers completed, counted "
+                         "once: by the server end where its traffic is parsed, else by the "
+                         "client end.",
+                         prometheus::MetricType::Counter);
+  MetricBuilder errors(metric_name::kServiceMapRequestErrorsTotal,
+                       "Of those, the failed ones: an HTTP 5xx status, a MySQL ERR packet.",
+                       prometheus::MetricType::Counter);
+  prometheus::MetricFamily duration;
+  duration.name = std::string(metric_name::kServiceMapRequestDurationSeconds);
+  duration.help =
+      "Duration of the edge's requests as their parser measured them (docs/metrics.md, "
+      "\"HTTP requests\", \"MySQL requests\").";
+  duration.type = prometheus::MetricType::Histogram;
+  const ShownBuckets shown = ShownBucketsOf(settings_.latency_buckets);
+  for (const auto& [key, edge] : requests_) {
+    requests.Add(names, key, static_cast<double>(edge.requests));
+    errors.Add(names, key, static_cast<double>(edge.errors));
+    prometheus::ClientMetric metric;
+    for (size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], key[i]});
+    metric.histogram = RenderHistogram(edge.duration.buckets, edge.duration.sum_ns, shown);
+    duration.metric.push_back(std::move(metric));
+  }
+  for (const std::string_view name :
+       {metric_name::kServiceMapRequestsTotal, metric_name::kServiceMapRequestErrorsTotal,
+        metric_name::kServiceMapRequestDurationSeconds}) {
+    out.budgets.push_back({std::string(name), requests_folded_.size()});
+  }
+  out.families.push_back(requests.Take());
+  out.families.push_back(errors.Take());
+  out.families.push_back(std::move(duration));
+  MetricBuilder unattributed(metric_name::kServiceMapRequestsUnattributedTotal,
+                             "Exchanges the parsers completed that no edge took: no snapshot "
+                             "showed their connection within 3 refreshes (no_connection: an "
+                             "end not watched by the tcp source, NAT), or the queue was full.",
+                             prometheus::MetricType::Counter);
+  unattributed.Add({"reason"}, {"no_connection"}, static_cast<double>(unattributed_waited_));
+  {
+    std::lock_guard lock(incoming_mutex_);
+    unattributed.Add({"reason"}, {"queue_full"}, static_cast<double>(unattributed_queue_full_));
+  }
+  out.families.push_back(unattributed.Take());
 }
 
 void TopologySource::Collect(SourceOutput out) {
@@ -186,6 +325,7 @@ void TopologySource::Collect(SourceOutput out) {
   outcomes.Add({"outcome"}, {"skipped"}, static_cast<double>(matcher_.skipped()));
   outcomes.Add({"outcome"}, {"vanished"}, static_cast<double>(matcher_.vanished()));
   out.families.push_back(outcomes.Take());
+  AppendRequestFamilies(out);
 }
 
 }  // namespace netlens::topology

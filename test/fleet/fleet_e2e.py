@@ -8,7 +8,7 @@
                                                             (as Thanos Rule)
 
 Steps and what each asserts:
- 1. Servers start: netlens with deploy/kubernetes' ConfigMap config (service_map turned on) and only the capabilities
+ 1. Servers start: netlens with deploy/kubernetes' ConfigMap config (service_map and Prometheus's HTTP parsing turned on) and only the capabilities
     the DaemonSet grants (setpriv bounding set), Alertmanager with
     deploy/alertmanager/alertmanager.yml (receiver URLs pointed at this script, group_wait 1s),
     Prometheus A from deploy/thanos/prometheus-remote-write.yml (targets, URL and intervals
@@ -25,10 +25,11 @@ Steps and what each asserts:
  5. Rules: every rule of A and B evaluates without error; A's netlens target is up.
  6. Every recording rule expression returns data in B, and so does every recorded series
     (sent by A); the comm-level ones hold the test's processes.
-    Every shipped alert expression is EMPTY: all twelve alerts (NetlensDown,
+    Every shipped alert expression is EMPTY: all thirteen alerts (NetlensDown,
     NetlensProgramNotAttached, NetlensKernelMapOverflow, NetlensMapNearlyFull,
     NetlensSeriesFolded, TcpRetransmitRatioHigh, TcpConnectFailures, TcpConnectionChurnHigh,
-    TcpConnectSlow, TcpAcceptSlow, TcpListenOverflows, ServiceMapEdgeConnectFailures) are meant to be empty on a healthy host, and each metric they read has data. No shipped
+    TcpConnectSlow, TcpAcceptSlow, TcpListenOverflows, ServiceMapEdgeConnectFailures,
+    ServiceMapEdgeRequestErrors) are meant to be empty on a healthy host, and each metric they read has data. No shipped
     alert is pending or firing in B.
  7. Grafana: every variable query lists the test's values, and every panel query returns data
     in B, with the variables set to real values twice:
@@ -82,7 +83,7 @@ SHIPPED_ALERTS_EMPTY_WHEN_HEALTHY = [
     "NetlensDown", "NetlensProgramNotAttached", "NetlensKernelMapOverflow",
     "NetlensMapNearlyFull", "NetlensSeriesFolded", "TcpRetransmitRatioHigh",
     "TcpConnectFailures", "TcpConnectionChurnHigh", "TcpConnectSlow", "TcpAcceptSlow",
-    "TcpListenOverflows", "ServiceMapEdgeConnectFailures",
+    "TcpListenOverflows", "ServiceMapEdgeConnectFailures", "ServiceMapEdgeRequestErrors",
 ]
 
 
@@ -408,12 +409,16 @@ def daemonset_capabilities(repo):
 
 
 def configmap_netlens_config(repo, path):
-    """The ConfigMap's config, with the service map on (off there by default: its cost), so that
-    its rules and dashboard are checked against real series too."""
+    """The ConfigMap's config, with the service map and Prometheus's HTTP parsing on (off there
+    by default: their cost), so that the edge rules and the dashboard are checked against real
+    series too."""
     for document in yaml.safe_load_all(open(os.path.join(repo, "deploy/kubernetes/configmap.yaml"))):
         if document and document.get("kind") == "ConfigMap":
             config = yaml.safe_load(document["data"]["netlens.yaml"])
             config["service_map"] = {"enabled": True}
+            # Requests per edge: Prometheus's own HTTP (A's scrapes of netlens, its remote
+            # writes to B) parsed, so the edge request rules have series too.
+            config["http_requests"] = {"processes": {"include": [{"comm": "prometheus"}]}}
             with open(path, "w") as f:
                 yaml.safe_dump(config, f)
             return
@@ -745,6 +750,8 @@ def run(args, tmp, processes, webhook):
             return "rate-guarded (one burst of traffic: rate 0, no value), asserted with Prometheus A"
         if "accept_duration" in expr:
             return "accept latency (this command never accepts), asserted with Prometheus A"
+        if "netlens_service_map_request" in expr:
+            return "edge requests (nl-traffic speaks no HTTP), asserted with Prometheus A"
         return None
 
     def never_fails(expr):

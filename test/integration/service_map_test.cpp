@@ -28,15 +28,17 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// The four counters of an edge, as netlens_service_map_* show them.
+// The counters of an edge, as netlens_service_map_* show them (requests: protocol http).
 struct EdgeCounts {
   double opened = 0, failures = 0, client_bytes = 0, server_bytes = 0;
+  double requests = 0, errors = 0;
   bool operator==(const EdgeCounts&) const = default;
 };
 
 std::ostream& operator<<(std::ostream& out, const EdgeCounts& c) {
   return out << "{opened " << c.opened << ", failures " << c.failures << ", client->server "
-             << c.client_bytes << ", server->client " << c.server_bytes << "}";
+             << c.client_bytes << ", server->client " << c.server_bytes << ", requests "
+             << c.requests << ", errors " << c.errors << "}";
 }
 
 std::string EdgeOf(const Labels& labels) {
@@ -59,6 +61,14 @@ std::map<std::string, EdgeCounts> EdgesOf(const Scrape& scrape) {
       slot().opened = sample.value;
     } else if (sample.name == "netlens_service_map_connect_failures_total") {
       slot().failures = sample.value;
+    } else if (sample.name == "netlens_service_map_requests_total" ||
+               sample.name == "netlens_service_map_request_errors_total") {
+      Labels labels = sample.labels;
+      REQUIRE(labels["protocol"] == "http");
+      labels.erase("protocol");
+      edge = &edges[EdgeOf(labels)];
+      (sample.name == "netlens_service_map_requests_total" ? edge->requests : edge->errors) =
+          sample.value;
     } else if (sample.name == "netlens_service_map_bytes_total") {
       Labels labels = sample.labels;
       const std::string direction = labels["direction"];
@@ -72,14 +82,16 @@ std::map<std::string, EdgeCounts> EdgesOf(const Scrape& scrape) {
 
 struct AccessLog {
   uint64_t lines = 0, request_length = 0, bytes_sent = 0, upstream_sent = 0, upstream_received = 0;
+  uint64_t errors = 0;  // 5xx
 };
 
 AccessLog ReadAccessLog(const std::string& path) {
   AccessLog log;
   std::ifstream in(path);
-  uint64_t length = 0, sent = 0, upstream_sent = 0, upstream_received = 0;
-  while (in >> length >> sent >> upstream_sent >> upstream_received) {
+  uint64_t length = 0, sent = 0, upstream_sent = 0, upstream_received = 0, status = 0;
+  while (in >> length >> sent >> upstream_sent >> upstream_received >> status) {
     ++log.lines;
+    if (status >= 500) ++log.errors;
     log.request_length += length;
     log.bytes_sent += sent;
     log.upstream_sent += upstream_sent;
@@ -116,7 +128,7 @@ TEST_CASE("service map: the edges of a chain on this host and of a network names
        << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
        << ";\nevents { worker_connections 256; }\nhttp {\n"
        << "  log_format edges '$request_length $bytes_sent $upstream_bytes_sent "
-          "$upstream_bytes_received';\n"
+          "$upstream_bytes_received $status';\n"
        << "  access_log " << dir.PathOf("access.log")
        << " edges;\n"
        // No keepalive pool: one backend connection per request.
@@ -139,11 +151,17 @@ TEST_CASE("service map: the edges of a chain on this host and of a network names
                              "\n"
                              "services:\n  - name: proxy\n    comm: nginx\n"
                              "  - name: backend\n    comm: http_peers.py\n"
-                             "service_map:\n  enabled: true\n");
+                             "service_map:\n  enabled: true\n"
+                             // The backend's traffic is not parsed: nginx's client side counts
+                             // the proxy -> backend requests; nginx's server side curl's.
+                             "http_requests:\n  processes:\n    include:\n"
+                             "      - comm: curl\n      - comm: nginx\n");
 
-  // curl: 10 requests over one connection, 4 with one connection each, one refused connect.
+  // curl: 12 requests over one connection (2 failing), 4 with one connection each, one
+  // refused connect.
   std::vector<std::string> keep_alive, closing = {"-H", "Connection: close"};
   for (int i = 0; i < 10; ++i) keep_alive.push_back(base + "/b/ok?k=" + std::to_string(i));
+  for (int i = 0; i < 2; ++i) keep_alive.push_back(base + "/b/fail?k=" + std::to_string(i));
   for (int i = 0; i < 4; ++i) closing.push_back(base + "/b/ok?c=" + std::to_string(i));
   REQUIRE(Curl(keep_alive) == 0);
   REQUIRE(Curl(closing) == 0);
@@ -160,13 +178,14 @@ TEST_CASE("service map: the edges of a chain on this host and of a network names
   const TrafficReport report = RunTraffic(tcp);
 
   const AccessLog log = ReadAccessLog(dir.PathOf("access.log"));
-  REQUIRE(log.lines == 14);
+  REQUIRE(log.lines == 16);
+  REQUIRE(log.errors == 2);
   const std::string p = std::to_string(port), b = std::to_string(backend_port);
   const std::map<std::string, EdgeCounts> expected = {
       {"curl|comm -> proxy|service:" + p + " (server)",
-       {5, 0, double(log.request_length), double(log.bytes_sent)}},
+       {5, 0, double(log.request_length), double(log.bytes_sent), 16, 2}},
       {"proxy|service -> backend|service:" + b + " (server)",
-       {14, 0, double(log.upstream_sent), double(log.upstream_received)}},
+       {16, 0, double(log.upstream_sent), double(log.upstream_received), 16, 2}},
       {tcp_client + "|comm -> " + tcp_server + "|comm:" + std::to_string(report.port) + " (server)",
        {5, 0, 5 * 2 * 200, 5 * 2 * 300}},
       {"curl|comm -> 127.0.0.1|address:" + std::to_string(refused_port) + " (client)",
@@ -184,6 +203,16 @@ TEST_CASE("service map: the edges of a chain on this host and of a network names
   INFO(netlens.Report());
   CHECK(edges == expected);
   CHECK(Sum(scrape.samples, "netlens_service_map_ends_total", {}) == 0);
+  CHECK(Sum(scrape.samples, "netlens_service_map_requests_unattributed_total", {}) == 0);
+  // The same exchanges as the HTTP families': the duration sums are equal.
+  CHECK(
+      Sum(scrape.samples, "netlens_service_map_request_duration_seconds_sum",
+          {{"server", "proxy"}}) ==
+      Approx(Sum(scrape.samples, "http_server_request_duration_seconds_sum", {{"comm", "nginx"}})));
+  CHECK(Sum(scrape.samples, "netlens_service_map_request_duration_seconds_sum",
+            {{"server", "backend"}}) ==
+        Approx(Sum(scrape.samples, "http_client_request_duration_seconds_sum",
+                   {{"comm", "nginx"}, {"server_port", b}})));
 }
 
 }  // namespace
