@@ -253,5 +253,102 @@ TEST_CASE("service map: edges named by rules, counted once, from known snapshots
                  });
 }
 
+// Requests per edge family -> labels joined with '|' -> value (requests, errors, duration count).
+std::map<std::string, double> RequestSamples(TopologySource& source, const std::string& family) {
+  std::vector<prometheus::MetricFamily> families;
+  std::vector<SeriesBudgetUse> budgets;
+  source.Collect({families, budgets});
+  std::map<std::string, double> out;
+  for (const prometheus::MetricFamily& f : families) {
+    if (f.name != family) continue;
+    for (const prometheus::ClientMetric& metric : f.metric) {
+      std::string labels;
+      for (const auto& label : metric.label) labels += (labels.empty() ? "" : "|") + label.value;
+      out[labels] = f.type == prometheus::MetricType::Histogram
+                        ? static_cast<double>(metric.histogram.sample_count)
+                    : f.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                                : 0;
+    }
+  }
+  return out;
+}
+
+http::ExchangeSummary Request(http::Role role, uint32_t pid, const char* local, uint16_t lport,
+                              const char* remote, uint16_t rport, bool error) {
+  http::ExchangeSummary e;
+  e.role = role;
+  e.pid = pid;
+  SetAddr(e.local.address.data(), local);
+  SetAddr(e.remote.address.data(), remote);
+  e.local.port = lport;
+  e.remote.port = rport;
+  e.error = error;
+  e.duration_ns = 5'000'000;
+  return e;
+}
+
+TEST_CASE("service map: requests per edge, counted once, by the parsed server end", "[topology]") {
+  const auto t = SteadyClock::time_point{} + 1000s;
+  topology::TopologySettings settings;
+  settings.labels.services = {ServiceRule{.name = "web", .comm = "server"}};
+  settings.proc_root = "/nonexistent";
+  TopologySource source(settings);
+  source.SetParsedProcesses([](uint32_t pid) { return pid == 200; });  // the server's only
+
+  const auto [client, server] = Loopback("client", "server", 300, 500, 1000);
+  const nl_conn to_remote =
+      End(300, "curl", NL_DIR_ACTIVE, "10.0.0.1", 41000, "192.0.2.7", 443, 100, 2000, 1200);
+  KernelSnapshot live;
+  AddLive(live, 1, client);
+  AddLive(live, 2, server);
+  AddLive(live, 3, to_remote);
+  // Exchanges before any snapshot showed their connection wait for one.
+  using http::Role;
+  source.ObserveRequest(Request(Role::kServer, 200, "127.0.0.1", 8080, "127.0.0.1", 40000, true));
+  source.ObserveRequest(Request(Role::kServer, 200, "127.0.0.1", 8080, "127.0.0.1", 40000, false));
+  // The client's view of the same two: the server end counts them, not again.
+  source.ObserveRequest(Request(Role::kClient, 100, "127.0.0.1", 40000, "127.0.0.1", 8080, true));
+  source.ObserveRequest(Request(Role::kClient, 100, "127.0.0.1", 40000, "127.0.0.1", 8080, false));
+  // A server not on this host: the client end counts.
+  source.ObserveRequest(Request(Role::kClient, 300, "10.0.0.1", 41000, "192.0.2.7", 443, false));
+  // A connection no snapshot shows.
+  source.ObserveRequest(Request(Role::kClient, 300, "10.0.0.1", 41999, "192.0.2.7", 443, false));
+  source.Observe(live, t);
+  // The pair is decided in the first pass; the end alone after its grace (2 passes, 1 s).
+  CHECK(RequestSamples(source, "netlens_service_map_requests_total") ==
+        std::map<std::string, double>{{"client|comm|web|service|8080|server|http", 2}});
+  source.Observe(live, t + 2s);
+
+  const auto requests = RequestSamples(source, "netlens_service_map_requests_total");
+  CHECK(requests == std::map<std::string, double>{
+                        {"client|comm|web|service|8080|server|http", 2},
+                        {"curl|comm|192.0.2.7|address|443|client|http", 1},
+                    });
+  CHECK(RequestSamples(source, "netlens_service_map_request_errors_total") ==
+        std::map<std::string, double>{
+            {"client|comm|web|service|8080|server|http", 1},
+            {"curl|comm|192.0.2.7|address|443|client|http", 0},
+        });
+  CHECK(RequestSamples(source, "netlens_service_map_request_duration_seconds")
+            .at("client|comm|web|service|8080|server|http") == 2);
+  // The unknown one is given up 3 full passes after the one it came in, counted.
+  const auto unattributed = [&] {
+    return RequestSamples(source, "netlens_service_map_requests_unattributed_total")
+        .at("no_connection");
+  };
+  source.Observe(live, t + 10s);
+  CHECK(unattributed() == 0);
+  source.Observe(live, t + 20s);
+  CHECK(unattributed() == 1);
+
+  // Where the server's traffic is not parsed, the client end counts.
+  source.SetParsedProcesses([](uint32_t) { return false; });
+  source.ObserveRequest(Request(Role::kServer, 200, "127.0.0.1", 8080, "127.0.0.1", 40000, false));
+  source.ObserveRequest(Request(Role::kClient, 100, "127.0.0.1", 40000, "127.0.0.1", 8080, false));
+  source.Observe(live, t + 40s);
+  CHECK(RequestSamples(source, "netlens_service_map_requests_total")
+            .at("client|comm|web|service|8080|server|http") == 3);
+}
+
 }  // namespace
 }  // namespace netlens
