@@ -7,8 +7,11 @@ per request, the service map's worst case), interleaved rounds of
 with kernel.bpf_stats_enabled=1 throughout: per round, the BPF run time of all netlens programs
 per request (the stable cost figure), netlens' own CPU per request (utime+stime, scrapes every
 second included), its peak RSS and requests/s; medians over the rounds.
+With --with-http (report service_map_http), two more modes, to price requests per edge:
+  netlens+http        http_requests parsing nginx's and wrk's HTTP
+  netlens+map+http    both: each exchange also attributed to its edge
 
-  bench/service_map.py --netlens build/netlens --out-dir bench/results [--rounds 5]
+  bench/service_map.py --netlens build/netlens --out-dir bench/results [--rounds 5] [--with-http]
 """
 import json
 import os
@@ -17,6 +20,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -26,6 +30,9 @@ from nginx_phases import (arguments, cpu_ns, start_netlens, start_nginx, wait_ht
 
 
 MAP_CONFIG = "service_map:\n  enabled: true\n"
+HTTP_CONFIG = "http_requests:\n  processes:\n    include:\n      - comm: nginx\n      - comm: wrk\n"
+CONFIGS = {"netlens": "", "netlens+map": MAP_CONFIG, "netlens+http": HTTP_CONFIG,
+           "netlens+map+http": MAP_CONFIG + HTTP_CONFIG}
 
 
 def netlens_run_ns():
@@ -51,9 +58,14 @@ def wrk_close(url, duration):
 
 
 def main():
+    with_http = "--with-http" in sys.argv
+    if with_http:
+        sys.argv.remove("--with-http")
     a = arguments()
     work, url, nginx = start_nginx("nl-map-bench.", "off")
     results = {"netlens": [], "netlens+map": []}
+    if with_http:
+        results.update({"netlens+http": [], "netlens+map+http": []})
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
     try:
         wait_http(url)
@@ -61,7 +73,7 @@ def main():
         for _ in range(a.rounds):
             for mode in results:
                 netlens, netlens_port = start_netlens(
-                    a.netlens, work, MAP_CONFIG if mode == "netlens+map" else "")
+                    a.netlens, work, CONFIGS[mode])
                 stop = threading.Event()
                 scraper = threading.Thread(target=scrape_every_second, args=(netlens_port, stop))
                 scraper.start()
@@ -108,7 +120,14 @@ def main():
     lines += ["", f"netlens+map / netlens: BPF {on['bpf_ns_per_request_ratio']:.3f}x, netlens "
               f"CPU {on['netlens_cpu_ns_per_request_ratio']:.3f}x, requests/s "
               f"{on['requests_per_s_ratio']:.3f}x"]
-    write_report(a.out_dir, "service_map", report, lines)
+    if with_http:
+        http, both = summary["netlens+http"], summary["netlens+map+http"]
+        lines += [f"netlens+map+http - netlens+http (the map and the request attribution, with "
+                  f"HTTP parsed): netlens CPU "
+                  f"{both['netlens_cpu_ns_per_request'] - http['netlens_cpu_ns_per_request']:.0f}"
+                  f" ns/request, BPF "
+                  f"{both['bpf_ns_per_request'] - http['bpf_ns_per_request']:.0f} ns/request"]
+    write_report(a.out_dir, "service_map_http" if with_http else "service_map", report, lines)
 
 
 if __name__ == "__main__":
