@@ -24,6 +24,7 @@ PACKAGES=(
   libclang-rt-14-dev                          # fuzz test: libFuzzer, ASan/UBSan runtimes
   python3-matplotlib                          # soak run plots (test/soak)
   mariadb-server mariadb-client libmariadb-dev  # MySQL request metrics: the real server, clients
+  nghttp2-client                              # nghttp: HTTP/2 streams to nginx (nginx phases)
 )
 
 missing=()

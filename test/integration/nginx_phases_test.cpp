@@ -147,6 +147,41 @@ std::string Describe(const std::map<std::string, std::pair<double, double>>& pha
   return out.str();
 }
 
+// The log once it holds `lines` requests (nginx writes a line in the log phase, right after
+// the probe), within 10 s.
+Expected WaitForLog(const std::string& path, double lines) {
+  Expected expected;
+  for (int i = 0; i < 100; ++i) {
+    expected = ReadLog(path);
+    double total = 0;
+    for (const auto& [key, value] : expected.requests) total += value;
+    if (total >= lines) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return expected;
+}
+
+// Scrapes until the request counts are the log's (5 s at most); every sum must then equal it.
+Scrape CheckAgainstLog(NetlensProcess& netlens, const Expected& expected) {
+  Scrape scrape;
+  Expected seen;
+  for (int i = 0; i < 50; ++i) {
+    scrape = netlens.ScrapeMetrics();
+    seen = FromScrape(scrape);
+    if (Describe(seen.requests) == Describe(expected.requests)) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  INFO(netlens.Report());
+  CHECK(Describe(seen.requests) == Describe(expected.requests));
+  CHECK(Describe(seen.request_ms) == Describe(expected.request_ms));
+  CHECK(Describe(seen.request_bytes) == Describe(expected.request_bytes));
+  CHECK(Describe(seen.response_bytes) == Describe(expected.response_bytes));
+  CHECK(Describe(seen.tries) == Describe(expected.tries));
+  CHECK(Describe(seen.phases) == Describe(expected.phases));
+  CHECK(Sum(scrape.samples, "netlens_nginx_lost_requests_total", {}) == 0);
+  return scrape;
+}
+
 TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints them",
           "[nginx_phases]") {
   TempDir dir;
@@ -228,14 +263,7 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
               .status.Success());
 
   // nginx writes the log line in the log phase, right after the probe: wait for all 35.
-  Expected expected;
-  for (int i = 0; i < 100; ++i) {
-    expected = ReadLog(dir.PathOf("access.log"));
-    double total = 0;
-    for (const auto& [key, value] : expected.requests) total += value;
-    if (total >= 35) break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  Expected expected = WaitForLog(dir.PathOf("access.log"), 35);
   INFO("access log:\n" << Describe(expected.requests) << Describe(expected.tries));
   const std::string server = "127.0.0.1:" + std::to_string(port);
   REQUIRE(expected.requests[server + " 200"] == 7 + 5 + 3 + 3 + 2);
@@ -245,28 +273,73 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
   REQUIRE(expected.requests["127.0.0.1:" + std::to_string(port) + " 502"] == 2);
   REQUIRE(expected.requests["127.0.0.1:" + std::to_string(second_port) + " 204"] == 4);
 
-  Scrape scrape;
-  Expected seen;
-  for (int i = 0; i < 50; ++i) {
-    scrape = netlens.ScrapeMetrics();
-    seen = FromScrape(scrape);
-    if (Describe(seen.requests) == Describe(expected.requests)) break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  const Scrape scrape = CheckAgainstLog(netlens, expected);
   INFO(netlens.Report());
-  CHECK(Describe(seen.requests) == Describe(expected.requests));
-  CHECK(Describe(seen.request_ms) == Describe(expected.request_ms));
-  CHECK(Describe(seen.request_bytes) == Describe(expected.request_bytes));
-  CHECK(Describe(seen.response_bytes) == Describe(expected.response_bytes));
-  CHECK(Describe(seen.tries) == Describe(expected.tries));
-  CHECK(Describe(seen.phases) == Describe(expected.phases));
   // Routes: the patterns, and never the query string.
   CHECK(Sum(scrape.samples, "netlens_nginx_request_duration_seconds_count",
             {{"http_route", "/static/{file...}"}, {"http_response_status_code", "200"}}) == 7);
   CHECK(Sum(scrape.samples, "netlens_nginx_request_duration_seconds_count",
             {{"http_route", "/b/{name}"}, {"http_request_method", "POST"}}) == 1);
-  CHECK(Sum(scrape.samples, "netlens_nginx_lost_requests_total", {}) == 0);
   CHECK(Sum(scrape.samples, "netlens_nginx_upstream_tries_not_copied_total", {}) == 0);
+  backend.Stop();
+}
+
+// HTTP/2 downstream (h2c with prior knowledge; nghttp multiplexing the requests as concurrent
+// streams of one connection; curl 7.88 fails the second request on a reused h2c connection): nginx
+// frees each stream's request through ngx_http_free_request, so each is one probe hit, with the log
+// line's own values.
+TEST_CASE("nginx phases: HTTP/2 streams, as the access log prints them", "[nginx_phases]") {
+  TempDir dir;
+  const uint16_t port = FreeLoopbackPort();
+  const uint16_t backend_port = FreeLoopbackPort();
+  REQUIRE(system(("mkdir -p " + dir.PathOf("www/static")).c_str()) == 0);
+  dir.Write("www/static/small.txt", std::string(777, 's'));
+  std::ostringstream conf;
+  conf << "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n"
+       << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
+       << ";\nevents { worker_connections 256; }\nhttp {\n"
+       << "  log_format phases '" << kLogFormat << "';\n"
+       << "  access_log " << dir.PathOf("access.log") << " phases;\n"
+       << "  upstream backend { server 127.0.0.1:" << backend_port << "; keepalive 4; }\n"
+       << "  server {\n    listen 127.0.0.1:" << port << " http2;\n    root " << dir.PathOf("www")
+       << ";\n    location /b/ {\n      proxy_pass http://backend;\n"
+       << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }\n"
+       << "    location = /teapot { return 418; }\n  }\n}\n";
+  const std::string conf_path = dir.Write("nginx.conf", conf.str());
+  HttpPeersBackend backend(backend_port);
+  const NginxChild nginx(dir, conf_path);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  const std::string probe = "/usr/bin/nghttp -n " + base + "/teapot > /dev/null";
+  for (int i = 0; i < 100 && system(probe.c_str()) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));
+  NetlensProcess netlens("process", {},
+                         "nginx_phases:\n  processes:\n    include:\n      - comm: nginx\n"
+                         "  routes: [\"/static/{file...}\", \"/b/{name}\"]\n");
+  REQUIRE(Sum(netlens.ScrapeMetrics().samples, "netlens_nginx_binaries",
+              {{"build", "builds/nginx-1.22.1-debian12-amd64.yaml"}}) == 1);
+  REQUIRE(truncate(dir.PathOf("access.log").c_str(), 0) == 0);
+
+  std::vector<std::string> argv = {"/usr/bin/nghttp", "-n"};
+  const auto get = [&](const std::string& path, int times) {
+    for (int i = 0; i < times; ++i) argv.push_back(base + path + "?i=" + std::to_string(i));
+  };
+  get("/static/small.txt", 5);
+  get("/static/missing.txt", 3);
+  get("/teapot", 2);
+  get("/b/ok", 4);
+  get("/b/slow", 2);
+  const Output output = Child(argv, SpawnOptions{}).Communicate(milliseconds(60000));
+  INFO(output.err);
+  REQUIRE(output.status.Success());
+
+  Expected expected = WaitForLog(dir.PathOf("access.log"), 16);
+  INFO("access log:\n" << Describe(expected.requests) << Describe(expected.tries));
+  const std::string server = "127.0.0.1:" + std::to_string(port);
+  REQUIRE(expected.requests[server + " 200"] == 5 + 4 + 2);
+  REQUIRE(expected.requests[server + " 404"] == 3);
+  REQUIRE(expected.requests[server + " 418"] == 2);
+
+  CheckAgainstLog(netlens, expected);
   backend.Stop();
 }
 
