@@ -126,6 +126,10 @@ inline constexpr std::string_view kServiceMapRequestDurationSeconds =
     "netlens_service_map_request_duration_seconds";
 inline constexpr std::string_view kServiceMapRequestsUnattributedTotal =
     "netlens_service_map_requests_unattributed_total";
+inline constexpr std::string_view kServiceMapRequestConnections =
+    "netlens_service_map_request_connections";
+inline constexpr std::string_view kServiceMapRequestConnectionsDroppedTotal =
+    "netlens_service_map_request_connections_dropped_total";
 inline constexpr std::string_view kServiceMapEnds = "netlens_service_map_ends";
 inline constexpr std::string_view kServiceMapEndsTotal = "netlens_service_map_ends_total";
 

@@ -112,7 +112,7 @@ void TopologySource::ObserveLocked(const KernelSnapshot& snapshot, SteadyClock::
         (server ? server->traffic.retransmits : 0) + (client ? client->traffic.retransmits : 0);
     const UnitSeries& series = SeriesOf(unit, now, next);
     ledger_.Observe(series.id, kUnits, series.edge, nullptr, counters, now);
-    NoteTuple(unit, series.edge);
+    if (parsed_) NoteTuple(unit, series.edge);  // only where requests are attributed
   }
   AttributeRequestsLocked(full);
   if (!full) return;
@@ -151,7 +151,15 @@ void TopologySource::NoteTuple(const EdgeUnit& unit, const SeriesRef& edge) {
     key.client_port = server->tuple.remote_port;
     key.server_port = server->tuple.local_port;
   }
-  tuples_[key] = TupleEdge{edge.labels, unit.server ? unit.server->pid : 0, full_updates_};
+  auto it = tuples_.find(key);
+  if (it == tuples_.end()) {
+    if (tuples_.size() >= kMaxRequestTuples) {
+      ++tuples_dropped_;
+      return;
+    }
+    it = tuples_.try_emplace(key).first;
+  }
+  it->second = TupleEdge{edge.labels, unit.server ? unit.server->pid : 0, full_updates_};
 }
 
 void TopologySource::ObserveRequest(const http::ExchangeSummary& exchange) {
@@ -268,6 +276,18 @@ void TopologySource::AppendRequestFamilies(SourceOutput& out) const {
     unattributed.Add({"reason"}, {"queue_full"}, static_cast<double>(unattributed_queue_full_));
   }
   out.families.push_back(unattributed.Take());
+  MetricBuilder held(metric_name::kServiceMapRequestConnections,
+                     "Connections the service map holds to attribute requests to their edge "
+                     "(open ones, and closed ones for 3 refreshes; at most 65,536).",
+                     prometheus::MetricType::Gauge);
+  held.Add({}, {}, static_cast<double>(tuples_.size()));
+  out.families.push_back(held.Take());
+  MetricBuilder dropped(metric_name::kServiceMapRequestConnectionsDroppedTotal,
+                        "Connections not held to attribute requests: 65,536 were already (their "
+                        "exchanges count as unattributed, no_connection).",
+                        prometheus::MetricType::Counter);
+  dropped.Add({}, {}, static_cast<double>(tuples_dropped_));
+  out.families.push_back(dropped.Take());
 }
 
 void TopologySource::Collect(SourceOutput out) {

@@ -56,6 +56,9 @@ using EdgeLedger = CounterLedger<5>;
 inline constexpr size_t kMaxPendingRequests = 65536;
 inline constexpr uint64_t kRequestWaitUpdates = 3;
 inline constexpr uint64_t kKeepTupleUpdates = 3;  // a closed unit's tuple is kept this long
+// Connections held for attributing requests (only while the HTTP source parses: parsed_ set);
+// beyond, a new connection is not held (counted) and its exchanges end as no_connection.
+inline constexpr size_t kMaxRequestTuples = 65536;
 
 class TopologySource : public MetricSource {
  public:
@@ -120,6 +123,7 @@ class TopologySource : public MetricSource {
   std::set<std::vector<std::string>> requests_folded_;
   uint64_t full_updates_ = 0;
   uint64_t unattributed_waited_ = 0, unattributed_queue_full_ = 0;
+  uint64_t tuples_dropped_ = 0;  // connections not held: tuples_ had kMaxRequestTuples
   std::function<bool(uint32_t)> parsed_;
   std::deque<PendingRequest> waiting_;  // under mutex_
   mutable std::mutex incoming_mutex_;

@@ -267,7 +267,7 @@ std::map<std::string, double> RequestSamples(TopologySource& source, const std::
       out[labels] = f.type == prometheus::MetricType::Histogram
                         ? static_cast<double>(metric.histogram.sample_count)
                     : f.type == prometheus::MetricType::Counter ? metric.counter.value
-                                                                : 0;
+                                                                : metric.gauge.value;
     }
   }
   return out;
@@ -320,6 +320,8 @@ TEST_CASE("service map: requests per edge, counted once, by the parsed server en
   source.Observe(live, t + 2s);
 
   const auto requests = RequestSamples(source, "netlens_service_map_requests_total");
+  // Held for attribution: the pair's connection and the one to the remote server.
+  CHECK(RequestSamples(source, "netlens_service_map_request_connections").at("") == 2);
   CHECK(requests == std::map<std::string, double>{
                         {"client|comm|web|service|8080|server|http", 2},
                         {"curl|comm|192.0.2.7|address|443|client|http", 1},
