@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "bpf_objects.h"
 #include "ebpf/tcp/tcp.h"
@@ -155,8 +156,49 @@ std::pair<uint64_t, nl_conn> EntryWithPorts(int conns, uint16_t local_port, uint
   return {};
 }
 
+// A loopback connection that carried one request and its response, and the server end's entry.
+struct Exchanged {
+  LoopbackPair pair;
+  UniqueFd conns;
+  uint64_t sock = 0;
+  nl_conn entry{};
+};
+Exchanged Exchange(const NetlensProcess& netlens, size_t request, size_t response) {
+  Exchanged done{ConnectLoopbackPair(), ConnsMapOf(netlens.pid())};
+  Transfer(done.pair.client.get(), done.pair.server.get(), request);
+  Transfer(done.pair.server.get(), done.pair.client.get(), response);
+  std::tie(done.sock, done.entry) =
+      EntryWithPorts(done.conns.get(), done.pair.port, done.pair.client_port);
+  return done;
+}
+
 double SelfCounter(const Scrape& scrape, std::string_view name) {
   return ValueOfOne(scrape.samples, name, {});
+}
+
+// The peer's FIN alone (its CLOSE_WAIT run, before this end's close()) leaves the end's counters
+// in its entry: an end whose close-time runs are then all unseen (path 5 of "Folds that carry no
+// counters" in ebpf/tcp/conn_track.bpf.h) keeps its bytes.
+TEST_CASE("unread folds: the peer's FIN reads the counters of the end it half-closes", "[unread]") {
+  NetlensProcess netlens("process");
+  constexpr size_t kRequest = 2345, kResponse = 678;
+  auto [pair, conns, sock, before_fin] = Exchange(netlens, kRequest, kResponse);
+  pair.client.Reset();  // the server end goes to CLOSE_WAIT; this process never closes it yet
+  nl_conn entry{};
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(bpf_map_lookup_elem(conns.get(), &sock, &entry) == 0);
+    if (entry.counters_read || PerEventAccounting()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (PerEventAccounting()) {
+    // Counted per call; nothing is read from the socket.
+    REQUIRE(entry.counters_read == 0);
+  } else {
+    REQUIRE(before_fin.counters_read == 0);  // nothing read it while established
+    REQUIRE(entry.counters_read == 1);
+  }
+  REQUIRE(entry.traffic.bytes_sent == kResponse);
+  REQUIRE(entry.traffic.bytes_received == kRequest);
 }
 
 // What a missed CLOSE and tcp_destroy_sock leave behind is made here by hand: an entry written
@@ -171,12 +213,8 @@ TEST_CASE("unread folds: a stale entry is folded with its socket's counters wher
     REQUIRE(SelfCounter(netlens.ScrapeMetrics(), metric::kKernelUnreadFoldsTotal) == 0);
     return;
   }
-  LoopbackPair pair = ConnectLoopbackPair();
   constexpr size_t kRequest = 4321, kResponse = 765;
-  Transfer(pair.client.get(), pair.server.get(), kRequest);
-  Transfer(pair.server.get(), pair.client.get(), kResponse);
-  const UniqueFd conns = ConnsMapOf(netlens.pid());
-  auto [sock, entry] = EntryWithPorts(conns.get(), pair.port, pair.client_port);
+  auto [pair, conns, sock, entry] = Exchange(netlens, kRequest, kResponse);
   // The client aborts: the server end is in CLOSE, its entry folded by its CLOSE run, and it
   // stays a socket (with its counters) until this process closes it.
   Abort(pair.client);
