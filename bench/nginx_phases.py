@@ -4,7 +4,10 @@
   empty_uprobe        an empty bpftrace uprobe on ngx_http_free_request: the floor of any probe
                       there (the issue's target: nginx_phases within 10 % of its cost)
   netlens             netlens with its default config (TCP accounting only)
-  netlens+phases      the same plus nginx_phases (one uprobe per request)
+  netlens+phases      the same plus nginx_phases (one uprobe per request, at the build's probe
+                      site inside ngx_http_free_request)
+  netlens+phases@entry  the same with the probe at the function's entry (the build given in the
+                      config without its probe_site), as before session 18
 Per round: requests/s (wrk) and nginx's CPU per request (utime+stime of the worker); medians
 over the rounds. Then one run with kernel.bpf_stats_enabled=1 for the probe's own BPF run time
 per request (bpf_stats adds cost, so it is not on during the timed rounds).
@@ -68,6 +71,20 @@ def start_netlens(binary, work, extra_config=""):
 
 
 PHASES_CONFIG = "nginx_phases:\n  processes:\n    include:\n      - comm: nginx\n"
+DEBIAN_BUILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon", "nginx",
+                            "builds", "nginx-1.22.1-debian12-amd64.yaml")
+
+
+def entry_config():
+    """PHASES_CONFIG with Debian's build given without its probe_site: probed at the entry."""
+    lines = []
+    with open(DEBIAN_BUILD) as table:
+        for line in table:
+            if line.startswith("  probe_site:"):
+                break
+            if not line.lstrip().startswith("#"):
+                lines.append("    " + line)
+    return PHASES_CONFIG + "  builds:\n" + "".join(lines)
 
 
 def start_empty_uprobe():
@@ -141,7 +158,10 @@ def write_report(out_dir, name, report, lines):
 def main():
     a = arguments()
     work, url, nginx = start_nginx("nl-nginx-bench.", "{work}/access.log")
-    results = {"none": [], "empty_uprobe": [], "netlens": [], "netlens+phases": []}
+    results = {"none": [], "empty_uprobe": [], "netlens": [], "netlens+phases": [],
+               "netlens+phases@entry": []}
+    configs = {"netlens": "", "netlens+phases": PHASES_CONFIG,
+               "netlens+phases@entry": entry_config()}
     try:
         wait_http(url)
         (worker,) = workers(nginx.pid)
@@ -152,8 +172,7 @@ def main():
                 if mode == "empty_uprobe":
                     netlens = start_empty_uprobe()
                 elif mode != "none":
-                    netlens, _ = start_netlens(
-                        a.netlens, work, PHASES_CONFIG if mode == "netlens+phases" else "")
+                    netlens, _ = start_netlens(a.netlens, work, configs[mode])
                 before = cpu_ns(worker)
                 requests, rate = wrk(url, a.duration)
                 used = cpu_ns(worker) - before
@@ -200,10 +219,15 @@ def main():
     empty = summary["empty_uprobe"]["nginx_cpu_ns_per_request"] - base_cpu
     phases = summary["netlens+phases"]["nginx_cpu_ns_per_request"] - summary["netlens"][
         "nginx_cpu_ns_per_request"]
+    at_entry = summary["netlens+phases@entry"]["nginx_cpu_ns_per_request"] - summary["netlens"][
+        "nginx_cpu_ns_per_request"]
     report["probe_vs_empty_uprobe"] = phases / empty if empty > 0 else None
+    report["probe_at_entry_vs_empty_uprobe"] = at_entry / empty if empty > 0 else None
     lines += ["", f"nginx CPU per request added by an empty uprobe: {empty:.0f} ns; by "
               f"nginx_phases (netlens+phases - netlens): {phases:.0f} ns"
-              + (f" ({phases / empty:.2f}x the empty uprobe)" if empty > 0 else "")]
+              + (f" ({phases / empty:.2f}x the empty uprobe)" if empty > 0 else "")
+              + f"; at the entry: {at_entry:.0f} ns"
+              + (f" ({at_entry / empty:.2f}x)" if empty > 0 else "")]
     lines += ["", f"Probe (bpf_stats on, one run): {probe['probe_runs']} runs for "
               f"{probe['requests']} requests, {probe['bpf_ns_per_run']:.0f} ns of BPF per run."]
     write_report(a.out_dir, "nginx_phases", report, lines)

@@ -2,10 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <cstddef>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -86,6 +88,63 @@ void ParseOffsets(const YamlField& field, NginxBuild& build) {
   }
 }
 
+// The registers a probe site may keep r in (callee-saved: the function keeps r there across
+// its calls).
+constexpr std::array<std::pair<std::string_view, nl_nginx_request_at>, 6> kSiteRegisters = {{
+    {"rbx", NL_NGINX_AT_SITE_RBX},
+    {"rbp", NL_NGINX_AT_SITE_RBP},
+    {"r12", NL_NGINX_AT_SITE_R12},
+    {"r13", NL_NGINX_AT_SITE_R13},
+    {"r14", NL_NGINX_AT_SITE_R14},
+    {"r15", NL_NGINX_AT_SITE_R15},
+}};
+
+// "0f 84": one to 15 bytes (an x86 instruction's most), in hex, spaces between.
+std::string ParseSiteBytes(const YamlField& field) {
+  const std::string& text = field.NonEmptyScalar("instruction bytes in hex, as \"0f 84\"");
+  std::string bytes;
+  std::istringstream words(text);
+  for (std::string word; words >> word;) {
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value, 16);
+    if (word.size() != 2 || end != word.data() + word.size() || error != std::errc())
+      field.Fail("'" + field.path() +
+                 "' must be bytes in hex separated by spaces, as \"0f 84\"; got '" + word + "'");
+    bytes.push_back(static_cast<char>(value));
+  }
+  if (bytes.empty() || bytes.size() > 15)
+    field.Fail("'" + field.path() + "' must hold 1 to 15 bytes, got " +
+               std::to_string(bytes.size()));
+  return bytes;
+}
+
+ProbeSite ParseProbeSite(const YamlField& field) {
+  if (!field.value().IsMap()) field.FailExpected("a map (offset, bytes, request_register)");
+  ProbeSite site;
+  std::array<bool, 3> seen{};
+  constexpr std::array<std::string_view, 3> kKeys = {"offset", "bytes", "request_register"};
+  ForEachKey(field.source(), field.value(), field.path(), {kKeys},
+             [&](size_t index, const YamlField& value) {
+               seen[index] = true;
+               if (index == 0) {
+                 site.offset = ParseOffset(value);
+               } else if (index == 1) {
+                 site.bytes = ParseSiteBytes(value);
+               } else {
+                 const std::string& name = value.NonEmptyScalar("a register: rbx, rbp, r12-r15");
+                 const auto* found = std::find_if(kSiteRegisters.begin(), kSiteRegisters.end(),
+                                                  [&](const auto& r) { return r.first == name; });
+                 if (found == kSiteRegisters.end())
+                   value.Fail("'" + value.path() +
+                              "' must be one of rbx, rbp, r12, r13, r14, r15; got '" + name + "'");
+                 site.request = found->second;
+               }
+             });
+  if (!seen[0] || !seen[1] || !seen[2])
+    field.Fail("'" + field.path() + "' needs offset, bytes and request_register");
+  return site;
+}
+
 // kBuildTables: {file name, YAML text} of each daemon/nginx/builds/*.yaml
 // (cmake/NginxBuilds.cmake).
 #include "nginx_build_tables.inc"
@@ -104,15 +163,18 @@ std::vector<NginxBuild> ParseBuilds(const std::string& source, const YAML::Node&
     NginxBuild build;
     build.origin = entry.At();
     bool has_offsets = false;
-    constexpr std::array<std::string_view, 3> kKeys = {"version", "signature", "offsets"};
+    constexpr std::array<std::string_view, 4> kKeys = {"version", "signature", "offsets",
+                                                       "probe_site"};
     ForEachKey(source, node, entry.path(), {kKeys}, [&](size_t index, const YamlField& value) {
       if (index == 0) {
         build.version = value.NonEmptyScalar("a version such as 1.22.1");
       } else if (index == 1) {
         build.signature = value.NonEmptyScalar("nginx's module signature");
-      } else {
+      } else if (index == 2) {
         ParseOffsets(value, build);
         has_offsets = true;
+      } else {
+        build.site = ParseProbeSite(value);
       }
     });
     if (build.version.empty() || build.signature.empty() || !has_offsets) {

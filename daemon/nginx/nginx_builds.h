@@ -10,6 +10,7 @@
 // in netlens_nginx_binaries{build="unknown"}.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,11 +24,23 @@ class Node;
 
 namespace netlens::nginx {
 
+// An instruction inside ngx_http_free_request where the probe costs less than at its entry
+// (the function starts with `push`, which the kernel single-steps: about 7 us; a branch there is
+// emulated), past the status' last change and before the log phase, with r in a register. Kept
+// per build, by hand (daemon/nginx/builds/README.md); the daemon probes it only where the
+// binary's bytes there are these bytes, else the function's entry.
+struct ProbeSite {
+  uint32_t offset = 0;                              // from the function's first byte
+  std::string bytes;                                // the instruction's first bytes there
+  nl_nginx_request_at request = NL_NGINX_AT_ENTRY;  // where r is
+};
+
 struct NginxBuild {
   std::string version;       // "1.22.1"
   std::string signature;     // NGX_MODULE_SIGNATURE
   std::string origin;        // where it was read: "builds/nginx-1.22.1-debian12-amd64.yaml:2:3"
   nl_nginx_build offsets{};  // cached_time_delta is per binary: 0 here
+  std::optional<ProbeSite> site;
 };
 
 // The builds of daemon/nginx/builds/ (parsed once).

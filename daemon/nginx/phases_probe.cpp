@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,22 +78,43 @@ uint32_t PhasesProbe::Attach(const std::string& path, const std::string& image,
                       (function ? kCachedTime : kProbedFunction) +
                       " symbol (nginx exports them when built with dynamic module support, as "
                       "distributions build it; a stripped static build cannot be probed)");
+  // The build's probe site where this file holds its instruction there (a build's binaries
+  // from another compiler may differ), else the entry.
+  uint64_t probe_offset = *function->file_offset;
+  uint64_t probe_address = function->address;
   nl_nginx_build offsets = build.offsets;
+  offsets.request_at = NL_NGINX_AT_ENTRY;
+  if (build.site) {
+    const uint64_t at = *function->file_offset + build.site->offset;
+    if (at + build.site->bytes.size() <= image.size() &&
+        image.compare(at, build.site->bytes.size(), build.site->bytes) == 0) {
+      probe_offset = at;
+      probe_address += build.site->offset;
+      offsets.request_at = build.site->request;
+      spdlog::info("nginx phases: {}: probing at {}+{}, its build's probe site", path,
+                   kProbedFunction, build.site->offset);
+    } else {
+      spdlog::warn(
+          "nginx phases: {}: the bytes at {}+{} are not those of its build's probe site ({}); "
+          "probing the function's entry instead, which costs more per request",
+          path, kProbedFunction, build.site->offset, build.origin);
+    }
+  }
   offsets.cached_time_delta =
-      static_cast<int64_t>(cached_time->address) - static_cast<int64_t>(function->address);
+      static_cast<int64_t>(cached_time->address) - static_cast<int64_t>(probe_address);
   const auto index = static_cast<uint32_t>(attached_);
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.nginx_builds), &index, &offsets, BPF_ANY) != 0)
     throw PhasesError(LibbpfFailure("nginx phases: writing the offsets of " + path, -errno, ""));
   const int prog_fd = bpf_program__fd(skel_->progs.nl_nginx_free_request);
   // pid 0: every process that runs this file (the master and all its workers).
-  const int fd = CreateUprobeMultiLink(prog_fd, path, {*function->file_offset}, {index}, false, 0);
+  const int fd = CreateUprobeMultiLink(prog_fd, path, {probe_offset}, {index}, false, 0);
   if (fd >= 0) {
     link_fds_.push_back(fd);
   } else {
     // Before Linux 6.6: a perf-event uprobe, which needs the privileges of start-up.
     LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = index);
-    bpf_link* link = bpf_program__attach_uprobe_opts(
-        skel_->progs.nl_nginx_free_request, -1, path.c_str(), *function->file_offset, &options);
+    bpf_link* link = bpf_program__attach_uprobe_opts(skel_->progs.nl_nginx_free_request, -1,
+                                                     path.c_str(), probe_offset, &options);
     if (!link)
       throw PhasesError(LibbpfFailure("nginx phases: attaching the uprobe to " + path + " at " +
                                           kProbedFunction +

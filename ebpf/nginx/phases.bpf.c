@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* nginx request phases (issue 17): one uprobe per request, at the entry of
- * ngx_http_free_request(r, rc), which runs nginx's log phase; an object of its own, loaded only
- * when nginx phases are asked for (daemon/nginx/phases.cpp). The contract is ebpf/nginx/phases.h.
+/* nginx request phases (issue 17): one uprobe per request, in ngx_http_free_request(r, rc),
+ * which runs nginx's log phase: at the build's probe site inside it where the build table names
+ * one and the binary holds it, else at its entry; an object of its own, loaded only when nginx
+ * phases are asked for (daemon/nginx/phases_probe.cpp). The contract is ebpf/nginx/phases.h.
  *
- * A uprobe costs microseconds per hit here (ngx_http_free_request starts with `push`: about
- * 7 us), so there is exactly one per request, and it reads what nginx itself measured rather
+ * A uprobe costs microseconds per hit here (ngx_http_free_request starts with `push`, which the
+ * kernel single-steps: about 7 us; the probe site is a branch, which it emulates), so there is
+ * exactly one per request, and it reads what nginx itself measured rather
  * than timing phases with probes of its own: the request's start (r->start_sec/msec) against
  * nginx's cached clock (ngx_cached_time, the clock the access log's $request_time reads), the
  * status as the log module would print it, the sizes, and the upstream state array (connect,
@@ -101,6 +103,18 @@ static __always_inline void nl_read_local(const struct nl_nginx_build *b, const 
   }
 }
 
+/* r at the build's probe site: the callee-saved register the function keeps it in there. */
+static __always_inline void *nl_request_at_site(struct pt_regs *regs, __u32 at) {
+#if defined(__TARGET_ARCH_x86)
+  /* Loaded at constant offsets, then picked: a load at a variable offset into the context is
+   * refused by the verifier. */
+  const __u64 saved[] = {regs->bx, regs->bp, regs->r12, regs->r13, regs->r14, regs->r15};
+  const __u32 index = at - NL_NGINX_AT_SITE_RBX;
+  if (index < sizeof(saved) / sizeof(saved[0])) return (void *)saved[index];
+#endif
+  return NULL;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(nl_nginx_free_request, void *r, long rc) {
   const __u32 index = (__u32)bpf_get_attach_cookie(ctx);
@@ -109,6 +123,8 @@ int BPF_KPROBE(nl_nginx_free_request, void *r, long rc) {
     nl_percpu_inc(&nginx_stats, NL_NGINX_STAT_NO_BUILD);
     return 0;
   }
+  const bool at_entry = b->request_at == NL_NGINX_AT_ENTRY;
+  if (!at_entry) r = nl_request_at_site(ctx, b->request_at);
   struct nl_nginx_request *out = bpf_ringbuf_reserve(&nginx_events, sizeof(*out), 0);
   if (!out) {
     nl_percpu_inc(&nginx_stats, NL_NGINX_STAT_RING_FULL);
@@ -118,7 +134,7 @@ int BPF_KPROBE(nl_nginx_free_request, void *r, long rc) {
   out->pid = bpf_get_current_pid_tgid() >> 32;
   out->build = index;
 
-  /* The uprobe's address is ngx_http_free_request's in this process. */
+  /* The uprobe's address (the function's, or its probe site's) in this process. */
   const __u64 cached_time_at = PT_REGS_IP(ctx) + b->cached_time_delta;
   __u64 connection = 0, now = 0, now_sec = 0, now_msec = 0, start_sec = 0, start_msec = 0;
   __u64 status = 0, err_status = 0, sent = 0, states = 0;
@@ -139,8 +155,9 @@ int BPF_KPROBE(nl_nginx_free_request, void *r, long rc) {
   /* $request_time: ngx_http_log_request_time() (ms, never negative). */
   const __s64 ms = (__s64)(now_sec - start_sec) * 1000 + (__s64)(now_msec - start_msec);
   out->request_ms = ms > 0 ? (__u64)ms : 0;
-  /* $status: what ngx_http_free_request sets before logging, then ngx_http_log_status(). */
-  if (rc > 0 && (status == 0 || sent == 0)) status = (__u64)rc;
+  /* $status: what ngx_http_free_request sets before logging (done by the site), then
+   * ngx_http_log_status(). */
+  if (at_entry && rc > 0 && (status == 0 || sent == 0)) status = (__u64)rc;
   out->status = err_status ? err_status : status;
   out->bytes_sent = sent;
   out->method_len = nl_read_str(b, r, b->request_method_name, out->method, NL_NGINX_METHOD_BYTES);

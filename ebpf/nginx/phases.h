@@ -31,7 +31,23 @@ struct nl_nginx_build {
   __u32 array_nelts, upstream_state_size, upstream_state_status, upstream_state_response_time;
   __u32 upstream_state_connect_time, upstream_state_header_time, upstream_state_bytes_received;
   __u32 upstream_state_bytes_sent, upstream_state_peer, str_len, str_data, time_sec;
-  __u32 time_msec, _pad;
+  __u32 time_msec;
+  /* Where the probe is (enum nl_nginx_request_at): at the function's entry, or at the build's
+   * probe site inside it (daemon/nginx/builds/README.md), with r in that register. */
+  __u32 request_at;
+};
+
+/* The probe at ngx_http_free_request's entry: r and rc are its arguments, the status not final
+ * yet. At a probe site (an instruction the kernel emulates, past the status' last change and
+ * before the log phase): r in a callee-saved register, the status final. x86-64 only. */
+enum nl_nginx_request_at {
+  NL_NGINX_AT_ENTRY = 0,
+  NL_NGINX_AT_SITE_RBX = 1,
+  NL_NGINX_AT_SITE_RBP = 2,
+  NL_NGINX_AT_SITE_R12 = 3,
+  NL_NGINX_AT_SITE_R13 = 4,
+  NL_NGINX_AT_SITE_R14 = 5,
+  NL_NGINX_AT_SITE_R15 = 6,
 };
 
 /* One upstream try: an element of r->upstream_states. The times are nginx's milliseconds;

@@ -108,6 +108,16 @@ std::string Describe(const std::map<std::string, double>& values) {
   return out.str();
 }
 
+// nginx.conf up to the http block's servers: nginx in the foreground, its files in dir, the
+// access log in kLogFormat.
+std::string NginxConfHead(const TempDir& dir, int workers, int connections) {
+  return "daemon off;\nmaster_process on;\nworker_processes " + std::to_string(workers) +
+         ";\nuser root;\npid " + dir.PathOf("nginx.pid") + ";\nerror_log " +
+         dir.PathOf("error.log") + ";\nevents { worker_connections " + std::to_string(connections) +
+         "; }\nhttp {\n  log_format phases '" + kLogFormat + "';\n  access_log " +
+         dir.PathOf("access.log") + " phases;\n";
+}
+
 // The same sums from a scrape.
 Expected FromScrape(const Scrape& scrape) {
   Expected seen;
@@ -194,12 +204,7 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
   dir.Write("www/index.html", "hello\n");
   dir.Write("www/static/small.txt", std::string(777, 's'));
   std::ostringstream conf;
-  conf << "daemon off;\nmaster_process on;\nworker_processes 2;\nuser root;\n"
-       << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
-       << ";\nevents { worker_connections 256; }\nhttp {\n"
-       << "  log_format phases '" << kLogFormat << "';\n"
-       << "  access_log " << dir.PathOf("access.log") << " phases;\n"
-       << "  upstream backend { server 127.0.0.1:" << backend_port
+  conf << NginxConfHead(dir, 2, 256) << "  upstream backend { server 127.0.0.1:" << backend_port
        << "; keepalive 4; }\n"
        // Two servers that refuse: two tries per request ("502, 502"), then 502; never marked
        // down (max_fails=0), so every request tries both.
@@ -232,6 +237,9 @@ TEST_CASE("nginx phases: nginx's own timers and sizes, as its access log prints 
     REQUIRE(Sum(scrape.samples, "netlens_nginx_binaries",
                 {{"build", "builds/nginx-1.22.1-debian12-amd64.yaml"}, {"version", "1.22.1"}}) ==
             1);
+    // At the build's probe site, not the function's entry (daemon/nginx/builds/README.md).
+    REQUIRE(netlens.Log().find("at ngx_http_free_request+183, its build's probe site") !=
+            std::string::npos);
   }
   // The requests before netlens probed are in the log too: start the log afresh.
   REQUIRE(truncate(dir.PathOf("access.log").c_str(), 0) == 0);
@@ -295,12 +303,8 @@ TEST_CASE("nginx phases: HTTP/2 streams, as the access log prints them", "[nginx
   REQUIRE(system(("mkdir -p " + dir.PathOf("www/static")).c_str()) == 0);
   dir.Write("www/static/small.txt", std::string(777, 's'));
   std::ostringstream conf;
-  conf << "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n"
-       << "pid " << dir.PathOf("nginx.pid") << ";\nerror_log " << dir.PathOf("error.log")
-       << ";\nevents { worker_connections 256; }\nhttp {\n"
-       << "  log_format phases '" << kLogFormat << "';\n"
-       << "  access_log " << dir.PathOf("access.log") << " phases;\n"
-       << "  upstream backend { server 127.0.0.1:" << backend_port << "; keepalive 4; }\n"
+  conf << NginxConfHead(dir, 1, 256) << "  upstream backend { server 127.0.0.1:" << backend_port
+       << "; keepalive 4; }\n"
        << "  server {\n    listen 127.0.0.1:" << port << " http2;\n    root " << dir.PathOf("www")
        << ";\n    location /b/ {\n      proxy_pass http://backend;\n"
        << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }\n"
@@ -341,6 +345,56 @@ TEST_CASE("nginx phases: HTTP/2 streams, as the access log prints them", "[nginx
 
   CheckAgainstLog(netlens, expected);
   backend.Stop();
+}
+
+// A build whose probe site's bytes are not the binary's (here: Debian's own table, given in the
+// config with one byte of the site changed, so that it is the build that matches): named in the
+// log, and probed at the function's entry, where r and rc are the arguments and the status is
+// finished as ngx_http_free_request does; every count and sum is still the access log's.
+TEST_CASE("nginx phases: a probe site that is not the binary's falls back to the entry",
+          "[nginx_phases]") {
+  std::ifstream table(std::string(NL_NGINX_BUILDS_DIR) + "/nginx-1.22.1-debian12-amd64.yaml");
+  std::string builds;
+  for (std::string line; std::getline(table, line);)
+    if (!line.starts_with("#") && !line.starts_with("  #")) builds += "    " + line + "\n";
+  const std::string site = "\"0f 84 d7 00 00 00\"";
+  REQUIRE(builds.find(site) != std::string::npos);
+  builds.replace(builds.find(site), site.size(), "\"0f 85 d7 00 00 00\"");
+  TempDir dir;
+  const uint16_t port = FreeLoopbackPort();
+  REQUIRE(system(("mkdir -p " + dir.PathOf("www")).c_str()) == 0);
+  dir.Write("www/index.html", "hello\n");
+  std::ostringstream conf;
+  conf << NginxConfHead(dir, 1, 64) << "  server {\n    listen 127.0.0.1:" << port << ";\n    root "
+       << dir.PathOf("www") << ";\n    location = /teapot { return 418; }\n  }\n}\n";
+  const std::string conf_path = dir.Write("nginx.conf", conf.str());
+  const NginxChild nginx(dir, conf_path);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 100 && system(("curl -s -o /dev/null " + base + "/").c_str()) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));
+  NetlensProcess netlens(
+      "process", {},
+      "nginx_phases:\n  processes:\n    include:\n      - comm: nginx\n  builds:\n" + builds);
+  {
+    const Scrape scrape = netlens.ScrapeMetrics();
+    INFO(netlens.Report());
+    REQUIRE(Sum(scrape.samples, "netlens_nginx_binaries",
+                {{"version", "1.22.1"}, {"path", "/usr/sbin/nginx"}}) == 1);
+    REQUIRE(netlens.Log().find("are not those of its build's probe site") != std::string::npos);
+  }
+  REQUIRE(truncate(dir.PathOf("access.log").c_str(), 0) == 0);
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "--http1.1"};
+  for (const auto& [path, times] : {std::pair{"/", 4}, {"/missing", 3}, {"/teapot", 2}})
+    for (int i = 0; i < times; ++i)
+      argv.insert(argv.end(), {"-o", "/dev/null", base + path + "?i=" + std::to_string(i)});
+  REQUIRE(Child(argv, SpawnOptions{}).Communicate(milliseconds(60000)).status.Success());
+  Expected expected = WaitForLog(dir.PathOf("access.log"), 9);
+  INFO("access log:\n" << Describe(expected.requests));
+  const std::string server = "127.0.0.1:" + std::to_string(port);
+  REQUIRE(expected.requests[server + " 200"] == 4);
+  REQUIRE(expected.requests[server + " 404"] == 3);
+  REQUIRE(expected.requests[server + " 418"] == 2);
+  CheckAgainstLog(netlens, expected);
 }
 
 // The module signature of a copy of Debian's nginx changed by one byte: a build netlens has no

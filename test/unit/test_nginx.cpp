@@ -67,6 +67,37 @@ TEST_CASE("nginx_phases: bad input is named with its place", "[config][nginx]") 
   CHECK(ErrorOf("nginx_phases:\n  builds:\n" + huge).starts_with("t.yaml:8:23: "));
 }
 
+TEST_CASE("nginx_phases: a build's probe site, and its bad input named with its place",
+          "[config][nginx]") {
+  const std::string site =
+      "      probe_site:\n        offset: 183\n        bytes: \"0f 84 d7 00 00 00\"\n"
+      "        request_register: rbp\n";
+  const Config config =
+      ParseConfig("nginx_phases:\n  builds:\n" + BuildYaml("    ") + site, "t.yaml");
+  REQUIRE(config.nginx_phases.builds.size() == 1);
+  const auto& parsed = config.nginx_phases.builds[0].site;
+  REQUIRE(parsed);
+  CHECK(parsed->offset == 183);
+  CHECK(parsed->bytes == std::string("\x0f\x84\xd7\x00\x00\x00", 6));
+  CHECK(parsed->request == NL_NGINX_AT_SITE_RBP);
+  CHECK_FALSE(ParseConfig("nginx_phases:\n  builds:\n" + BuildYaml("    "), "t.yaml")
+                  .nginx_phases.builds[0]
+                  .site);
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = site;
+    text.replace(text.find(from), from.size(), to);
+    return ErrorOf("nginx_phases:\n  builds:\n" + BuildYaml("    ") + text);
+  };
+  CHECK(with("rbp", "rax") ==
+        "t.yaml:34:27: 'builds[0].probe_site.request_register' must be one of rbx, rbp, r12, r13, "
+        "r14, r15; got 'rax'");
+  CHECK(with("0f 84", "0f 8g") ==
+        "t.yaml:33:16: 'builds[0].probe_site.bytes' must be bytes in hex separated by spaces, as "
+        "\"0f 84\"; got '8g'");
+  CHECK(with("        offset: 183\n", "") ==
+        "t.yaml:32:9: 'builds[0].probe_site' needs offset, bytes and request_register");
+}
+
 TEST_CASE("nginx builds: the table compiled in, and a binary told by version and signature",
           "[nginx]") {
   const std::vector<nginx::NginxBuild>& known = nginx::KnownBuilds();
@@ -74,6 +105,11 @@ TEST_CASE("nginx builds: the table compiled in, and a binary told by version and
   CHECK(known[0].version == "1.22.1");
   CHECK(known[0].signature == "8,4,8,0011111111010111001111111111111111");
   CHECK(known[0].offsets.request_start_sec == 960);
+  // Its probe site: the `je` of `if (!r->logged)`, r in rbp (objdump of /usr/sbin/nginx).
+  REQUIRE(known[0].site);
+  CHECK(known[0].site->offset == 0xb7);
+  CHECK(known[0].site->bytes.substr(0, 2) == "\x0f\x84");
+  CHECK(known[0].site->request == NL_NGINX_AT_SITE_RBP);
   using namespace std::string_literals;
   const std::string debian =
       "\x7f"
