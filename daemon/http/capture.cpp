@@ -182,6 +182,8 @@ std::unique_ptr<Capture> Capture::Load(const CaptureOptions& options, SegmentCal
   skel->rodata->nl_http_tls = options.tls;
   skel->rodata->nl_http_mysql = options.mysql;
   capture->mysql_ = options.mysql;
+  skel->rodata->nl_http_http2 = options.http2;
+  capture->http2_ = options.http2;
   // The uprobes are attached per process by TlsProbes, as uprobe_multi links; without tls,
   // not loaded.
   for (bpf_program* prog :
@@ -343,6 +345,7 @@ int Capture::OnRecord(void* self, void* data, size_t size) {
   key.comm.assign(record.comm, strnlen(record.comm, sizeof(record.comm)));
   key.tls = (record.flags & NL_HTTP_F_TLS) != 0;
   key.mysql = (record.flags & NL_HTTP_F_MYSQL) != 0;
+  key.http2 = (record.flags & NL_HTTP_F_HTTP2) != 0;
   if (record.kind == NL_HTTP_REC_CLOSE) {
     if (capture->on_close_) capture->on_close_(key, record.ts_ns);
     return 0;
@@ -411,6 +414,7 @@ CaptureStats Capture::Stats() const {
   stats.verdict_tls = sums[NL_HTTP_STAT_VERDICT_TLS];
   stats.verdict_other = sums[NL_HTTP_STAT_VERDICT_OTHER];
   stats.verdict_mysql = sums[NL_HTTP_STAT_VERDICT_MYSQL];
+  stats.verdict_http2 = sums[NL_HTTP_STAT_VERDICT_HTTP2];
   stats.records_malformed = malformed_.load();
   stats.tls_segments = sums[NL_HTTP_STAT_TLS_SEGMENTS];
   stats.tls_verdict_http = sums[NL_HTTP_STAT_TLS_VERDICT_HTTP];
@@ -437,7 +441,8 @@ std::map<uint32_t, ProcessVerdicts> Capture::VerdictsByProcess() const {
     nl_http_proc_stats value{};
     if (bpf_map_lookup_elem(fd, &next, &value) == 0) {
       result[next] = {value.connections[NL_HTTP_HTTP], value.connections[NL_HTTP_TLS],
-                      value.connections[NL_HTTP_OTHER], value.connections[NL_HTTP_MYSQL]};
+                      value.connections[NL_HTTP_OTHER], value.connections[NL_HTTP_MYSQL],
+                      value.connections[NL_HTTP_HTTP2]};
     }
     key = next;
     previous = &key;

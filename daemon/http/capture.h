@@ -91,6 +91,7 @@ struct ConnectionKey {
   std::string comm;    // the process's comm when the connection was first seen
   bool tls = false;    // the segments are the plaintext of SSL_read/SSL_write (not in equality)
   bool mysql = false;  // a MySQL connection (CaptureOptions::mysql), not HTTP (not in equality)
+  bool http2 = false;  // an HTTP/2 connection (CaptureOptions::http2), TLS or not (ditto)
 
   bool operator==(const ConnectionKey& other) const {
     return pid == other.pid && sk == other.sk && generation == other.generation;
@@ -121,6 +122,7 @@ struct CaptureOptions {
   std::optional<std::string> btf_path;  // kernel BTF (default /sys/kernel/btf/vmlinux)
   bool tls = false;                     // also the plaintext of OpenSSL calls (Linux >= 6.6)
   bool mysql = false;                   // also MySQL connections (verdict mysql, key.mysql)
+  bool http2 = false;                   // also HTTP/2 connections (verdict http2, key.http2)
   CaptureHooks hooks = CaptureHooks::kAuto;
 };
 
@@ -136,6 +138,7 @@ struct CaptureStats {
   uint64_t closes = 0;
   uint64_t verdict_http = 0, verdict_tls = 0, verdict_other = 0;  // connections classified
   uint64_t verdict_mysql = 0;
+  uint64_t verdict_http2 = 0;      // plaintext and TLS
   uint64_t records_malformed = 0;  // user space: records shorter than they say (never expected)
   // TLS (options.tls).
   uint64_t tls_segments = 0;  // of segments: plaintext of SSL_read/SSL_write
@@ -152,7 +155,7 @@ struct CaptureStats {
 };
 
 struct ProcessVerdicts {
-  uint64_t http = 0, tls = 0, other = 0, mysql = 0;  // connections classified
+  uint64_t http = 0, tls = 0, other = 0, mysql = 0, http2 = 0;  // connections classified
 };
 
 // Load failures; what() names the cause and the fix (libbpf's verifier message included).
@@ -193,6 +196,7 @@ class Capture {
   CaptureStats Stats() const;
   bool TlsEnabled() const { return tls_ != nullptr; }
   bool MysqlEnabled() const { return mysql_; }
+  bool Http2Enabled() const { return http2_; }
   // The hooks Load() chose: kSockTracepoints or kSyscallTracepoints, never kAuto.
   CaptureHooks hooks() const { return hooks_; }
   std::map<uint32_t, ProcessVerdicts> VerdictsByProcess() const;
@@ -212,6 +216,7 @@ class Capture {
   http_capture_bpf* skel_ = nullptr;
   CaptureHooks hooks_ = CaptureHooks::kAuto;
   bool mysql_ = false;
+  bool http2_ = false;
   std::vector<bpf_link*> syscall_links_;  // kSyscallTracepoints: nl_http_sys_exit's, one a syscall
   ring_buffer* ring_ = nullptr;
   SegmentCallback on_segment_;

@@ -47,13 +47,15 @@ void CaptureSource::Collect(SourceOutput out) {
 
   MetricBuilder classified("netlens_http_connections_classified_total",
                            "TCP connections of watched processes classified by their first bytes: "
-                           "http (captured), tls (encrypted: not captured), other, mysql "
-                           "(captured, with http_requests.protocols listing mysql).",
+                           "http (captured), tls (encrypted: not captured), other, mysql and "
+                           "http2 (captured, with http_requests.protocols listing them; http2 "
+                           "counts TLS connections whose plaintext is HTTP/2 too).",
                            MetricType::Counter);
   classified.Add({"verdict"}, {"http"}, d(stats.verdict_http));
   classified.Add({"verdict"}, {"tls"}, d(stats.verdict_tls));
   classified.Add({"verdict"}, {"other"}, d(stats.verdict_other));
   if (capture_.MysqlEnabled()) classified.Add({"verdict"}, {"mysql"}, d(stats.verdict_mysql));
+  if (capture_.Http2Enabled()) classified.Add({"verdict"}, {"http2"}, d(stats.verdict_http2));
   out.families.push_back(classified.Take());
 
   MetricBuilder hooks("netlens_http_capture_hooks_info",

@@ -80,13 +80,8 @@ void HttpAggregator::Add(const HttpProcess& process, const Exchange& exchange,
     key.server_address = address.empty() ? socket_address : address;
     key.server_port = port != 0 ? port : socket_port;
   }
-  HttpSeriesKey other;
-  other.folded = true;
-  other.role = exchange.role;  // the role picks the family
-  const auto it = FindWithinBudget(series_, std::move(key), max_series_, folded_seen_, other);
-  HttpSeries& series = it->second;
-  series.orphan.updated_ns = now_ns;
-  series.orphan.shown_orphan = false;
+  HttpSeries& series =
+      SeriesWithinBudget(series_, std::move(key), max_series_, folded_seen_, now_ns);
   const auto since_start = [&](uint64_t ns) {
     return ns > exchange.request_start_ns ? ns - exchange.request_start_ns : 0;
   };

@@ -95,22 +95,23 @@ CaptureHooks ParseCaptureHooks(const YamlField& field) {
              "'");
 }
 
-// `protocols`: a list of http, mysql; http must be there (the section's own protocol).
+// `protocols`: a list of http, http2, mysql; http must be there (the section's own protocol).
 void ParseProtocols(const YamlField& field, HttpRequestsConfig& config) {
-  if (!field.value().IsSequence()) field.FailExpected("a list of protocols (http, mysql)");
-  bool http = false, mysql = false;
+  if (!field.value().IsSequence()) field.FailExpected("a list of protocols (http, http2, mysql)");
+  bool http = false, http2 = false, mysql = false;
   for (size_t i = 0; i < field.value().size(); ++i) {
     const YAML::Node node = field.value()[i];
     const YamlField entry(field.source(), field.path() + "[" + std::to_string(i) + "]", node, node);
-    const std::string& name = entry.Scalar("a protocol (http, mysql)");
-    bool& seen = name == "http" ? http : mysql;
-    if (name != "http" && name != "mysql") {
-      entry.Fail("'" + entry.path() + "' must be http or mysql, got '" + name + "'");
+    const std::string& name = entry.Scalar("a protocol (http, http2, mysql)");
+    if (name != "http" && name != "http2" && name != "mysql") {
+      entry.Fail("'" + entry.path() + "' must be http, http2 or mysql, got '" + name + "'");
     }
+    bool& seen = name == "http" ? http : name == "http2" ? http2 : mysql;
     if (seen) entry.Fail("'" + entry.path() + "': '" + name + "' is listed twice");
     seen = true;
   }
   if (!http) field.Fail("'" + field.path() + "' must list http (the section's own protocol)");
+  config.http2 = http2;
   config.mysql = mysql;
 }
 

@@ -45,6 +45,10 @@ struct HttpRequestsConfig {
   // (daemon/mysql/), told apart by the kernel at the server's greeting or a client's query.
   // A restart applies a change.
   bool mysql = false;
+  // `protocols: [http, http2]`: HTTP/2 connections too (daemon/http2/): h2c from the client
+  // preface, h2 over TLS (with tls) from the plaintext's; their requests get the HTTP families
+  // and, gRPC ones, the rpc_* families. A restart applies a change.
+  bool http2 = false;
   bool enabled() const { return !processes.include.empty(); }
 };
 

@@ -6,6 +6,7 @@
 #include "metrics/histogram_render.h"
 #include "metrics/metric_builder.h"
 #include "metrics/metric_names.h"
+#include "metrics/request_families.h"
 
 namespace netlens::http {
 namespace {
@@ -27,50 +28,40 @@ prometheus::ClientMetric::Histogram RenderSizes(const SizeHistogram& sizes) {
 }
 
 std::vector<prometheus::ClientMetric::Label> LabelsOf(const HttpSeriesKey& key) {
-  std::vector<prometheus::ClientMetric::Label> labels;
-  const auto add = [&](std::string name, std::string value) {
-    labels.push_back({std::move(name), key.folded ? "other" : std::move(value)});
-  };
-  for (const auto& [name, value] : key.process) add(name, value);
-  if (key.folded) {
-    // The "other" series has no process labels of its own: name the usual ones.
-    labels.push_back({"comm", "other"});
-  }
-  add("http_request_method", std::string(MethodName(key.method)));
-  add("http_response_status_code", std::to_string(key.status));
-  add("http_route", key.route);
-  if (key.role == Role::kClient) {
-    add("server_address", key.server_address);
-    add("server_port", std::to_string(key.server_port));
-  }
-  return labels;
+  return RequestLabels(key.folded, key.process)
+      .Add("http_request_method", std::string(MethodName(key.method)))
+      .Add("http_response_status_code", std::to_string(key.status))
+      .Add("http_route", key.route)
+      .Server(key.role == Role::kClient, key.server_address, key.server_port)
+      .Take();
 }
 
 // One histogram family per role and measure.
-struct HistogramFamily {
-  std::string_view server_name;
-  std::string_view client_name;
-  const char* help;
-  prometheus::ClientMetric::Histogram (*render)(const HttpSeries&, const ShownBuckets&);
-};
-
-const std::array<HistogramFamily, 4> kHistogramFamilies = {{
+using Metric = prometheus::ClientMetric;
+const std::array<RoleFamilySpec<HttpSeries>, 4> kHistogramFamilies = {{
     {names::kHttpServerRequestDurationSeconds, names::kHttpClientRequestDurationSeconds,
      "Duration of HTTP requests: first byte of the request to last byte of the response "
      "(daemon/http/exchange.h)",
-     [](const HttpSeries& s, const ShownBuckets& shown) {
-       return RenderHistogram(s.duration.buckets, s.duration.sum_ns, shown);
+     prometheus::MetricType::Histogram,
+     [](const HttpSeries& s, const ShownBuckets& shown, Metric& metric) {
+       metric.histogram = RenderHistogram(s.duration.buckets, s.duration.sum_ns, shown);
      }},
     {names::kHttpServerRequestBodySizeBytes, names::kHttpClientRequestBodySizeBytes,
-     "Size of HTTP request bodies, without chunk framing",
-     [](const HttpSeries& s, const ShownBuckets&) { return RenderSizes(s.request_body); }},
+     "Size of HTTP request bodies, without chunk framing", prometheus::MetricType::Histogram,
+     [](const HttpSeries& s, const ShownBuckets&, Metric& metric) {
+       metric.histogram = RenderSizes(s.request_body);
+     }},
     {names::kHttpServerResponseBodySizeBytes, names::kHttpClientResponseBodySizeBytes,
-     "Size of HTTP response bodies, without chunk framing",
-     [](const HttpSeries& s, const ShownBuckets&) { return RenderSizes(s.response_body); }},
+     "Size of HTTP response bodies, without chunk framing", prometheus::MetricType::Histogram,
+     [](const HttpSeries& s, const ShownBuckets&, Metric& metric) {
+       metric.histogram = RenderSizes(s.response_body);
+     }},
     {names::kHttpServerTimeToFirstByteSeconds, names::kHttpClientTimeToFirstByteSeconds,
      "First byte of the HTTP request to first byte of the final response",
-     [](const HttpSeries& s, const ShownBuckets& shown) {
-       return RenderHistogram(s.time_to_first_byte.buckets, s.time_to_first_byte.sum_ns, shown);
+     prometheus::MetricType::Histogram,
+     [](const HttpSeries& s, const ShownBuckets& shown, Metric& metric) {
+       metric.histogram =
+           RenderHistogram(s.time_to_first_byte.buckets, s.time_to_first_byte.sum_ns, shown);
      }},
 }};
 
@@ -118,25 +109,9 @@ void AppendCounters(const HttpAggregator& aggregator,
 void AppendHttpFamilies(const HttpAggregator& aggregator, const LatencyBuckets& buckets,
                         std::vector<prometheus::MetricFamily>& families,
                         std::vector<SeriesBudgetUse>& budgets) {
-  const ShownBuckets shown = ShownBucketsOf(buckets);
-  for (const HistogramFamily& spec : kHistogramFamilies) {
-    for (const Role role : {Role::kServer, Role::kClient}) {
-      prometheus::MetricFamily family;
-      family.name = std::string(role == Role::kServer ? spec.server_name : spec.client_name);
-      family.help = spec.help;
-      family.type = prometheus::MetricType::Histogram;
-      for (const auto& [key, series] : aggregator.series()) {
-        if (key.role != role) continue;
-        prometheus::ClientMetric metric;
-        metric.label = LabelsOf(key);
-        metric.histogram = spec.render(series, shown);
-        family.metric.push_back(std::move(metric));
-      }
-      if (family.metric.empty()) continue;
-      budgets.push_back({family.name, aggregator.folded_keys()});
-      families.push_back(std::move(family));
-    }
-  }
+  AppendRoleFamilies(aggregator.series(), Role::kServer, Role::kClient,
+                     std::span<const RoleFamilySpec<HttpSeries>>(kHistogramFamilies), LabelsOf,
+                     ShownBucketsOf(buckets), aggregator.folded_keys(), families, budgets);
   AppendCounters(aggregator, families);
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "grpc/grpc_families.h"
 #include "http/capture_source.h"
 #include "http/http_families.h"
 #include "metrics/labels.h"
@@ -37,6 +38,22 @@ bool SameRoutes(const HttpRequestsConfig& a, const HttpRequestsConfig& b) {
   return true;
 }
 
+// A plain HTTP/2 request as the HTTP families count it.
+Exchange AsHttpExchange(const http2::Exchange& stream) {
+  Exchange exchange;
+  exchange.role = stream.role;
+  exchange.method = stream.method;
+  exchange.path = stream.path;
+  exchange.host = stream.authority;
+  exchange.status = stream.status;
+  exchange.request_body_bytes = stream.request_body_bytes;
+  exchange.response_body_bytes = stream.response_body_bytes;
+  exchange.request_start_ns = stream.request_start_ns;
+  exchange.response_first_byte_ns = stream.response_first_byte_ns;
+  exchange.response_last_byte_ns = stream.response_end_ns;
+  return exchange;
+}
+
 }  // namespace
 
 HttpSource::HttpSource(const HttpSourceSettings& settings)
@@ -44,7 +61,8 @@ HttpSource::HttpSource(const HttpSourceSettings& settings)
       watch_(settings.requests.processes, settings.max_processes),
       labels_(std::make_unique<ProcessLabels>(settings.labels)),
       aggregator_(std::make_unique<HttpAggregator>(settings.requests, settings.series_budget)),
-      mysql_aggregator_(std::make_unique<mysql::Aggregator>(settings.series_budget)) {}
+      mysql_aggregator_(std::make_unique<mysql::Aggregator>(settings.series_budget)),
+      grpc_aggregator_(std::make_unique<grpc::Aggregator>(settings.series_budget)) {}
 
 std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings) {
   std::unique_ptr<HttpSource> source(new HttpSource(settings));
@@ -55,6 +73,7 @@ std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings
   options.tls = settings.requests.tls;
   options.hooks = settings.requests.capture_hooks;
   options.mysql = settings.requests.mysql;
+  options.http2 = settings.requests.http2;
   source->capture_ = Capture::Load(
       options, [self](const ConnectionKey& key, const Segment& s) { self->OnSegment(key, s); },
       [self](const ConnectionKey& key, uint64_t ts_ns) { self->OnClose(key, ts_ns); });
@@ -65,10 +84,11 @@ std::unique_ptr<HttpSource> HttpSource::Start(const HttpSourceSettings& settings
   }
   source->thread_ = std::thread([self] { self->Run(); });
   spdlog::info(
-      "http_requests: parsing the HTTP/1.x{} traffic of {} processes now ({} selectors; calls "
+      "http_requests: parsing the HTTP/1.x{}{} traffic of {} processes now ({} selectors; calls "
       "from the {} hooks)",
-      settings.requests.mysql ? " and MySQL" : "", source->watch_.watched().size(),
-      settings.requests.processes.include.size(), CaptureHooksName(source->capture_->hooks()));
+      settings.requests.http2 ? ", HTTP/2 (gRPC)" : "", settings.requests.mysql ? " and MySQL" : "",
+      source->watch_.watched().size(), settings.requests.processes.include.size(),
+      CaptureHooksName(source->capture_->hooks()));
   return source;
 }
 
@@ -121,6 +141,7 @@ void HttpSource::ScanLocked() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(settings_.process_ttl).count();
   aggregator_->ExpireOrphans(live, ttl_ns, now_ns);
   mysql_aggregator_->ExpireOrphans(live, ttl_ns, now_ns);
+  grpc_aggregator_->ExpireOrphans(live, ttl_ns, now_ns);
 }
 
 const HttpProcess& HttpSource::ProcessOfLocked(const ConnectionKey& key, Role role) {
@@ -188,6 +209,13 @@ void HttpSource::OnSegment(const ConnectionKey& key, const Segment& segment) {
     AddMysqlLocked(*connection, key);
     return;
   }
+  if (key.http2) {
+    if (!connection->http2) connection->http2 = std::make_unique<http2::Stitcher>(http2_counters_);
+    http2_exchanges_.clear();
+    connection->http2->OnSegment(segment, http2_exchanges_);
+    AddHttp2Locked(*connection, key);
+    return;
+  }
   exchanges_.clear();
   connection->stitcher.OnSegment(segment, exchanges_);
   AddLocked(*connection, key);
@@ -204,6 +232,30 @@ void HttpSource::AddMysqlLocked(Connection& connection, const ConnectionKey& key
           exchange.role, "mysql", key.pid, key.local, key.remote,
           exchange.outcome == mysql::Outcome::kError,
           exchange.end_ns > exchange.start_ns ? exchange.end_ns - exchange.start_ns : 0});
+    }
+  }
+}
+
+void HttpSource::AddHttp2Locked(Connection& connection, const ConnectionKey& key) {
+  for (const http2::Exchange& stream : http2_exchanges_) {
+    if (!connection.process) connection.process = ProcessOfLocked(key, stream.role);
+    const std::string address = AddressLabel(key.remote.address.data());
+    bool error = false;
+    if (stream.grpc) {
+      grpc_aggregator_->Add(*connection.process, stream, address, key.remote.port);
+      error = stream.grpc_status > 0;
+    } else if (stream.status != 0) {  // a stream reset before its response: no HTTP status
+      aggregator_->Add(*connection.process, AsHttpExchange(stream), address, key.remote.port,
+                       stream.response_end_ns);
+      error = stream.status >= 500;
+    } else {
+      continue;
+    }
+    ++exchanges_total_;
+    if (observer_) {
+      const uint64_t end = stream.response_end_ns, start = stream.request_start_ns;
+      observer_(ExchangeSummary{stream.role, stream.grpc ? "grpc" : "http", key.pid, key.local,
+                                key.remote, error, end > start ? end - start : 0});
     }
   }
 }
@@ -232,6 +284,10 @@ void HttpSource::OnClose(const ConnectionKey& key, uint64_t ts_ns) {
     mysql_exchanges_.clear();
     connection.mysql->OnClose(ts_ns, mysql_exchanges_);
     AddMysqlLocked(connection, key);
+  } else if (connection.http2) {
+    http2_exchanges_.clear();
+    connection.http2->OnClose(ts_ns, http2_exchanges_);
+    AddHttp2Locked(connection, key);
   } else {
     exchanges_.clear();
     connection.stitcher.OnClose(CloseEvent{ts_ns}, exchanges_);
@@ -254,11 +310,16 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
   if (settings.requests.mysql != settings_.requests.mysql)
     spdlog::warn("reload: http_requests.protocols changes only at restart; mysql still {}",
                  settings_.requests.mysql ? "on" : "off");
+  if (settings.requests.http2 != settings_.requests.http2)
+    spdlog::warn("reload: http_requests.protocols changes only at restart; http2 still {}",
+                 settings_.requests.http2 ? "on" : "off");
   const bool tls = settings_.requests.tls, mysql = settings_.requests.mysql;
+  const bool http2 = settings_.requests.http2;
   const CaptureHooks hooks = settings_.requests.capture_hooks;
   settings_.requests = settings.requests;
   settings_.requests.tls = tls;
   settings_.requests.mysql = mysql;
+  settings_.requests.http2 = http2;
   settings_.requests.capture_hooks = hooks;
   settings_.labels = settings.labels;
   settings_.latency_buckets = settings.latency_buckets;
@@ -273,9 +334,11 @@ void HttpSource::Reconfigure(const HttpSourceSettings& settings) {
     skipped_.clear();
     processes_.clear();
     labels_ = std::make_unique<ProcessLabels>(settings_.labels);
-    expired_before_ += aggregator_->expired() + mysql_aggregator_->expired();
+    expired_before_ +=
+        aggregator_->expired() + mysql_aggregator_->expired() + grpc_aggregator_->expired();
     aggregator_ = std::make_unique<HttpAggregator>(settings_.requests, settings_.series_budget);
     mysql_aggregator_ = std::make_unique<mysql::Aggregator>(settings_.series_budget);
+    grpc_aggregator_ = std::make_unique<grpc::Aggregator>(settings_.series_budget);
   }
   watch_.SetSelectors(settings_.requests.processes);
   capture_->SetWatchedComms(settings_.requests.enabled() ? watch_.KernelComms()
@@ -302,6 +365,10 @@ void HttpSource::Collect(SourceOutput out) {
     mysql::AppendMysqlFamilies(*mysql_aggregator_, settings_.latency_buckets, out.families,
                                out.budgets);
     mysql_aggregator_->MarkShown();
+  }
+  if (settings_.requests.http2) {
+    grpc::AppendGrpcFamilies(*grpc_aggregator_, http2_counters_, settings_.latency_buckets, out);
+    grpc_aggregator_->MarkShown();
   }
   CaptureSource(*capture_).Collect(out);
   AppendSelfMetrics(out.families);
@@ -335,10 +402,12 @@ void HttpSource::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) c
   out.push_back(dropped.Take());
   MetricBuilder expired(
       "netlens_http_series_expired_total",
-      "HTTP (and MySQL) request series dropped: no live process had their labels for "
+      "HTTP (and gRPC, MySQL) request series dropped: no live process had their labels for "
       "process_ttl (after a scrape showed them).",
       MetricType::Counter);
-  expired.Add({}, {}, d(expired_before_ + aggregator_->expired() + mysql_aggregator_->expired()));
+  expired.Add({}, {},
+              d(expired_before_ + aggregator_->expired() + mysql_aggregator_->expired() +
+                grpc_aggregator_->expired()));
   out.push_back(expired.Take());
 }
 

@@ -6,6 +6,9 @@
 // - MySQL (http_requests.protocols: [http, mysql]): the capture classifies those connections
 //   too (key.mysql); they are parsed by a mysql::Stitcher each (daemon/mysql/) into the
 //   netlens_db_* families, with the same processes, labels, bounds and expiry.
+// - HTTP/2 (protocols: [http, http2]): connections the capture classifies http2 (key.http2,
+//   plaintext or TLS) are parsed by an http2::Stitcher each (daemon/http2/); their gRPC calls
+//   go to the netlens_rpc_* families (daemon/grpc/), their other requests to the HTTP families.
 // - Made only when `http_requests` selects processes at start: Start() loads the capture,
 //   which needs the privileges netlens drops after start. A reload may change the selectors,
 //   routes, labels and series budget (the last three start the series afresh); turning the
@@ -38,10 +41,12 @@
 #include <vector>
 
 #include "config/config.h"
+#include "grpc/grpc_aggregator.h"
 #include "http/capture.h"
 #include "http/exchange.h"
 #include "http/http_aggregator.h"
 #include "http/process_watch.h"
+#include "http2/http2_stitcher.h"
 #include "metrics/metric_source.h"
 #include "mysql/mysql_aggregator.h"
 #include "mysql/mysql_stitcher.h"
@@ -53,10 +58,10 @@ namespace netlens::http {
 // (SetExchangeObserver): the connection as the observed process sees it, and the outcome.
 struct ExchangeSummary {
   Role role = Role::kUnknown;     // the observed process's side
-  const char* protocol = "http";  // "http" or "mysql"
+  const char* protocol = "http";  // "http", "grpc" or "mysql"
   uint32_t pid = 0;
   Endpoint local, remote;
-  bool error = false;  // HTTP: a 5xx status; MySQL: an ERR packet
+  bool error = false;  // HTTP: a 5xx status; gRPC: a status other than OK; MySQL: an ERR packet
   uint64_t duration_ns = 0;
 };
 
@@ -99,6 +104,7 @@ class HttpSource : public MetricSource {
     Connection(Counters& counters, const StitcherLimits& limits) : stitcher(counters, limits) {}
     ExchangeStitcher stitcher;
     std::unique_ptr<mysql::Stitcher> mysql;  // a MySQL connection (key.mysql): parsed by this
+    std::unique_ptr<http2::Stitcher> http2;  // an HTTP/2 connection (key.http2): parsed by this
     std::optional<HttpProcess> process;      // at its first exchange, when the role is known
     uint64_t last_ns = 0;
   };
@@ -112,6 +118,7 @@ class HttpSource : public MetricSource {
   void Run();
   void AddLocked(Connection& connection, const ConnectionKey& key);       // exchanges_ -> series
   void AddMysqlLocked(Connection& connection, const ConnectionKey& key);  // mysql_exchanges_
+  void AddHttp2Locked(Connection& connection, const ConnectionKey& key);  // http2_exchanges_
   void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const;
 
   std::unique_ptr<Capture> capture_;
@@ -121,6 +128,8 @@ class HttpSource : public MetricSource {
   std::unique_ptr<ProcessLabels> labels_;
   std::unique_ptr<HttpAggregator> aggregator_;
   std::unique_ptr<mysql::Aggregator> mysql_aggregator_;  // http_requests.protocols has mysql
+  std::unique_ptr<grpc::Aggregator> grpc_aggregator_;    // ... has http2
+  http2::Counters http2_counters_;                       // shared by the http2 stitchers
   std::unordered_map<ConnectionKey, std::unique_ptr<Connection>, ConnectionKeyHash> connections_;
   // Connections found the table full and counted skipped: each is counted once (while at most
   // limits.connections of them are remembered; beyond, at each of its segments).
@@ -130,6 +139,7 @@ class HttpSource : public MetricSource {
   std::function<void(const ExchangeSummary&)> observer_;
   std::vector<Exchange> exchanges_;  // reused
   std::vector<mysql::Exchange> mysql_exchanges_;
+  std::vector<http2::Exchange> http2_exchanges_;
   uint64_t connections_skipped_ = 0, connections_evicted_ = 0, exchanges_total_ = 0;
   uint64_t expired_before_ = 0;  // series expired by aggregators a reload replaced
   std::chrono::steady_clock::time_point last_scan_{};

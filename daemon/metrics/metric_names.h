@@ -111,6 +111,11 @@ inline constexpr std::string_view kDbClientAffectedRowsTotal =
     "netlens_db_client_affected_rows_total";
 inline constexpr std::string_view kMysqlParserEventsTotal = "netlens_mysql_parser_events_total";
 
+// gRPC calls (grpc/) in the manner of OpenTelemetry's RPC conventions, and the HTTP/2 parsing
+inline constexpr std::string_view kRpcServerDurationSeconds = "netlens_rpc_server_duration_seconds";
+inline constexpr std::string_view kRpcClientDurationSeconds = "netlens_rpc_client_duration_seconds";
+inline constexpr std::string_view kHttp2ParserEventsTotal = "netlens_http2_parser_events_total";
+
 // Service map (topology/): edges between workloads
 inline constexpr std::string_view kServiceMapConnectionsOpenedTotal =
     "netlens_service_map_connections_opened_total";

@@ -40,6 +40,20 @@ typename SeriesMap::iterator FindWithinBudget(SeriesMap& series, Key key, size_t
   return series.try_emplace(std::move(key)).first;
 }
 
+// The series of `key` within the budget, else its role's "other" series (a Key with folded and
+// role only: the role picks the family), marked updated at now_ns for the expiry below.
+template <typename SeriesMap, typename Key>
+typename SeriesMap::mapped_type& SeriesWithinBudget(SeriesMap& series, Key key, size_t max_series,
+                                                    std::set<Key>& folded_seen, uint64_t now_ns) {
+  Key other;
+  other.folded = true;
+  other.role = key.role;
+  const auto it = FindWithinBudget(series, std::move(key), max_series, folded_seen, other);
+  it->second.orphan.updated_ns = now_ns;
+  it->second.orphan.shown_orphan = false;
+  return it->second;
+}
+
 using ProcessLabelSet = std::set<std::vector<std::pair<std::string, std::string>>>;
 
 struct OrphanState {

@@ -14,13 +14,7 @@ void Aggregator::Add(const http::HttpProcess& process, const Exchange& exchange,
     key.server_address = server_address;
     key.server_port = server_port;
   }
-  SeriesKey other;
-  other.folded = true;
-  other.role = exchange.role;  // the role picks the family
-  const auto it = FindWithinBudget(series_, std::move(key), max_series_, folded_seen_, other);
-  Series& series = it->second;
-  series.orphan.updated_ns = now_ns;
-  series.orphan.shown_orphan = false;
+  Series& series = SeriesWithinBudget(series_, std::move(key), max_series_, folded_seen_, now_ns);
   series.duration.Add(exchange.end_ns > exchange.start_ns ? exchange.end_ns - exchange.start_ns
                                                           : 0);
   series.affected_rows += exchange.affected_rows;

@@ -53,6 +53,9 @@ const volatile __u32 nl_http_capture_bytes = 512;
 /* MySQL too: connections that start with a server greeting or a client's COM_QUERY are
  * captured as NL_HTTP_MYSQL (records flagged NL_HTTP_F_MYSQL). */
 const volatile bool nl_http_mysql = false;
+/* HTTP/2 too: connections that start with the client preface, or (watched mid-stream) with a
+ * frame header that only HTTP/2 would write, are captured as NL_HTTP_HTTP2 (NL_HTTP_F_HTTP2). */
+const volatile bool nl_http_http2 = false;
 /* TLS capture on: the socket calls look for an SSL call in flight (one more lookup). */
 const volatile bool nl_http_tls = false;
 
@@ -254,10 +257,43 @@ static __always_inline bool nl_http_is_mysql(const __u8 *h, __u32 n, __u64 lengt
   return h[4] == 0x03 && payload + 4 == length && c >= 'a' && c <= 'z';
 }
 
+/* HTTP/2 (RFC 9113): the client preface's first 16 bytes, or, for a connection watched
+ * mid-stream, a frame header that fits the call with flags and stream id its type allows and
+ * the fixed length of PING, WINDOW_UPDATE, RST_STREAM and SETTINGS frames. A text protocol's
+ * first bytes read as a length of megabytes, beyond any call: rejected. */
+static __always_inline bool nl_http_is_http2(const __u8 *h, __u32 n, __u64 length) {
+  if (!nl_http_http2 || n < 9) return false;
+  if (n >= 16 && h[0] == 'P' && h[1] == 'R' && h[2] == 'I' && h[3] == ' ' && h[4] == '*' &&
+      h[5] == ' ' && h[6] == 'H' && h[7] == 'T' && h[8] == 'T' && h[9] == 'P' && h[10] == '/' &&
+      h[11] == '2' && h[12] == '.' && h[13] == '0' && h[14] == '\r' && h[15] == '\n')
+    return true;
+  const __u32 frame = (h[0] << 16) | (h[1] << 8) | h[2];
+  const __u8 type = h[3], flags = h[4];
+  const __u32 stream = ((h[5] & 0x7f) << 24) | (h[6] << 16) | (h[7] << 8) | h[8];
+  if ((h[5] & 0x80) || frame > 16384 || frame + 9 > length) return false;
+  switch (type) {
+    case 0: /* DATA: END_STREAM, PADDED */
+      return stream != 0 && (flags & ~0x09) == 0 && frame > 0;
+    case 1: /* HEADERS: END_STREAM, END_HEADERS, PADDED, PRIORITY */
+      return stream != 0 && (flags & ~0x2d) == 0 && frame > 0;
+    case 3: /* RST_STREAM */
+      return stream != 0 && flags == 0 && frame == 4;
+    case 4: /* SETTINGS: ACK (empty) or 6-byte settings */
+      return stream == 0 && (flags == 1 ? frame == 0 : flags == 0 && frame % 6 == 0);
+    case 6: /* PING */
+      return stream == 0 && (flags & ~0x01) == 0 && frame == 8;
+    case 8: /* WINDOW_UPDATE */
+      return flags == 0 && frame == 4;
+    default:
+      return false;
+  }
+}
+
 /* The verdict that the first n (<= NL_HTTP_SNIFF_BYTES) bytes of a call of `length` give. */
 static __always_inline __u8 nl_http_classify(const __u8 *h, __u32 n, __u64 length) {
   if (n >= 3 && h[0] == 0x16 && h[1] == 0x03 && h[2] <= 0x04) return NL_HTTP_TLS;
   if (nl_http_is_mysql(h, n, length)) return NL_HTTP_MYSQL;
+  if (nl_http_is_http2(h, n, length)) return NL_HTTP_HTTP2;
   if (n >= 7 && h[0] == 'H' && h[1] == 'T' && h[2] == 'T' && h[3] == 'P' && h[4] == '/' &&
       h[5] == '1' && h[6] == '.')
     return NL_HTTP_HTTP;
@@ -279,8 +315,9 @@ static __always_inline __u8 nl_http_classify(const __u8 *h, __u32 n, __u64 lengt
 }
 
 static __always_inline void nl_http_count_verdict(__u32 pid, __u8 verdict) {
-  nl_percpu_inc(&http_stats, verdict == NL_HTTP_MYSQL
-                                 ? NL_HTTP_STAT_VERDICT_MYSQL
+  nl_percpu_inc(&http_stats, verdict == NL_HTTP_MYSQL ? NL_HTTP_STAT_VERDICT_MYSQL
+                             : verdict == NL_HTTP_HTTP2
+                                 ? NL_HTTP_STAT_VERDICT_HTTP2
                                  : NL_HTTP_STAT_VERDICT_HTTP + verdict - NL_HTTP_HTTP);
   struct nl_http_proc_stats *stats = bpf_map_lookup_elem(&http_proc_stats, &pid);
   if (!stats) {
@@ -469,10 +506,12 @@ static __always_inline void nl_http_on_socket_call(struct sock *sk, __u64 cookie
     if (verdict == NL_HTTP_UNKNOWN) return;
     conn->verdict = verdict;
     nl_http_count_verdict(conn->pid, verdict);
-    if (verdict != NL_HTTP_HTTP && verdict != NL_HTTP_MYSQL) return;
+    if (verdict != NL_HTTP_HTTP && verdict != NL_HTTP_MYSQL && verdict != NL_HTTP_HTTP2) return;
   }
   const __u16 flags =
-      (write ? NL_HTTP_F_WRITE : 0) | (conn->verdict == NL_HTTP_MYSQL ? NL_HTTP_F_MYSQL : 0);
+      (write ? NL_HTTP_F_WRITE : 0) | (conn->verdict == NL_HTTP_MYSQL   ? NL_HTTP_F_MYSQL
+                                       : conn->verdict == NL_HTTP_HTTP2 ? NL_HTTP_F_HTTP2
+                                                                        : 0);
   nl_http_emit(key, cookie, conn, &buffer, available, ret, flags, pid_tgid);
 }
 
@@ -546,9 +585,10 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
   const __u64 key = (__u64)sk;
   struct nl_http_conn *conn = bpf_map_lookup_elem(&http_conns, &key);
   if (!conn) return 0;
-  const bool plain = conn->plain_verdict == NL_HTTP_HTTP;
+  const bool plain = conn->plain_verdict == NL_HTTP_HTTP || conn->plain_verdict == NL_HTTP_HTTP2;
   const bool mysql = conn->verdict == NL_HTTP_MYSQL;
-  if (conn->verdict == NL_HTTP_HTTP || plain || mysql) {
+  const bool http2 = conn->verdict == NL_HTTP_HTTP2 || conn->plain_verdict == NL_HTTP_HTTP2;
+  if (conn->verdict == NL_HTTP_HTTP || plain || mysql || http2) {
     struct nl_http_record *record = bpf_ringbuf_reserve(&http_events, sizeof(*record), 0);
     if (record) {
       __builtin_memset(record, 0, sizeof(*record));
@@ -558,7 +598,8 @@ int BPF_PROG(nl_http_state, struct sock *sk, int old_state, int new_state) {
       /* TLS: the process whose SSL calls gave the segments. */
       record->pid = plain && conn->ssl_tgid ? conn->ssl_tgid : conn->pid;
       record->kind = NL_HTTP_REC_CLOSE;
-      record->flags = plain ? NL_HTTP_F_TLS : mysql ? NL_HTTP_F_MYSQL : 0;
+      record->flags = (plain ? NL_HTTP_F_TLS : 0) | (mysql ? NL_HTTP_F_MYSQL : 0) |
+                      (http2 ? NL_HTTP_F_HTTP2 : 0);
       __builtin_memcpy(&record->tuple, &conn->tuple, sizeof(record->tuple));
       __builtin_memcpy(record->comm, conn->comm, sizeof(record->comm));
       bpf_ringbuf_submit(record, BPF_RB_NO_WAKEUP);
@@ -679,16 +720,20 @@ int BPF_KRETPROBE(nl_tls_return, long ret) {
   if (conn->plain_verdict == NL_HTTP_UNKNOWN) {
     __u8 verdict = nl_http_sniff(call.buf, length, &conn->plain_unknown_segments);
     if (verdict == NL_HTTP_UNKNOWN) return 0;
-    if (verdict != NL_HTTP_HTTP) verdict = NL_HTTP_OTHER; /* TLS inside TLS: other */
+    /* TLS inside TLS, MySQL: other */
+    if (verdict != NL_HTTP_HTTP && verdict != NL_HTTP_HTTP2) verdict = NL_HTTP_OTHER;
     conn->plain_verdict = verdict;
-    nl_percpu_inc(&http_stats, verdict == NL_HTTP_HTTP ? NL_HTTP_STAT_TLS_VERDICT_HTTP
-                                                       : NL_HTTP_STAT_TLS_VERDICT_OTHER);
+    nl_percpu_inc(&http_stats, verdict == NL_HTTP_HTTP    ? NL_HTTP_STAT_TLS_VERDICT_HTTP
+                               : verdict == NL_HTTP_HTTP2 ? NL_HTTP_STAT_VERDICT_HTTP2
+                                                          : NL_HTTP_STAT_TLS_VERDICT_OTHER);
   }
-  if (conn->plain_verdict != NL_HTTP_HTTP) return 0;
+  if (conn->plain_verdict != NL_HTTP_HTTP && conn->plain_verdict != NL_HTTP_HTTP2) return 0;
   const bool write = call.function == NL_SSL_WRITE || call.function == NL_SSL_WRITE_EX;
   const struct nl_http_buffer plain = {.addr = call.buf, .len = length, .syscall = call.function};
   nl_http_emit(key, cookie, conn, &plain, length, length,
-               NL_HTTP_F_TLS | (write ? NL_HTTP_F_WRITE : 0), pid_tgid);
+               NL_HTTP_F_TLS | (write ? NL_HTTP_F_WRITE : 0) |
+                   (conn->plain_verdict == NL_HTTP_HTTP2 ? NL_HTTP_F_HTTP2 : 0),
+               pid_tgid);
   return 0;
 }
 

@@ -4,9 +4,10 @@
  * daemon/http/capture.cpp. Plain C: included by the programs (with vmlinux.h) and by the daemon.
  *
  * Per TCP connection of a watched process (http_pids), the kernel classifies the connection
- * once (http_conns) and, for an http one (or a mysql one, when the daemon asks for MySQL), writes
- * one record per send/receive call into the ring buffer http_events (no wakeup: the daemon drains
- * it on its own timer), and one close record when the connection reaches TCP_CLOSE.
+ * once (http_conns) and, for an http one (or a mysql or http2 one, when the daemon asks for
+ * MySQL or HTTP/2), writes one record per send/receive call into the ring buffer http_events
+ * (no wakeup: the daemon drains it on its own timer), and one close record when the connection
+ * reaches TCP_CLOSE.
  *
  * TLS (OpenSSL's libssl, attached per watched process by the daemon): the plaintext of
  * SSL_read/SSL_write(_ex) becomes the same records, flagged NL_HTTP_F_TLS and keyed by the
@@ -38,6 +39,7 @@ enum nl_http_verdict {
   NL_HTTP_TLS = 2,
   NL_HTTP_OTHER = 3,
   NL_HTTP_MYSQL = 4, /* MySQL classic protocol (nl_http_mysql): captured like http */
+  NL_HTTP_HTTP2 = 5, /* HTTP/2 (nl_http_http2): the client preface, or a frame mid-stream */
   NL_HTTP_VERDICTS,
 };
 
@@ -88,6 +90,7 @@ enum nl_http_record_flags {
   NL_HTTP_F_COPY_FAILED = 4, /* bpf_probe_read_user failed: length only */
   NL_HTTP_F_TLS = 8,         /* the plaintext of a TLS connection (SSL_read/SSL_write) */
   NL_HTTP_F_MYSQL = 16,      /* a MySQL connection's call (verdict NL_HTTP_MYSQL), not HTTP */
+  NL_HTTP_F_HTTP2 = 32,      /* an HTTP/2 connection's call (verdict or plain_verdict HTTP2) */
 };
 
 /* A ring-buffer record: this header, then `captured` bytes of data. */
@@ -124,11 +127,12 @@ enum nl_http_stat {
   NL_HTTP_STAT_LOST_PIDS_FULL,       /* processes the kernel could not add: http_pids full */
   NL_HTTP_STAT_TLS_SEGMENTS,         /* of SEGMENTS: plaintext of SSL_read/SSL_write */
   NL_HTTP_STAT_TLS_VERDICT_HTTP,     /* TLS connections classified by their plaintext */
-  NL_HTTP_STAT_TLS_VERDICT_OTHER,    /* ... neither a request nor a status line (HTTP/2 too) */
+  NL_HTTP_STAT_TLS_VERDICT_OTHER,    /* ... neither HTTP/1 nor (asked for) HTTP/2 */
   NL_HTTP_STAT_TLS_LOST_NO_CONN,     /* plaintext calls whose connection was not known */
   NL_HTTP_STAT_TLS_LOST_CALLS_FULL,  /* SSL calls not followed: ssl_calls full */
   NL_HTTP_STAT_TLS_LOST_SSL_FULL,    /* SSL objects not remembered: ssl_conns full */
   NL_HTTP_STAT_VERDICT_MYSQL,        /* connections classified mysql */
+  NL_HTTP_STAT_VERDICT_HTTP2,        /* connections classified http2 (TLS ones too) */
   NL_HTTP_STATS,
 };
 

@@ -54,6 +54,11 @@ TEST_CASE("http_requests: off by default, on for the selected processes", "[conf
   CHECK_FALSE(config.http_requests.mysql);
   CHECK(ParseConfig("http_requests:\n  protocols: [mysql, http]\n", "t.yaml").http_requests.mysql);
   CHECK_FALSE(ParseConfig("http_requests:\n  protocols: [http]\n", "t.yaml").http_requests.mysql);
+  CHECK_FALSE(config.http_requests.http2);
+  const http::HttpRequestsConfig both =
+      ParseConfig("http_requests:\n  protocols: [http2, http]\n", "t.yaml").http_requests;
+  CHECK(both.http2);
+  CHECK_FALSE(both.mysql);
 }
 
 TEST_CASE("the example http.yaml is valid", "[config][http]") {
@@ -87,7 +92,9 @@ TEST_CASE("http_requests errors name the place and the key path", "[config][http
         "t.yaml:2:18: 'http_requests.capture_hooks' must be one of auto, sock_length, syscalls, "
         "got 'kprobe'");
   CHECK(ErrorOf("http_requests:\n  protocols: [http, postgres]\n") ==
-        "t.yaml:2:21: 'http_requests.protocols[1]' must be http or mysql, got 'postgres'");
+        "t.yaml:2:21: 'http_requests.protocols[1]' must be http, http2 or mysql, got 'postgres'");
+  CHECK(ErrorOf("http_requests:\n  protocols: [http, http2, http2]\n") ==
+        "t.yaml:2:28: 'http_requests.protocols[2]': 'http2' is listed twice");
   CHECK(ErrorOf("http_requests:\n  protocols: [mysql]\n") ==
         "t.yaml:2:14: 'http_requests.protocols' must list http (the section's own protocol)");
   CHECK(ErrorOf("http_requests:\n  protocols: [http, http]\n") ==

@@ -15,30 +15,15 @@
 #include "mysql/mysql_families.h"
 #include "mysql/mysql_protocol.h"
 #include "mysql/mysql_stitcher.h"
+#include "recorded_session.h"
 
 namespace netlens::mysql {
 namespace {
 
-struct Call {
-  http::Direction direction;
-  std::string bytes;
-};
+using Call = testing::RecordedCall;
 
-// "W hex" / "R hex" lines, as the client's socket calls went.
 std::vector<Call> Session(const std::string& name) {
-  std::ifstream in(std::string(NETLENS_MYSQL_FIXTURES_DIR) + "/" + name);
-  REQUIRE(in);
-  std::vector<Call> calls;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    Call call{line[0] == 'W' ? http::Direction::kWrite : http::Direction::kRead, {}};
-    for (size_t i = 2; i + 1 < line.size(); i += 2) {
-      call.bytes.push_back(static_cast<char>(std::stoi(line.substr(i, 2), nullptr, 16)));
-    }
-    calls.push_back(std::move(call));
-  }
-  return calls;
+  return testing::RecordedSession(std::string(NETLENS_MYSQL_FIXTURES_DIR) + "/" + name);
 }
 
 std::string Describe(const Exchange& e) {
