@@ -1,11 +1,15 @@
-#!/usr/bin/python3
-"""Writes daemon/http2/hpack_tables.cpp: RFC 7541 Appendix A (static table) and Appendix B
-(Huffman code), taken from Debian's python3-hpack rather than typed in.
+#!/ usr / bin / python3
+""
+    "Writes daemon/http2/hpack_tables.cpp: RFC 7541 Appendix A (static table) and Appendix B
+    (Huffman code),
+    taken from Debian's python3-hpack rather than typed in.
 
-    apt-get install -y python3-hpack
-    /usr/bin/python3 daemon/http2/gen_hpack_tables.py   # from the repository root
+        apt
+        - get install - y python3 -
+        hpack / usr / bin / python3 daemon / http2 /
+            gen_hpack_tables.py #from the repository root
 
-The output is committed; rerun only to check it (git diff shows nothing). Stdlib + hpack only.
+            The output is committed; rerun only to check it (git diff shows nothing). Stdlib + hpack only.
 """
 import os
 from importlib import metadata
@@ -30,7 +34,7 @@ def check_huffman(codes, lengths):
     for a, b in zip(words, words[1:]):
         if b.startswith(a):
             sys.exit("hpack: the Huffman code is not prefix-free")
-    # Spot checks against RFC 7541 Appendix B.
+#Spot checks against RFC 7541 Appendix B.
     expected = {ord("0"): (0x0, 5), ord("a"): (0x3, 5), ord(" "): (0x14, 6), 256: (0x3FFFFFFF, 30)}
     for sym, want in expected.items():
         if (codes[sym], lengths[sym]) != want:

@@ -81,6 +81,9 @@ struct Counters {
   uint64_t streams_dropped = 0;     // open streams given up (their frames lost, or never ended)
   uint64_t unanswered = 0;          // streams open when the connection closed
   uint64_t protocol_errors = 0;     // frames against RFC 9113 (CONTINUATION out of place, ...)
+  // Streams of a connection joined mid-stream counted as plain HTTP/2 requests: nothing told
+  // whether they were gRPC (Stitcher::kMaxUndecided).
+  uint64_t type_unknown = 0;
 };
 // The event label of each count, in render order.
 inline constexpr std::pair<const char*, uint64_t Counters::*> kCounterEvents[] = {
@@ -94,6 +97,7 @@ inline constexpr std::pair<const char*, uint64_t Counters::*> kCounterEvents[] =
     {"streams_dropped", &Counters::streams_dropped},
     {"unanswered", &Counters::unanswered},
     {"protocol_errors", &Counters::protocol_errors},
+    {"type_unknown", &Counters::type_unknown},
 };
 
 }  // namespace netlens::http2

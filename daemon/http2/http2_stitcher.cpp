@@ -88,7 +88,10 @@ void Stitcher::OnSegment(const http::Segment& segment, std::vector<Exchange>& ou
   out_ = nullptr;
 }
 
-void Stitcher::OnClose(uint64_t, std::vector<Exchange>&) {
+void Stitcher::OnClose(uint64_t, std::vector<Exchange>& out) {
+  out_ = &out;
+  ReleaseUndecided();
+  out_ = nullptr;
   for (const auto& [id, stream] : streams_) {
     if (stream.lost)
       ++counters_.streams_dropped;
@@ -274,12 +277,15 @@ void Stitcher::OnBlock(Direction direction, Block& block, uint64_t end_ns) {
     exchange.authority = f.authority;
     exchange.grpc = grpc_type;
     exchange.request_start_ns = start_ns;
-    streams_.emplace(id, Stream{std::move(exchange)});
+    // All fields known and no gRPC content-type: not gRPC.
+    const bool type_known = grpc_type || f.known;
+    streams_.emplace(id, Stream{std::move(exchange), false, type_known});
     return;
   }
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;  // a request not seen (mid-stream), or a pushed stream
   Exchange& exchange = it->second.exchange;
+  if (grpc_type || f.grpc_status_known) it->second.type_known = true;
   if (exchange.response_first_byte_ns == 0) {
     if (f.status_known && f.status >= 100 && f.status < 200 && !end_stream) return;  // interim
     exchange.status = f.status_known ? static_cast<uint16_t>(f.status) : 0;
@@ -312,9 +318,37 @@ void Stitcher::OnSettings(Direction direction, const Frame& frame) {
 void Stitcher::Finish(uint32_t id, uint64_t end_ns) {
   const auto it = streams_.find(id);
   if (it == streams_.end()) return;
-  it->second.exchange.response_end_ns = end_ns;
-  if (out_) out_->push_back(std::move(it->second.exchange));
+  Exchange exchange = std::move(it->second.exchange);
+  const bool type_known = it->second.type_known;
   streams_.erase(it);
+  exchange.response_end_ns = end_ns;
+  if (type_known) {
+    if (kind_ == Kind::kUndecided) Decide(exchange.grpc ? Kind::kGrpc : Kind::kHttp);
+  } else if (kind_ == Kind::kUndecided) {
+    undecided_.push_back(std::move(exchange));
+    if (undecided_.size() >= kMaxUndecided) ReleaseUndecided();
+    return;
+  } else {
+    exchange.grpc = kind_ == Kind::kGrpc;
+  }
+  if (out_) out_->push_back(std::move(exchange));
+}
+
+void Stitcher::Decide(Kind kind) {
+  kind_ = kind;
+  for (Exchange& exchange : undecided_) {
+    exchange.grpc = kind == Kind::kGrpc;
+    if (out_) out_->push_back(std::move(exchange));
+  }
+  undecided_.clear();
+}
+
+void Stitcher::ReleaseUndecided() {
+  counters_.type_unknown += undecided_.size();
+  for (Exchange& exchange : undecided_) {
+    if (out_) out_->push_back(std::move(exchange));
+  }
+  undecided_.clear();
 }
 
 }  // namespace netlens::http2

@@ -16,6 +16,9 @@
 //   side's RST_STREAM); interim 1xx responses are skipped. At most kMaxStreams are open at once
 //   (beyond: streams_over_limit, not followed). gRPC's status is the trailers' grpc-status, or
 //   for a reset stream the one gRPC's HTTP/2 mapping gives the RST_STREAM error code.
+// - gRPC or not: a stream's content-type (or grpc-status) says; a stream of a connection joined
+//   mid-stream whose fields do not (they referred to unknown HPACK state) takes the kind of the
+//   connection's first stream that does, and waits for it (kMaxUndecided).
 // - Framing lost in a direction (FrameReader) makes its HPACK table unknown; the open streams
 //   stay open and end if their END_STREAM shows after the resync; those still open at the
 //   close count streams_dropped (else unanswered).
@@ -37,6 +40,10 @@ class Stitcher {
  public:
   static constexpr size_t kMaxStreams = 1024;
   static constexpr size_t kMaxHeaderBlock = 65536;
+  // Streams of a connection joined mid-stream whose type (gRPC or not) their fields did not
+  // tell wait for the connection's first stream that does; at most this many, then (and at
+  // the close) they are counted as plain HTTP/2 requests (type_unknown).
+  static constexpr size_t kMaxUndecided = 256;
 
   explicit Stitcher(Counters& counters) : counters_(counters) {}
   Stitcher(const Stitcher&) = delete;
@@ -51,8 +58,11 @@ class Stitcher {
  private:
   struct Stream {
     Exchange exchange;
-    bool lost = false;  // framing was lost while it was open
+    bool lost = false;        // framing was lost while it was open
+    bool type_known = false;  // whether it is gRPC is known (its fields said so, or all known)
   };
+  // Whether the connection carries gRPC: decided by its first stream whose type is known.
+  enum class Kind : uint8_t { kUndecided, kGrpc, kHttp };
   // A header block being gathered from HEADERS/PUSH_PROMISE and CONTINUATION frames.
   struct Block {
     bool open = false;
@@ -89,6 +99,8 @@ class Stitcher {
   void OnBlock(http::Direction direction, Block& block, uint64_t end_ns);
   void OnSettings(http::Direction direction, const Frame& frame);
   void Finish(uint32_t stream, uint64_t end_ns);
+  void Decide(Kind kind);   // the connection's kind; the waiting streams go out
+  void ReleaseUndecided();  // ... as plain HTTP/2 requests, counted
   bool FromClient(http::Direction direction) const {
     return (direction == http::Direction::kWrite) == (role_ == Role::kClient);
   }
@@ -103,6 +115,8 @@ class Stitcher {
   Block blocks_[2];
   DirectionSink sinks_[2];
   std::unordered_map<uint32_t, Stream> streams_;
+  Kind kind_ = Kind::kUndecided;
+  std::vector<Exchange> undecided_;  // ended, waiting for kind_ (kMaxUndecided)
   std::vector<Exchange>* out_ = nullptr;
 };
 

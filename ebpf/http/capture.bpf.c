@@ -43,6 +43,7 @@
 
 #include "lib/percpu_stats.bpf.h"
 #include "lib/sock.bpf.h"
+#include "lib/task.bpf.h"
 
 #define NL_MSG_PEEK 0x2
 #define NL_MSG_ERRQUEUE 0x2000
@@ -332,9 +333,11 @@ static __always_inline void nl_http_count_verdict(__u32 pid, __u8 verdict) {
   if (verdict < NL_HTTP_VERDICTS) __sync_fetch_and_add(&stats->connections[verdict], 1);
 }
 
-/* The verdict that the first bytes at `addr` give, or UNKNOWN; an unknown call is counted in
- * *unknown, and after NL_HTTP_UNKNOWN_LIMIT of them the verdict is other. */
-static __always_inline __u8 nl_http_sniff(__u64 addr, __u64 available, __u8 *unknown) {
+/* The verdict that the first bytes at `addr` (`available` there: the first iovec's) of a call
+ * of `length` bytes give, or UNKNOWN; an unknown call is counted in *unknown, and after
+ * NL_HTTP_UNKNOWN_LIMIT of them the verdict is other. */
+static __always_inline __u8 nl_http_sniff(__u64 addr, __u64 available, __u64 length,
+                                          __u8 *unknown) {
   __u8 head[NL_HTTP_SNIFF_BYTES] = {};
   const __u32 n = available < NL_HTTP_SNIFF_BYTES ? available : NL_HTTP_SNIFF_BYTES;
   __u8 verdict = NL_HTTP_UNKNOWN;
@@ -342,7 +345,7 @@ static __always_inline __u8 nl_http_sniff(__u64 addr, __u64 available, __u8 *unk
   long err = bpf_probe_read_user(head, sizeof(head), (const void *)addr);
   if (err != 0 && n > 0 && n <= NL_HTTP_SNIFF_BYTES)
     err = bpf_probe_read_user(head, n, (const void *)addr);
-  if (err == 0) verdict = nl_http_classify(head, n, available);
+  if (err == 0) verdict = nl_http_classify(head, n, length);
   if (verdict == NL_HTTP_UNKNOWN && ++*unknown >= NL_HTTP_UNKNOWN_LIMIT) verdict = NL_HTTP_OTHER;
   return verdict;
 }
@@ -475,7 +478,7 @@ static __always_inline void nl_http_on_socket_call(struct sock *sk, __u64 cookie
   if (!conn) {
     struct nl_http_conn fresh = {.cookie = cookie, .pid = pid};
     nl_read_tuple(sk, &fresh.tuple, typed);
-    bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+    nl_process_comm(fresh.comm); /* the process's, not the thread's (grpc's "default-executo") */
     if (bpf_map_update_elem(&http_conns, &key, &fresh, BPF_NOEXIST) != 0 &&
         !bpf_map_lookup_elem(&http_conns, &key)) {
       nl_percpu_inc(&http_stats, NL_HTTP_STAT_LOST_CONNS_FULL);
@@ -502,7 +505,7 @@ static __always_inline void nl_http_on_socket_call(struct sock *sk, __u64 cookie
   if (conn->verdict == NL_HTTP_UNKNOWN) {
     /* A call without a buffer cannot be classified: it neither counts nor is captured. */
     if (available == 0) return;
-    const __u8 verdict = nl_http_sniff(buffer.addr, available, &conn->unknown_segments);
+    const __u8 verdict = nl_http_sniff(buffer.addr, available, (__u64)ret, &conn->unknown_segments);
     if (verdict == NL_HTTP_UNKNOWN) return;
     conn->verdict = verdict;
     nl_http_count_verdict(conn->pid, verdict);
@@ -718,7 +721,7 @@ int BPF_KRETPROBE(nl_tls_return, long ret) {
   if (length == 0) return 0;
 
   if (conn->plain_verdict == NL_HTTP_UNKNOWN) {
-    __u8 verdict = nl_http_sniff(call.buf, length, &conn->plain_unknown_segments);
+    __u8 verdict = nl_http_sniff(call.buf, length, length, &conn->plain_unknown_segments);
     if (verdict == NL_HTTP_UNKNOWN) return 0;
     /* TLS inside TLS, MySQL: other */
     if (verdict != NL_HTTP_HTTP && verdict != NL_HTTP_HTTP2) verdict = NL_HTTP_OTHER;

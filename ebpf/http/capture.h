@@ -25,7 +25,7 @@
 /* The last bytes of a call beyond the copied ones, so that the end of a chunked body shows. */
 #define NL_HTTP_TAIL_BYTES 16
 /* iovecs of a readv/writev/sendmsg/recvmsg call looked at (copied from, the tail found in). */
-#define NL_HTTP_IOVECS 8
+#define NL_HTTP_IOVECS 128
 /* Bytes looked at to classify a connection of unknown verdict. */
 #define NL_HTTP_SNIFF_BYTES 16
 /* `comm` selectors the kernel judges at exec (more are judged by the daemon's scan only). */

@@ -35,6 +35,10 @@ plus those bytes on the wire).
         The default plan without the 100,000-byte call: every frame header of it within the
         first bytes of its socket call (netlens's capture copies 512 by default).
 
+  grpc_peer.py client --port P --plan small --pause
+        One Unary call first, then "connected" on standard output; the plan once a line comes
+        on standard input (netlens started in between joins the connection mid-stream).
+
   grpc_peer.py client --port P --plan count --calls N
         N sequential Unary(b'hello') calls (for a benchmark).
 
@@ -172,8 +176,10 @@ def _check(method, request, expected, code, result):
                        % (method, len(result), len(request)))
 
 
-def run_plan(port, plan, ready_timeout=10):
-    """Runs plan over one channel; returns the list of call records. Raises Mismatch."""
+def run_plan(port, plan, ready_timeout=10, pause=False):
+    """Runs plan over one channel; returns the list of call records. Raises Mismatch.
+    pause: first one Unary call (not recorded), then "connected" on standard output, then
+    the plan once a line comes on standard input (a connection netlens joins mid-stream)."""
     records = []
     channel = grpc.insecure_channel("127.0.0.1:%d" % port, options=CLIENT_OPTIONS)
     try:
@@ -184,6 +190,10 @@ def run_plan(port, plan, ready_timeout=10):
             "Stream": channel.unary_stream(path("Stream")),
             "Slow": channel.unary_unary(path("Slow")),
         }
+        if pause:
+            stubs["Unary"](b"hello", timeout=30)
+            print("connected", flush=True)
+            sys.stdin.readline()
         i = 0
         while i < len(plan):
             method, request, expected, concurrent = plan[i]
@@ -230,7 +240,7 @@ def records_json(records):
     })
 
 
-def run_client(port, plan_name, calls):
+def run_client(port, plan_name, calls, pause=False):
     if plan_name == "default":
         plan = DEFAULT_PLAN
     elif plan_name == "small":
@@ -241,7 +251,7 @@ def run_client(port, plan_name, calls):
         print("unknown plan %r" % plan_name, file=sys.stderr)
         return 2
     try:
-        records = run_plan(port, plan)
+        records = run_plan(port, plan, pause=pause)
     except Mismatch as e:
         print("grpc_peer client: %s" % e, file=sys.stderr)
         return 1
@@ -261,10 +271,12 @@ def main(argv):
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--plan", default="default", choices=("default", "small", "count"))
     c.add_argument("--calls", type=int, default=100)
+    c.add_argument("--pause", action="store_true",
+                   help="one call, print 'connected', wait for a line on stdin, then the plan")
     args = parser.parse_args(argv)
     if args.mode == "server":
         return run_server(args.port)
-    return run_client(args.port, args.plan, args.calls)
+    return run_client(args.port, args.plan, args.calls, args.pause)
 
 
 if __name__ == "__main__":
