@@ -356,5 +356,122 @@ TEST_CASE("http requests: HTTPS through OpenSSL, nginx's access log against netl
   CHECK(Sum(scrape.samples, "netlens_http_capture_lost_total", {}) == 0);
 }
 
+// HTTP/2 (issue 19): nginx's http2 listener and Debian's h2load (nghttp2), the requests of a run
+// streams of one connection; plain HTTP/2 requests get the HTTP families.
+struct Http2Run {
+  std::map<RequestKey, double> server, seen_server, seen_client;
+  Scrape scrape;
+};
+
+Http2Run RunHttp2(bool tls) {
+  TempDir dir;
+  const uint16_t port = FreeLoopbackPort();
+  REQUIRE(system(("mkdir -p " + dir.PathOf("www/static")).c_str()) == 0);
+  dir.Write("www/index.html", "hello\n");
+  dir.Write("www/static/small.txt", std::string(kSmallFile, 's'));
+  std::ostringstream conf;
+  conf << NginxHead(dir) << "  server {\n    listen 127.0.0.1:" << port
+       << (tls ? " ssl http2;\n" : " http2;\n");
+  if (tls) {
+    const Output cert = Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                             "-keyout", dir.PathOf("key.pem"), "-out", dir.PathOf("cert.pem"),
+                             "-days", "1", "-subj", "/CN=localhost"},
+                            milliseconds(60000));
+    REQUIRE(cert.status.Success());
+    conf << "    ssl_certificate " << dir.PathOf("cert.pem") << ";\n    ssl_certificate_key "
+         << dir.PathOf("key.pem") << ";\n";
+  }
+  conf << "    root " << dir.PathOf("www") << ";\n  }\n}\n";
+  const std::string conf_path = dir.Write("nginx.conf", conf.str());
+  NetlensProcess netlens("process", {},
+                         std::string("http_requests:\n  protocols: [http, http2]\n") +
+                             (tls ? "  tls: true\n" : "") +
+                             "  processes:\n    include:\n      - comm: nginx\n"
+                             "      - comm: h2load\n  routes:\n    - service: nginx\n"
+                             "      patterns: &routes [\"/static/{file...}\"]\n"
+                             "    - service: h2load\n      patterns: *routes\n");
+  const NginxChild nginx(dir, conf_path);
+  if (tls) {  // nginx's master and 2 workers probed before any request
+    for (int i = 0; i < 100; ++i) {
+      if (Sum(netlens.ScrapeMetrics().samples, "netlens_http_tls_processes",
+              {{"state", "probed"}}) >= 3)
+        break;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  }
+  const std::string base =
+      (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port);
+  const std::string ready =
+      tls ? "curl -sk --http2 -o /dev/null " : "curl -s --http2-prior-knowledge -o /dev/null ";
+  for (int i = 0; i < 100 && system((ready + base + "/").c_str()) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));  // until nginx serves (these count too)
+  // One h2load client, one connection, 20 streams one after the other (-m 1), alternating
+  // between the two paths.
+  const std::vector<std::string> argv = {
+      "/usr/bin/h2load",           "-n", "20", "-c", "1", "-m", "1", base + "/static/small.txt",
+      base + "/static/missing.txt"};
+  const Output output = Child(argv, SpawnOptions{}).Communicate(milliseconds(60000));
+  INFO(output.err);
+  REQUIRE(output.status.Success());
+
+  Http2Run run;
+  for (const LoggedRequest& request : ReadAccessLog(dir.PathOf("access.log"))) {
+    run.server[request.key] += 1;
+  }
+  REQUIRE(run.server[{"GET", "/static/{file...}", "200"}] == 10);
+  REQUIRE(run.server[{"GET", "/static/{file...}", "404"}] == 10);
+  for (int i = 0; i < 100; ++i) {
+    run.scrape = netlens.ScrapeMetrics();
+    run.seen_server =
+        CountsOf(run.scrape, "http_server_request_duration_seconds", {{"comm", "nginx"}});
+    run.seen_client = CountsOf(run.scrape, "http_client_request_duration_seconds",
+                               {{"comm", "h2load"}, {"server_port", std::to_string(port)}});
+    if (Total(run.seen_server) >= Total(run.server) && (tls || Total(run.seen_client) >= 20)) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return run;
+}
+
+TEST_CASE("http requests: HTTP/2 streams (h2c), nginx's access log against netlens",
+          "[http][http2]") {
+  const Http2Run run = RunHttp2(false);
+  INFO("access log:\n" << Describe(run.server));
+  // The readiness probes (curl, not watched) are requests nginx served: its side has them.
+  CHECK(Describe(run.seen_server) == Describe(run.server));
+  std::map<RequestKey, double> h2load;
+  h2load[{"GET", "/static/{file...}", "200"}] = 10;
+  h2load[{"GET", "/static/{file...}", "404"}] = 10;
+  CHECK(Describe(run.seen_client) == Describe(h2load));
+  for (const char* comm : {"nginx", "h2load"}) {
+    const Labels small_ok = {{"comm", comm},
+                             {"http_request_method", "GET"},
+                             {"http_route", "/static/{file...}"},
+                             {"http_response_status_code", "200"}};
+    INFO(comm);
+    CHECK(Sum(run.scrape.samples,
+              std::string(std::string_view(comm) == "nginx" ? "http_server" : "http_client") +
+                  "_response_body_size_bytes_sum",
+              small_ok) == 10 * kSmallFile);
+  }
+  for (const char* event :
+       {"joined_midstream", "unknown_fields", "framing_lost", "header_blocks_lost",
+        "streams_dropped", "unanswered", "protocol_errors"}) {
+    INFO(event);
+    CHECK(Sum(run.scrape.samples, "netlens_http2_parser_events_total", {{"event", event}}) == 0);
+  }
+  CHECK(Select(run.scrape.samples, "netlens_rpc_server_duration_seconds_count", {}).empty());
+}
+
+TEST_CASE("http requests: HTTP/2 over TLS (h2) through OpenSSL, nginx's side",
+          "[http][https][http2]") {
+  const Http2Run run = RunHttp2(true);
+  INFO("access log:\n" << Describe(run.server));
+  CHECK(Describe(run.seen_server) == Describe(run.server));
+  CHECK(Sum(run.scrape.samples, "netlens_http_connections_classified_total",
+            {{"verdict", "http2"}}) >= 1);
+  CHECK(Sum(run.scrape.samples, "netlens_http2_parser_events_total", {{"event", "framing_lost"}}) ==
+        0);
+}
+
 }  // namespace
 }  // namespace netlens::test
