@@ -244,11 +244,12 @@ void HttpSource::AddHttp2Locked(Connection& connection, const ConnectionKey& key
     if (stream.grpc) {
       grpc_aggregator_->Add(*connection.process, stream, address, key.remote.port);
       error = stream.grpc_status > 0;
-    } else if (stream.status != 0) {  // a stream reset before its response: no HTTP status
+    } else if (stream.status != 0) {
       aggregator_->Add(*connection.process, AsHttpExchange(stream), address, key.remote.port,
                        stream.response_end_ns);
       error = stream.status >= 500;
-    } else {
+    } else {  // no HTTP status: reset before the response (streams_reset), or not known
+      if (!stream.reset) ++http2_counters_.status_unknown;
       continue;
     }
     ++exchanges_total_;

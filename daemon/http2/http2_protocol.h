@@ -84,6 +84,9 @@ struct Counters {
   // Streams of a connection joined mid-stream counted as plain HTTP/2 requests: nothing told
   // whether they were gRPC (Stitcher::kMaxUndecided).
   uint64_t type_unknown = 0;
+  // Plain HTTP/2 streams that ended without a known final :status (its header block lost):
+  // not in the HTTP families, which have no status for them.
+  uint64_t status_unknown = 0;
 };
 // The event label of each count, in render order.
 inline constexpr std::pair<const char*, uint64_t Counters::*> kCounterEvents[] = {
@@ -98,6 +101,7 @@ inline constexpr std::pair<const char*, uint64_t Counters::*> kCounterEvents[] =
     {"unanswered", &Counters::unanswered},
     {"protocol_errors", &Counters::protocol_errors},
     {"type_unknown", &Counters::type_unknown},
+    {"status_unknown", &Counters::status_unknown},
 };
 
 }  // namespace netlens::http2

@@ -98,7 +98,7 @@ bool NoEvents(const Counters& c) {
   return c.joined_midstream == 0 && c.unknown_fields == 0 && c.framing_lost == 0 &&
          c.resynced == 0 && c.header_blocks_lost == 0 && c.streams_reset == 0 &&
          c.streams_over_limit == 0 && c.streams_dropped == 0 && c.unanswered == 0 &&
-         c.protocol_errors == 0 && c.type_unknown == 0;
+         c.protocol_errors == 0 && c.type_unknown == 0 && c.status_unknown == 0;
 }
 
 TEST_CASE("http2: a gRPC session gives one exchange per call, exact", "[http2]") {
