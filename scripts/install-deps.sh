@@ -24,7 +24,8 @@ PACKAGES=(
   libclang-rt-14-dev                          # fuzz test: libFuzzer, ASan/UBSan runtimes
   python3-matplotlib                          # soak run plots (test/soak)
   mariadb-server mariadb-client libmariadb-dev  # MySQL request metrics: the real server, clients
-  nghttp2-client                              # nghttp: HTTP/2 streams to nginx (nginx phases)
+  nghttp2-client                              # nghttp, h2load: HTTP/2 streams to nginx
+  python3-grpcio                              # gRPC peers (test/helpers/grpc_peer.py)
 )
 
 missing=()
