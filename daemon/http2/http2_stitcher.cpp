@@ -122,27 +122,25 @@ void Stitcher::OnFrame(Direction direction, const Frame& frame) {
   switch (frame.type) {
     case kHeaders:
     case kPushPromise: {
-      if (frame.complete) {
+      // The fragment: without the pad length, padding, priority or promised stream id.
+      bool usable = frame.complete;
+      if (usable) {
         size_t pad = 0;
         if (frame.flags & kPadded) {
-          if (payload.empty()) break;
-          pad = static_cast<uint8_t>(payload[0]);
-          payload.remove_prefix(1);
+          usable = !payload.empty();
+          if (usable) pad = static_cast<uint8_t>(payload[0]);
+          payload.remove_prefix(usable ? 1 : 0);
         }
         const size_t skip = frame.type == kPushPromise ? 4 : (frame.flags & kPriorityFlag) ? 5 : 0;
-        if (payload.size() < skip + pad) {
-          ++counters_.protocol_errors;
-          payload = {};
-          OnHeaderFragment(direction, frame, {}, true);
-          blocks_[Index(direction)].whole = false;
-        } else {
+        usable = usable && payload.size() >= skip + pad;
+        if (usable) {
           payload.remove_prefix(skip);
           payload.remove_suffix(pad);
-          OnHeaderFragment(direction, frame, payload, true);
+        } else {
+          ++counters_.protocol_errors;
         }
-      } else {
-        OnHeaderFragment(direction, frame, {}, true);
       }
+      OnHeaderFragment(direction, frame, usable ? payload : std::string_view(), true, usable);
       break;
     }
     case kContinuation:
@@ -153,7 +151,7 @@ void Stitcher::OnFrame(Direction direction, const Frame& frame) {
         block = {};
         break;
       }
-      OnHeaderFragment(direction, frame, payload, false);
+      OnHeaderFragment(direction, frame, payload, false, frame.complete);
       break;
     case kData: {
       const auto it = streams_.find(frame.stream);
@@ -192,7 +190,7 @@ void Stitcher::OnFrame(Direction direction, const Frame& frame) {
 }
 
 void Stitcher::OnHeaderFragment(Direction direction, const Frame& frame, std::string_view fragment,
-                                bool first) {
+                                bool first, bool usable) {
   Block& block = blocks_[Index(direction)];
   if (first) {
     block = {};
@@ -202,7 +200,7 @@ void Stitcher::OnHeaderFragment(Direction direction, const Frame& frame, std::st
     block.end_stream = frame.type == kHeaders && (frame.flags & kEndStream);
     block.start_ns = frame.start_ns;
   }
-  if (!frame.complete || block.bytes.size() + fragment.size() > kMaxHeaderBlock) {
+  if (!usable || block.bytes.size() + fragment.size() > kMaxHeaderBlock) {
     block.whole = false;
     block.bytes.clear();
   } else if (block.whole) {

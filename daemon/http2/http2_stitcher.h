@@ -94,8 +94,9 @@ class Stitcher {
   void Start(const http::Segment& segment);
   void OnFrame(http::Direction direction, const Frame& frame);
   void OnLost(http::Direction direction);
+  // usable: the fragment is the frame's whole (a frame not copied whole, or malformed, is not).
   void OnHeaderFragment(http::Direction direction, const Frame& frame, std::string_view fragment,
-                        bool first);
+                        bool first, bool usable);
   void OnBlock(http::Direction direction, Block& block, uint64_t end_ns);
   void OnSettings(http::Direction direction, const Frame& frame);
   void Finish(uint32_t stream, uint64_t end_ns);
