@@ -48,6 +48,8 @@ plus those bytes on the wire).
   code is the numeric gRPC status; seconds is the duration the client measured
   (time.monotonic around the call; for the concurrent ones from start to result).
 
+GRPC_PEER_TLS=DIR (cert.pem and key.pem, CN=localhost) makes both ends speak TLS.
+
 Run with /usr/bin/python3 (Debian's grpc is not in a venv's path).
 """
 import argparse
@@ -126,7 +128,14 @@ def make_server(port=0, workers=16):
         "Stream": grpc.unary_stream_rpc_method_handler(_stream),
         "Slow": grpc.unary_unary_rpc_method_handler(_slow),
     }),))
-    bound = server.add_insecure_port("127.0.0.1:%d" % port)
+    tls = os.environ.get("GRPC_PEER_TLS")  # a directory with cert.pem and key.pem: TLS
+    if tls:
+        with open(os.path.join(tls, "key.pem"), "rb") as k, \
+                open(os.path.join(tls, "cert.pem"), "rb") as c:
+            credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+        bound = server.add_secure_port("127.0.0.1:%d" % port, credentials)
+    else:
+        bound = server.add_insecure_port("127.0.0.1:%d" % port)
     if bound == 0:
         raise RuntimeError("could not bind 127.0.0.1:%d" % port)
     server.start()
@@ -181,7 +190,15 @@ def run_plan(port, plan, ready_timeout=10, pause=False):
     pause: first one Unary call (not recorded), then "connected" on standard output, then
     the plan once a line comes on standard input (a connection netlens joins mid-stream)."""
     records = []
-    channel = grpc.insecure_channel("127.0.0.1:%d" % port, options=CLIENT_OPTIONS)
+    tls = os.environ.get("GRPC_PEER_TLS")
+    if tls:
+        with open(os.path.join(tls, "cert.pem"), "rb") as c:
+            credentials = grpc.ssl_channel_credentials(root_certificates=c.read())
+        channel = grpc.secure_channel(
+            "127.0.0.1:%d" % port, credentials,
+            options=CLIENT_OPTIONS + [("grpc.ssl_target_name_override", "localhost")])
+    else:
+        channel = grpc.insecure_channel("127.0.0.1:%d" % port, options=CLIENT_OPTIONS)
     try:
         grpc.channel_ready_future(channel).result(timeout=ready_timeout)
         stubs = {
