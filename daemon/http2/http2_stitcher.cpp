@@ -271,7 +271,14 @@ void Stitcher::OnBlock(Direction direction, Block& block, uint64_t end_ns) {
     exchange.known = f.method_known && f.path_known;
     if (!exchange.known) ++counters_.unknown_fields;
     exchange.method = f.method_known ? http::MethodOf(f.method) : http::Method::kOther;
-    exchange.path = f.path_known ? f.path : std::string(kUnknownPath);
+    // An empty :path is malformed but for CONNECT (RFC 9113 8.3.1): counted, not a path.
+    if (exchange.known && f.path.empty() && exchange.method != http::Method::kConnect) {
+      ++counters_.protocol_errors;
+      exchange.known = false;
+    }
+    // Both or neither: a :path without its :method is not a known request (the header's
+    // contract; counted under kUnknownPath like a path not known).
+    exchange.path = exchange.known ? f.path : std::string(kUnknownPath);
     exchange.authority = f.authority;
     exchange.grpc = grpc_type;
     exchange.request_start_ns = start_ns;
