@@ -146,23 +146,12 @@ HpackError DecodeString(std::string_view block, size_t& pos, std::string& buffer
 }  // namespace
 
 std::string_view HpackErrorName(HpackError error) {
-  switch (error) {
-    case HpackError::kNone:
-      return "none";
-    case HpackError::kTruncated:
-      return "truncated";
-    case HpackError::kBadIndex:
-      return "bad_index";
-    case HpackError::kBadHuffman:
-      return "bad_huffman";
-    case HpackError::kBadSizeUpdate:
-      return "bad_size_update";
-    case HpackError::kTooLarge:
-      return "too_large";
-    case HpackError::kUnknownState:
-      return "unknown_state";
-  }
-  return "?";
+  // In the enum's order.
+  constexpr std::array<std::string_view, 7> kNames = {
+      "none",      "truncated",    "bad_index", "bad_huffman", "bad_size_update",
+      "too_large", "unknown_state"};
+  const auto index = static_cast<size_t>(error);
+  return index < kNames.size() ? kNames[index] : "?";
 }
 
 HpackError HuffmanDecode(std::string_view encoded, std::string& out, size_t max_bytes) {

@@ -13,8 +13,8 @@
 
 #include "fuzz_check.h"
 #include "http2/http2_stitcher.h"
+#include "segment_input.h"
 
-using netlens::http::Direction;
 using netlens::http::Segment;
 using netlens::http2::Counters;
 using netlens::http2::Exchange;
@@ -37,8 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Counters counters;
   Stitcher stitcher(counters);
   std::vector<Exchange> out;
-  std::string_view input(reinterpret_cast<const char*>(data), size);
-  uint64_t ts = 1;
+  netlens::fuzz::SegmentInput input(data, size, true);
   bool closed = false;
   Role role = Role::kUnknown;
   Counters before = counters;
@@ -49,33 +48,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (role != Role::kUnknown) NETLENS_FUZZ_CHECK(stitcher.role() == role);
     role = stitcher.role();
   };
-  // A segment: [control][copied length - 1] then the copied bytes. control bit 0: direction;
-  // bits 1-3: uncopied bytes (0, or 4^k); bits 4-6 == 7: a close instead; bit 7: a tail.
-  while (input.size() >= 2 && !closed) {
-    const auto control = static_cast<uint8_t>(input[0]);
-    const size_t copied = std::min<size_t>(static_cast<uint8_t>(input[1]) + 1, input.size() - 2);
-    input.remove_prefix(2);
-    if (((control >> 4) & 7) == 7) {
-      stitcher.OnClose(ts++, out);
-      closed = true;
-      check_step();
-      continue;
-    }
-    const unsigned shift = (control >> 1) & 7;
-    const uint64_t uncopied = shift == 0 ? 0 : (uint64_t{1} << (2 * shift));
-    // bit 7: the uncopied bytes end with a tail, the input's next bytes (up to 16).
-    const size_t tail_size = (control & 0x80) && uncopied > 0
-                                 ? std::min<size_t>({16, uncopied, input.size() - copied})
-                                 : 0;
-    const Segment segment{(control & 1) ? Direction::kWrite : Direction::kRead, ts++,
-                          copied + uncopied, input.substr(0, copied),
-                          input.substr(copied, tail_size)};
-    input.remove_prefix(copied + tail_size);
-    stitcher.OnSegment(segment, out);
-    check_step();
-  }
+  netlens::fuzz::ForEachStep(
+      input, true,
+      [&](const Segment& segment) {
+        stitcher.OnSegment(segment, out);
+        check_step();
+      },
+      [&](uint64_t ts) {
+        stitcher.OnClose(ts, out);
+        closed = true;
+        check_step();
+      });
+  const uint64_t ts = input.next_ts();
   if (!closed) {
-    stitcher.OnClose(ts++, out);
+    stitcher.OnClose(ts, out);
     check_step();
   }
   NETLENS_FUZZ_CHECK(stitcher.open_streams() == 0);
@@ -84,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (exchange.request_start_ns != 0 && exchange.response_end_ns != 0) {
       NETLENS_FUZZ_CHECK(exchange.request_start_ns <= exchange.response_end_ns);
     }
-    NETLENS_FUZZ_CHECK(exchange.response_end_ns < ts);
+    NETLENS_FUZZ_CHECK(exchange.response_end_ns <= ts);
     if (!exchange.known) NETLENS_FUZZ_CHECK(exchange.path == netlens::http2::kUnknownPath);
     if (exchange.path != netlens::http2::kUnknownPath) {
       NETLENS_FUZZ_CHECK(!exchange.path.empty() ||

@@ -11,9 +11,9 @@
 #include "fuzz_check.h"
 #include "http/exchange.h"
 #include "http/routes.h"
+#include "segment_input.h"
 
 using netlens::http::CloseEvent;
-using netlens::http::Direction;
 using netlens::http::Exchange;
 using netlens::http::ExchangeStitcher;
 using netlens::http::RouteTable;
@@ -27,33 +27,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ExchangeStitcher stitcher(counters, limits);
   RouteTable routes({"/api/users/{id}", "/static/{file...}"}, 8);
   std::vector<Exchange> out;
-  std::string_view input(reinterpret_cast<const char*>(data), size);
-  uint64_t ts = 1;
+  netlens::fuzz::SegmentInput input(data, size, true);
   bool closed = false;
-  // A segment: [control][copied length] then the copied bytes. control bit 0: direction;
-  // bits 1-3: uncopied bytes (0, or 4^k); bits 4-6 == 7: a close instead; bit 7: a tail.
-  while (input.size() >= 2) {
-    const auto control = static_cast<uint8_t>(input[0]);
-    const size_t copied = std::min<size_t>(static_cast<uint8_t>(input[1]) + 1, input.size() - 2);
-    input.remove_prefix(2);
-    if (((control >> 4) & 7) == 7) {
-      stitcher.OnClose(CloseEvent{ts++}, out);
-      closed = true;
-      continue;
-    }
-    const unsigned shift = (control >> 1) & 7;
-    const uint64_t uncopied = shift == 0 ? 0 : (uint64_t{1} << (2 * shift));
-    // bit 7: the uncopied bytes end with a tail, the input's next bytes (up to 16).
-    const size_t tail_size = (control & 0x80) && uncopied > 0
-                                 ? std::min<size_t>({16, uncopied, input.size() - copied})
-                                 : 0;
-    const Segment segment{(control & 1) ? Direction::kWrite : Direction::kRead, ts++,
-                          copied + uncopied, input.substr(0, copied),
-                          input.substr(copied, tail_size)};
-    input.remove_prefix(copied + tail_size);
-    stitcher.OnSegment(segment, out);
-    NETLENS_FUZZ_CHECK(stitcher.pending() <= limits.max_pending);
-  }
+  // Segments after a close too: they must be ignored.
+  netlens::fuzz::ForEachStep(
+      input, false,
+      [&](const Segment& segment) {
+        stitcher.OnSegment(segment, out);
+        NETLENS_FUZZ_CHECK(stitcher.pending() <= limits.max_pending);
+      },
+      [&](uint64_t ts) {
+        stitcher.OnClose(CloseEvent{ts}, out);
+        closed = true;
+      });
+  uint64_t ts = input.next_ts();
   if (!closed) stitcher.OnClose(CloseEvent{ts++}, out);
   NETLENS_FUZZ_CHECK(stitcher.pending() == 0);
   for (const Exchange& exchange : out) {

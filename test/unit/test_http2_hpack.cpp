@@ -160,32 +160,32 @@ void CheckSequence(HpackDecoder& decoder, const std::vector<Step>& steps) {
 }  // namespace
 
 TEST_CASE("hpack: RFC 7541 C.2 literal and indexed representations", "[hpack]") {
-  HpackDecoder c21;
-  Result r = DecodeHex(c21, "400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572");
-  CHECK(r.error == HpackError::kNone);
-  CHECK(r.fields == Fields{{"custom-key", "custom-header"}});
-  CHECK(c21.table_bytes() == 55);
-  CHECK(c21.table_entries() == 1);
-
-  HpackDecoder c22;
-  r = DecodeHex(c22, "040c 2f73 616d 706c 652f 7061 7468");
-  CHECK(r.error == HpackError::kNone);
-  CHECK(r.fields == Fields{{":path", "/sample/path"}});
-  CHECK(c22.table_bytes() == 0);
-  CHECK(c22.table_entries() == 0);
-
-  HpackDecoder c23;
-  r = DecodeHex(c23, "1008 7061 7373 776f 7264 0673 6563 7265 74");
-  CHECK(r.error == HpackError::kNone);
-  CHECK(r.fields == Fields{{"password", "secret"}});
-  CHECK(c23.table_bytes() == 0);
-
-  HpackDecoder c24;
-  r = DecodeHex(c24, "82");
-  CHECK(r.error == HpackError::kNone);
-  CHECK(r.fields == Fields{{":method", "GET"}});
-  CHECK(c24.table_bytes() == 0);
-  CHECK(r.known == std::vector<FieldKnown>{FieldKnown::kAll});
+  // Each block on a fresh decoder: C.2.1 literal with indexing, C.2.2 without, C.2.3 never
+  // indexed, C.2.4 indexed (static).
+  struct Example {
+    const char* hex;
+    HeaderField field;
+    size_t table_bytes, table_entries;
+  };
+  const Example kExamples[] = {
+      {"400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572",
+       {"custom-key", "custom-header"},
+       55,
+       1},
+      {"040c 2f73 616d 706c 652f 7061 7468", {":path", "/sample/path"}, 0, 0},
+      {"1008 7061 7373 776f 7264 0673 6563 7265 74", {"password", "secret"}, 0, 0},
+      {"82", {":method", "GET"}, 0, 0},
+  };
+  for (const Example& example : kExamples) {
+    INFO(example.hex);
+    HpackDecoder decoder;
+    const Result r = DecodeHex(decoder, example.hex);
+    CHECK(r.error == HpackError::kNone);
+    CHECK(r.fields == Fields{example.field});
+    CHECK(r.known == std::vector<FieldKnown>{FieldKnown::kAll});
+    CHECK(decoder.table_bytes() == example.table_bytes);
+    CHECK(decoder.table_entries() == example.table_entries);
+  }
 }
 
 TEST_CASE("hpack: RFC 7541 C.3 requests without Huffman", "[hpack]") {
@@ -212,39 +212,35 @@ TEST_CASE("hpack: RFC 7541 C.4 requests with Huffman", "[hpack]") {
                            164, 3}});
 }
 
-TEST_CASE("hpack: RFC 7541 C.5 responses without Huffman, with eviction", "[hpack]") {
-  HpackDecoder decoder;
-  decoder.SetMaxTableSize(256);
-  CheckSequence(
-      decoder,
-      {{"4803 3330 3258 0770 7269 7661 7465 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 "
-        "303a 3133 3a32 3120 474d 546e 1768 7474 7073 3a2f 2f77 7777 2e65 7861 6d70 6c65 2e63 "
-        "6f6d",
-        kResponse1, 222, 4},
-       {"4803 3330 37c1 c0bf", kResponse2, 222, 4},
-       {"88c1 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 303a 3133 3a32 3220 474d 54c0 "
-        "5a04 677a 6970 7738 666f 6f3d 4153 444a 4b48 514b 425a 584f 5157 454f 5049 5541 5851 "
-        "5745 4f49 553b 206d 6178 2d61 6765 3d33 3630 303b 2076 6572 7369 6f6e 3d31",
-        kResponse3, 215, 3}});
-  // The table after C.5.3: [62] set-cookie, [63] content-encoding, [64] date.
-  const Result r = DecodeHex(decoder, "bebf c0");
-  CHECK(r.fields == Fields{kResponse3[5], kResponse3[4], kResponse3[2]});
-  CHECK(DecodeHex(decoder, "c1").error == HpackError::kBadIndex);
-}
-
-TEST_CASE("hpack: RFC 7541 C.6 responses with Huffman, with eviction", "[hpack]") {
-  HpackDecoder decoder;
-  decoder.SetMaxTableSize(256);
-  CheckSequence(
-      decoder,
-      {{"4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 2d1b "
-        "ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
-        kResponse1, 222, 4},
-       {"4883 640e ffc1 c0bf", kResponse2, 222, 4},
-       {"88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab 77ad "
-        "94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f 9587 3160 "
-        "65c0 03ed 4ee5 b106 3d50 07",
-        kResponse3, 215, 3}});
+TEST_CASE("hpack: RFC 7541 C.5 and C.6 responses, with eviction", "[hpack]") {
+  // The same three responses without Huffman (C.5) and with (C.6), a 256-byte table.
+  const std::vector<std::vector<std::string_view>> kEncodings = {
+      {"4803 3330 3258 0770 7269 7661 7465 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 "
+       "303a 3133 3a32 3120 474d 546e 1768 7474 7073 3a2f 2f77 7777 2e65 7861 6d70 6c65 2e63 "
+       "6f6d",
+       "4803 3330 37c1 c0bf",
+       "88c1 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 303a 3133 3a32 3220 474d 54c0 "
+       "5a04 677a 6970 7738 666f 6f3d 4153 444a 4b48 514b 425a 584f 5157 454f 5049 5541 5851 "
+       "5745 4f49 553b 206d 6178 2d61 6765 3d33 3630 303b 2076 6572 7369 6f6e 3d31"},
+      {"4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 2d1b "
+       "ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
+       "4883 640e ffc1 c0bf",
+       "88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab 77ad "
+       "94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f 9587 3160 "
+       "65c0 03ed 4ee5 b106 3d50 07"},
+  };
+  for (const std::vector<std::string_view>& blocks : kEncodings) {
+    INFO(blocks[1]);
+    HpackDecoder decoder;
+    decoder.SetMaxTableSize(256);
+    CheckSequence(decoder, {{blocks[0], kResponse1, 222, 4},
+                            {blocks[1], kResponse2, 222, 4},
+                            {blocks[2], kResponse3, 215, 3}});
+    // The table after the third: [62] set-cookie, [63] content-encoding, [64] date.
+    const Result r = DecodeHex(decoder, "bebf c0");
+    CHECK(r.fields == Fields{kResponse3[5], kResponse3[4], kResponse3[2]});
+    CHECK(DecodeHex(decoder, "c1").error == HpackError::kBadIndex);
+  }
 }
 
 TEST_CASE("hpack: Huffman round trip of every octet", "[hpack]") {
@@ -304,23 +300,24 @@ TEST_CASE("hpack: malformed integers", "[hpack]") {
 }
 
 TEST_CASE("hpack: malformed indices and strings", "[hpack]") {
-  HpackDecoder zero;
-  CHECK(DecodeHex(zero, "80").error == HpackError::kBadIndex);
-  HpackDecoder beyond;
-  CHECK(DecodeHex(beyond, "be").error == HpackError::kBadIndex);
-  HpackDecoder beyond_name;
-  CHECK(DecodeHex(beyond_name, "7e 0176").error == HpackError::kBadIndex);
+  // Each block on a fresh decoder, and the error it gives.
+  const std::pair<const char*, HpackError> kMalformed[] = {
+      {"80", HpackError::kBadIndex},             // index 0
+      {"be", HpackError::kBadIndex},             // a dynamic index, the table empty
+      {"7e 0176", HpackError::kBadIndex},        // a literal naming that index
+      {"00 0561", HpackError::kTruncated},       // a name of 5 bytes, 1 there
+      {"00 0161", HpackError::kTruncated},       // the value missing
+      {"00 0161 84ff", HpackError::kTruncated},  // a Huffman value of 4 bytes, 1 there
+  };
+  for (const auto& [hex, error] : kMalformed) {
+    INFO(hex);
+    HpackDecoder decoder;
+    CHECK(DecodeHex(decoder, hex).error == error);
+  }
   HpackDecoder last_static;
   Result r = DecodeHex(last_static, "bd");
   CHECK(r.error == HpackError::kNone);
   CHECK(r.fields == Fields{{"www-authenticate", ""}});
-
-  HpackDecoder truncated_string;
-  CHECK(DecodeHex(truncated_string, "00 0561").error == HpackError::kTruncated);
-  HpackDecoder truncated_value;
-  CHECK(DecodeHex(truncated_value, "00 0161").error == HpackError::kTruncated);
-  HpackDecoder truncated_huffman;
-  CHECK(DecodeHex(truncated_huffman, "00 0161 84ff").error == HpackError::kTruncated);
 
   std::string decoded;
   CHECK(HuffmanDecode(Bytes("1f"), decoded, 16) == HpackError::kNone);  // 'a' 00011 + 111
