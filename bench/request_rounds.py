@@ -77,12 +77,13 @@ def report(out_dir, name, title, unit, server, setup, results, bpf):
     for m in modes:
         for k in keys[:2]:
             summary[m][k + "_vs_none"] = summary[m][k] / summary["none"][k]
+    units = unit[:-1] + "ies" if unit.endswith("y") else unit + "s"
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     document = dict(setup, started=started, kernel=os.uname().release, runs=results,
                     medians=summary, bpf_ns_per_unit=bpf, unit=unit)
     lines = [f"{title}, {started}, kernel {document['kernel']}: interleaved rounds (bpf_stats "
              "off), medians; BPF time from one more round with bpf_stats on", "",
-             f"| mode | {unit}s/s | vs none | {server} CPU ns/{unit} | vs none | BPF ns/{unit} | "
+             f"| mode | {units}/s | vs none | {server} CPU ns/{unit} | vs none | BPF ns/{unit} | "
              f"netlens CPU ns/{unit} |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for m in modes:
         s = summary[m]

@@ -235,7 +235,7 @@ void TopologySource::AppendRequestFamilies(SourceOutput& out) const {
   std::vector<std::string> names = LabelNames();
   names.push_back("protocol");
   MetricBuilder requests(metric_name::kServiceMapRequestsTotal,
-                         "Requests on the edge the HTTP (and MySQL) parsers completed, counted "
+                         "Requests on the edge the HTTP, gRPC and MySQL parsers completed, counted "
                          "once: by the server end where its traffic is parsed, else by the "
                          "client end.",
                          prometheus::MetricType::Counter);

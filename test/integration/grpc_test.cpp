@@ -4,7 +4,7 @@
 // status exactly, on the client's side and on the server's, its durations within what the
 // client measured (and above the server's 0.2 s sleep for Slow). A connection netlens joins
 // mid-stream is marked and its calls counted, their method where HPACK spelled it out since,
-// else under {unknown}, never guessed.
+// else under {unknown}, never guessed. The service map counts each call once on its edge.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
@@ -116,7 +116,7 @@ double Event(const Scrape& scrape, const std::string& event) {
 
 TEST_CASE("grpc requests: each call counted per method and status, both sides, exact", "[grpc]") {
   // netlens first: the kernel watches python3 from its exec on, and sees the preface.
-  NetlensProcess netlens("process", {}, kConfig);
+  NetlensProcess netlens("process", {}, std::string(kConfig) + "service_map:\n  enabled: true\n");
   const GrpcServer server;
   const Output output = Child({kPython, NL_GRPC_PEER_SCRIPT, "client", "--port",
                                std::to_string(server.port), "--plan", "small"},
@@ -162,6 +162,20 @@ TEST_CASE("grpc requests: each call counted per method and status, both sides, e
   }
   // gRPC calls are not counted again as HTTP requests.
   CHECK(Select(scrape.samples, "http_server_request_duration_seconds_count", {}).empty());
+  // The service map counts each call once on its edge (by the server end), the three Fail
+  // calls as errors.
+  Scrape edges = scrape;
+  for (int i = 0; i < 100; ++i) {
+    if (Sum(edges.samples, "netlens_service_map_requests_total", {{"protocol", "grpc"}}) >=
+        Total(kSmallPlan))
+      break;
+    std::this_thread::sleep_for(milliseconds(100));
+    edges = netlens.ScrapeMetrics();
+  }
+  CHECK(Sum(edges.samples, "netlens_service_map_requests_total", {{"protocol", "grpc"}}) ==
+        Total(kSmallPlan));
+  CHECK(Sum(edges.samples, "netlens_service_map_request_errors_total", {{"protocol", "grpc"}}) ==
+        3);
 }
 
 TEST_CASE("grpc requests: a connection joined mid-stream is marked, its calls never guessed",
