@@ -168,7 +168,7 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
   run({"/usr/bin/curl", "-s", "--http1.1", "-o", "/dev/null", "--data-binary", "@" + body,
        base + "/b/created", base + "/b/created?again=1"});
   const std::string pipelined = run({NL_HTTP_PEERS_SCRIPT, "pipeline", std::to_string(port),
-                                     "/static/small.txt", "/b/ok", "/static/small.txt?last=1"});
+                                     "/index.html", "/b/ok", "/index.html?last=1"});
   INFO(pipelined);
   REQUIRE(pipelined.find("statuses=200,200,200") != std::string::npos);
 
@@ -181,7 +181,10 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
     durations[request.key] += request.request_time;
     if (request.upstream) upstream[request.key] += 1;
   }
-  const std::map<RequestKey, double> pipeline_client = {{{"GET", "/static/{file...}", "200"}, 2},
+  // Only the pipelined client asks for /index.html: its key's durations differ by definition
+  // (below).
+  const RequestKey pipelined_only = {"GET", "/index.html", "200"};
+  const std::map<RequestKey, double> pipeline_client = {{pipelined_only, 2},
                                                         {{"GET", "/b/{name}", "200"}, 1}};
   std::map<RequestKey, double> curl = server;
   for (const auto& [key, value] : pipeline_client) curl[key] -= value;
@@ -251,7 +254,10 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
         10 * 2107 + (backend_ok - 10) * 100);
 
   // Durations against $request_time (millisecond resolution, from nginx's cached clock): per
-  // request within 1 ms plus 2 ms for the whole series.
+  // request within 1 ms plus 2 ms for the whole series. A pipelined request's duration starts
+  // with the read that brought it (docs/metrics.md), $request_time when nginx turns to it, after
+  // the requests before it: the third waits for the backend's /b/ok, so its key may only be
+  // longer.
   for (const auto& [key, logged] : durations) {
     const Labels labels = {{"comm", "nginx"},
                            {"http_request_method", std::get<0>(key)},
@@ -259,7 +265,10 @@ TEST_CASE("http requests: nginx's access log is what netlens counts on every sid
                            {"http_response_status_code", std::get<2>(key)}};
     const double measured = Sum(scrape.samples, "http_server_request_duration_seconds_sum", labels);
     INFO(Describe({{key, server[key]}}) << "netlens " << measured << " s, log " << logged << " s");
-    CHECK(std::abs(measured - logged) <= 0.001 * server[key] + 0.002);
+    if (key == pipelined_only)
+      CHECK(measured >= logged - (0.001 * server[key] + 0.002));
+    else
+      CHECK(std::abs(measured - logged) <= 0.001 * server[key] + 0.002);
   }
   // Nothing was lost on the way.
   CHECK(Sum(scrape.samples, "netlens_http_capture_lost_total", {}) == 0);
